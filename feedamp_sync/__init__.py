@@ -1,0 +1,1 @@
+"""feedamp-sync: a daemon that keeps a local database in step with FeedAMP."""

@@ -1,0 +1,183 @@
+"""The tables: the stable contract with the seller's systems (see DESIGN.md, "Database").
+
+Typed columns are for querying; the ``data`` JSON column keeps every object exactly as
+FeedAMP sent it, unknown fields included. All tables carry the ``feedamp_`` prefix, and a
+naming convention keeps constraint names identical on every backend.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from feedamp_sync.db.types import UtcDateTime, json_type, utcnow
+
+metadata: Final = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+OUTBOX_KINDS: Final = ("confirm", "fulfillment", "refund", "return_authorization", "return_refund")
+OUTBOX_STATUSES: Final = ("pending", "in_flight", "sent", "dead", "cancelled")
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, so the wide ids narrow there.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Money = Numeric(14, 4, asdecimal=False)
+
+
+def _id() -> Column[int]:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+orders: Final = Table(
+    "feedamp_orders",
+    metadata,
+    _id(),
+    Column("account", String(64), nullable=False),
+    Column("feedamp_id", String(64), nullable=False),
+    Column("mp_order_number", String(128)),
+    Column("marketplace", String(128)),
+    Column("state", String(64)),
+    Column("marketplace_state", String(64)),
+    Column("purchase_date", UtcDateTime()),
+    Column("cp_order_number", String(128), unique=True),
+    Column("confirmed_at", UtcDateTime()),
+    Column("first_seen_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("data", json_type(), nullable=False),
+    UniqueConstraint("account", "feedamp_id"),
+    Index(None, "mp_order_number"),
+)
+
+order_lines: Final = Table(
+    "feedamp_order_lines",
+    metadata,
+    _id(),
+    Column("order_id", Id, ForeignKey(orders.c.id, ondelete="CASCADE"), nullable=False),
+    Column("mp_line_number", String(128), nullable=False),
+    Column("sku", String(255)),
+    Column("product_name", String(512)),
+    Column("quantity", Integer),
+    Column("unit_price", Money),
+    Column("sales_tax", Money),
+    Column("shipping_price", Money),
+    Column("shipping_tax", Money),
+    Column("data", json_type(), nullable=False),
+    UniqueConstraint("order_id", "mp_line_number"),
+    Index(None, "sku"),
+)
+
+returns: Final = Table(
+    "feedamp_returns",
+    metadata,
+    _id(),
+    Column("account", String(64), nullable=False),
+    Column("feedamp_id", String(64), nullable=False),
+    Column("order_feedamp_id", String(64)),
+    Column("mp_return_number", String(128)),
+    Column("mp_order_number", String(128)),
+    Column("merchant_return_number", String(128)),
+    Column("state", String(64)),
+    Column("request_date", UtcDateTime()),
+    Column("respond_by_date", UtcDateTime()),
+    Column("state_changed_at", UtcDateTime()),
+    Column("first_seen_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("data", json_type(), nullable=False),
+    UniqueConstraint("account", "feedamp_id"),
+    Index(None, "state"),
+)
+
+return_lines: Final = Table(
+    "feedamp_return_lines",
+    metadata,
+    _id(),
+    Column("return_id", Id, ForeignKey(returns.c.id, ondelete="CASCADE"), nullable=False),
+    Column("mp_return_line_number", String(128), nullable=False),
+    Column("feedamp_return_line_id", String(64)),
+    Column("mp_order_line_number", String(128)),
+    Column("sku", String(255)),
+    Column("product_name", String(512)),
+    Column("quantity", Integer),
+    Column("reason", String(128)),
+    Column("data", json_type(), nullable=False),
+    UniqueConstraint("return_id", "mp_return_line_number"),
+)
+
+outbox: Final = Table(
+    "feedamp_outbox",
+    metadata,
+    _id(),
+    Column("account", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("target_id", String(64), nullable=False),
+    Column("payload", json_type(), nullable=False),
+    Column("status", String(16), nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UtcDateTime(), nullable=False, server_default=utcnow()),
+    Column("lease_owner", String(128)),
+    Column("lease_expires_at", UtcDateTime()),
+    Column("last_error", Text),
+    Column("last_status_code", Integer),
+    Column("response", json_type()),
+    Column("created_at", UtcDateTime(), nullable=False, server_default=utcnow()),
+    Column("sent_at", UtcDateTime()),
+    # One action, one row: "confirm:<account>:<order>", "refund:<account>:<cp_refund_number>".
+    Column("unique_key", String(255), unique=True),
+    Column("note", Text),
+    CheckConstraint(
+        "status IN (" + ", ".join(f"'{s}'" for s in OUTBOX_STATUSES) + ")", name="status"
+    ),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "account", "target_id", "id"),
+)
+
+outbox_attempts: Final = Table(
+    "feedamp_outbox_attempts",
+    metadata,
+    _id(),
+    Column("message_id", Id, ForeignKey(outbox.c.id, ondelete="CASCADE"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("request", json_type()),
+    Column("response", json_type()),
+    Index(None, "message_id", "attempt"),
+)
+
+sync_state: Final = Table(
+    "feedamp_sync_state",
+    metadata,
+    Column("account", String(64), primary_key=True),
+    Column("job", String(32), primary_key=True),
+    Column("checkpoint", json_type()),
+    Column("last_started_at", UtcDateTime()),
+    Column("last_success_at", UtcDateTime()),
+    Column("last_error_at", UtcDateTime()),
+    Column("last_error", Text),
+    Column("updated_at", UtcDateTime(), nullable=False, server_default=utcnow()),
+)

@@ -1,0 +1,78 @@
+"""The exception tree, classified by what the caller does next.
+
+    FeedampSyncError
+    ├── ConfigError            configuration is unusable: stop, exit 78
+    ├── DatabaseNotMigrated    the schema is not at head: stop, exit 78
+    ├── InstanceConflict       another daemon owns this SQLite file: stop, exit 78
+    ├── InvalidPayload         a seller action is malformed: refuse it, exit 65
+    └── ApiError               FeedAMP said no, or could not be reached
+        ├── ApiUnavailable     try again later (5xx, 429, timeouts, dropped connections)
+        │   └── ApiResponseInvalid  a 2xx whose body we cannot use: log and try later
+        ├── ApiRejected        final for this request (other 4xx), with the API's reason
+        └── ApiAuthError       credentials refused (401 after a fresh token): exit 77
+            └── ApiForbidden   client id not authorized or IP not allowlisted (403)
+
+Callers catch the class that matches the decision they take, never ``Exception``
+(the one exception is the guard that keeps a scheduled tick from killing the daemon).
+"""
+
+from __future__ import annotations
+
+
+class FeedampSyncError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigError(FeedampSyncError):
+    """The configuration cannot be used; the message names the key and the problem."""
+
+
+class DatabaseNotMigrated(FeedampSyncError):
+    """The database schema is missing or older than this release."""
+
+
+class InstanceConflict(FeedampSyncError):
+    """Another daemon already uses this database in a way that allows only one."""
+
+
+class InvalidPayload(FeedampSyncError):
+    """A seller action (outbox payload) is malformed; nothing was stored."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class ApiError(FeedampSyncError):
+    """FeedAMP answered with an error, or did not answer."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        self.message = message
+        self.status_code = status_code
+        super().__init__(message if status_code is None else f"HTTP {status_code}: {message}")
+
+
+class ApiUnavailable(ApiError):
+    """Worth retrying later; ``retry_after`` is the server's own hint in seconds."""
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class ApiResponseInvalid(ApiUnavailable):
+    """A successful status with a body that does not have the documented shape."""
+
+
+class ApiRejected(ApiError):
+    """FeedAMP refused this request for good (a 4xx other than 401/403/429)."""
+
+
+class ApiAuthError(ApiError):
+    """FeedAMP refused the credentials, even with a fresh token."""
+
+
+class ApiForbidden(ApiAuthError):
+    """The client id is not authorized for this user, or the IP is not allowlisted."""

@@ -1,0 +1,304 @@
+"""The configuration: a TOML file overlaid by ``FEEDAMP_SYNC_*`` environment variables.
+
+It is parsed once at start into an immutable value. Every problem is reported with the dotted
+key it concerns (``jobs.orders_interval: ...``) so an operator can fix the file without
+reading code; :func:`load_settings` raises :class:`ConfigError` (exit 78) on any of them.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import string
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from feedamp_sync.errors import ConfigError
+
+ENV_PREFIX: Final = "FEEDAMP_SYNC_"
+CONFIG_PATH_ENV: Final = "FEEDAMP_SYNC_CONFIG"
+SUPPORTED_DATABASES: Final = ("sqlite", "postgresql", "mysql", "mariadb")
+
+ORDER_NUMBER_FIELDS: Final = frozenset({"id", "account", "feedamp_id", "mp_order_number", "marketplace"})
+REFUND_NUMBER_FIELDS: Final = frozenset({"id", "account", "order_id", "mp_line_number"})
+RETURN_NUMBER_FIELDS: Final = frozenset({"id", "account", "return_id", "mp_return_number"})
+
+Seconds = Annotated[float, Field(gt=0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _check_template(template: str, allowed: frozenset[str]) -> str:
+    """Refuse a number template that names unknown fields or does not format."""
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise ValueError(f"not a valid template: {exc}") from exc
+    if not names:
+        raise ValueError("must contain at least one field, e.g. {id}")
+    unknown = sorted(n for n in names if n.split(".")[0].split("[")[0] not in allowed)
+    if unknown:
+        raise ValueError(f"unknown field(s) {unknown}; allowed: {sorted(allowed)}")
+    sample = {name: 1 if name == "id" else "x" for name in allowed}
+    try:
+        template.format(**sample)
+    except (ValueError, KeyError, IndexError, AttributeError) as exc:
+        raise ValueError(f"does not format ({exc}); {{id}} is an integer, the rest are text") from exc
+    return template
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///feedamp-sync.db"
+    pool_size: int = Field(default=10, ge=1, le=100)
+
+    @field_validator("url")
+    @classmethod
+    def _supported_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError("not a database URL (e.g. sqlite:///feedamp-sync.db)") from exc
+        if url.get_backend_name() not in SUPPORTED_DATABASES:
+            raise ValueError(
+                f"unsupported database {url.get_backend_name()!r}; use one of {SUPPORTED_DATABASES}"
+            )
+        return value
+
+
+class ApiPaths(_Section):
+    """Paths the published docs leave open; the defaults follow feedamp-api.md."""
+
+    get_token: str = "/api/v1/get_token"
+    new_orders: str = "/api/v1/orders/new"
+    order: str = "/api/v1/orders/{order_id}"
+    confirm: str = "/api/v1/orders/{order_id}/confirm"
+    fulfill: str = "/api/v1/orders/{order_id}/fulfill"
+    refund: str = "/api/v1/orders/{order_id}/refund"
+    returns: str = "/api/v1/returns"
+    return_: str = Field(default="/api/v1/returns/{return_id}", alias="return")
+    authorize_return: str = "/api/v1/returns/{return_id}/authorize"
+    refund_return: str = "/api/v1/returns/{return_id}/refund"
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @field_validator("*")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with '/'")
+        return value
+
+
+class AccountSettings(_Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    base_url: str = "https://api.feedamp.feedonomics.com"
+    username: str = Field(min_length=1)
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    client_id: int = Field(gt=0)
+    paths: ApiPaths = ApiPaths()
+    token_max_age_seconds: Seconds | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or len(value) < 10:
+            raise ValueError("must be an http(s) URL such as https://api.feedamp.feedonomics.com")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> AccountSettings:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("give either password or password_file, not both")
+        return self
+
+    def secret_password(self, environ: Mapping[str, str]) -> SecretStr:
+        """The password, from the config, its file or the systemd credentials directory."""
+        if self.password is not None:
+            return self.password
+        candidates: list[Path] = []
+        if self.password_file is not None:
+            candidates.append(self.password_file)
+        elif creds := environ.get("CREDENTIALS_DIRECTORY"):
+            candidates += [Path(creds) / f"password-{self.name}", Path(creds) / "password"]
+        for path in candidates:
+            try:
+                text = path.read_text(encoding="utf-8").strip()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise ConfigError(
+                    f"accounts.{self.name}.password_file: cannot read {path}: {exc.strerror}"
+                ) from exc
+            if not text:
+                raise ConfigError(f"accounts.{self.name}.password_file: {path} is empty")
+            return SecretStr(text)
+        if candidates:
+            raise ConfigError(
+                f"accounts.{self.name}.password_file: no such file: "
+                + ", ".join(str(p) for p in candidates)
+            )
+        raise ConfigError(
+            f"accounts.{self.name}: no password; set password_file (recommended), a systemd "
+            "credential, or password"
+        )
+
+
+class JobSettings(_Section):
+    orders_interval: Seconds = 60
+    returns_interval: Seconds = 300
+    outbox_interval: Seconds = 5
+
+
+class ConfirmSettings(_Section):
+    enabled: bool = True
+    cp_order_number_template: str = "FA{id:08d}"
+
+    @field_validator("cp_order_number_template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        return _check_template(value, ORDER_NUMBER_FIELDS)
+
+
+class OutboxSettings(_Section):
+    concurrency: int = Field(default=8, ge=1, le=256)
+    lease_seconds: Seconds = 60
+    max_attempts: int = Field(default=12, ge=1, le=1000)
+    batch_size: int = Field(default=100, ge=1, le=1000)
+    backoff_base_seconds: Seconds = 2
+    backoff_max_seconds: Seconds = 3600
+    cp_refund_number_template: str = "RF{id:08d}"
+    merchant_return_number_template: str = "{mp_return_number}"
+
+    @field_validator("cp_refund_number_template")
+    @classmethod
+    def _refund_template(cls, value: str) -> str:
+        return _check_template(value, REFUND_NUMBER_FIELDS)
+
+    @field_validator("merchant_return_number_template")
+    @classmethod
+    def _return_template(cls, value: str) -> str:
+        return _check_template(value, RETURN_NUMBER_FIELDS)
+
+
+class ApiSettings(_Section):
+    list_rate_per_second: Seconds = 2.0
+    rate_per_second: Seconds = 5.0
+    timeout_seconds: Seconds = 30
+    connect_timeout_seconds: Seconds = 10
+    page_size: int = Field(default=200, ge=50, le=200)
+    get_attempts: int = Field(default=5, ge=1, le=20)
+
+
+class Settings(BaseSettings):
+    """Everything the daemon reads at start; see config/feedamp-sync.example.toml."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    accounts: list[AccountSettings] = Field(min_length=1)
+    jobs: JobSettings = JobSettings()
+    confirm: ConfirmSettings = ConfirmSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    api: ApiSettings = ApiSettings()
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique_names(cls, value: list[AccountSettings]) -> list[AccountSettings]:
+        names = [a.name for a in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"account names must be unique; repeated: {duplicates}")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init kwargs; the environment overrides them.
+        return (env_settings, init_settings)
+
+    def account(self, name: str) -> AccountSettings:
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        raise KeyError(name)
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        message = problem["msg"]
+        if problem["type"] == "missing":
+            message = "missing (required)"
+        elif problem["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"{key}: {message}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot read: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {path}: not valid TOML: {exc}") from exc
+    if _holds_password(data) and path.stat().st_mode & stat.S_IROTH:
+        raise ConfigError(
+            f"config file {path}: holds a password and is readable by other users; "
+            f"run 'chmod o-r {path}' or use password_file"
+        )
+    return data
+
+
+def _holds_password(data: Mapping[str, Any]) -> bool:
+    accounts = data.get("accounts")
+    return isinstance(accounts, list) and any(
+        isinstance(a, dict) and "password" in a for a in accounts
+    )
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse and validate the configuration once; raise ConfigError naming every bad key."""
+    env = os.environ if environ is None else environ
+    if path is None and (configured := env.get(CONFIG_PATH_ENV)):
+        path = Path(configured)
+    data = _read_file(path) if path is not None else {}
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    for account in settings.accounts:
+        account.secret_password(env)  # fail at start, not at the first request
+    return settings
