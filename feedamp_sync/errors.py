@@ -5,6 +5,7 @@
     ├── DatabaseNotMigrated    the schema is not at head: stop, exit 78
     ├── InstanceConflict       another daemon owns this SQLite file: stop, exit 78
     ├── InvalidPayload         a seller action is malformed: refuse it, exit 65
+    ├── ActionConflict         FeedAMP shows the action done differently: message dead
     └── ApiError               FeedAMP said no, or could not be reached
         ├── ApiUnavailable     try again later (5xx, 429, timeouts, dropped connections)
         │   └── ApiResponseInvalid  a 2xx whose body we cannot use: log and try later
@@ -76,3 +77,11 @@ class ApiAuthError(ApiError):
 
 class ApiForbidden(ApiAuthError):
     """The client id is not authorized for this user, or the IP is not allowlisted."""
+
+
+class ActionConflict(FeedampSyncError):
+    """FeedAMP's copy shows the action was done differently (e.g. another cp_order_number).
+
+    Sending again could not make it right; the message goes dead with this reason so an
+    operator looks at it.
+    """

@@ -34,7 +34,9 @@ ENV_PREFIX: Final = "FEEDAMP_SYNC_"
 CONFIG_PATH_ENV: Final = "FEEDAMP_SYNC_CONFIG"
 SUPPORTED_DATABASES: Final = ("sqlite", "postgresql", "mysql", "mariadb")
 
-ORDER_NUMBER_FIELDS: Final = frozenset({"id", "account", "feedamp_id", "mp_order_number", "marketplace"})
+ORDER_NUMBER_FIELDS: Final = frozenset(
+    {"id", "account", "feedamp_id", "mp_order_number", "marketplace"}
+)
 REFUND_NUMBER_FIELDS: Final = frozenset({"id", "account", "order_id", "mp_line_number"})
 RETURN_NUMBER_FIELDS: Final = frozenset({"id", "account", "return_id", "mp_return_number"})
 
@@ -60,7 +62,9 @@ def _check_template(template: str, allowed: frozenset[str]) -> str:
     try:
         template.format(**sample)
     except (ValueError, KeyError, IndexError, AttributeError) as exc:
-        raise ValueError(f"does not format ({exc}); {{id}} is an integer, the rest are text") from exc
+        raise ValueError(
+            f"does not format ({exc}); {{id}} is an integer, the rest are text"
+        ) from exc
     return template
 
 

@@ -7,7 +7,7 @@ naming convention keeps constraint names identical on every backend.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
@@ -45,6 +45,20 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 Money = Numeric(14, 4, asdecimal=False)
 
 
+# SQLite: AUTOINCREMENT, or it hands out the largest id again once that row is deleted, and
+# ids feed generated numbers (cp_order_number, cp_refund_number) that must never repeat.
+# MariaDB/MySQL: InnoDB for foreign keys and row locks, and utf8mb4 whatever the database's
+# default (upstream MariaDB still defaults to latin1, which cannot hold emoji or CJK product
+# names). The binary collation makes text comparison and uniqueness case- and
+# trailing-space-sensitive, as on PostgreSQL and SQLite. The "mariadb" dialect reads only
+# mariadb_* options, hence both spellings.
+_MYSQL_OPTIONS: Final = {"engine": "InnoDB", "charset": "utf8mb4", "collate": "utf8mb4_bin"}
+_TABLE_OPTIONS: Final[dict[str, Any]] = {
+    "sqlite_autoincrement": True,
+    **{f"{dialect}_{k}": v for dialect in ("mysql", "mariadb") for k, v in _MYSQL_OPTIONS.items()},
+}
+
+
 def _id() -> Column[int]:
     return Column("id", Id, primary_key=True, autoincrement=True)
 
@@ -68,6 +82,7 @@ orders: Final = Table(
     Column("data", json_type(), nullable=False),
     UniqueConstraint("account", "feedamp_id"),
     Index(None, "mp_order_number"),
+    **_TABLE_OPTIONS,
 )
 
 order_lines: Final = Table(
@@ -86,6 +101,7 @@ order_lines: Final = Table(
     Column("data", json_type(), nullable=False),
     UniqueConstraint("order_id", "mp_line_number"),
     Index(None, "sku"),
+    **_TABLE_OPTIONS,
 )
 
 returns: Final = Table(
@@ -108,6 +124,7 @@ returns: Final = Table(
     Column("data", json_type(), nullable=False),
     UniqueConstraint("account", "feedamp_id"),
     Index(None, "state"),
+    **_TABLE_OPTIONS,
 )
 
 return_lines: Final = Table(
@@ -124,6 +141,7 @@ return_lines: Final = Table(
     Column("reason", String(128)),
     Column("data", json_type(), nullable=False),
     UniqueConstraint("return_id", "mp_return_line_number"),
+    **_TABLE_OPTIONS,
 )
 
 outbox: Final = Table(
@@ -152,6 +170,7 @@ outbox: Final = Table(
     ),
     Index(None, "status", "next_attempt_at"),
     Index(None, "account", "target_id", "id"),
+    **_TABLE_OPTIONS,
 )
 
 outbox_attempts: Final = Table(
@@ -167,6 +186,7 @@ outbox_attempts: Final = Table(
     Column("request", json_type()),
     Column("response", json_type()),
     Index(None, "message_id", "attempt"),
+    **_TABLE_OPTIONS,
 )
 
 sync_state: Final = Table(
@@ -180,4 +200,5 @@ sync_state: Final = Table(
     Column("last_error_at", UtcDateTime()),
     Column("last_error", Text),
     Column("updated_at", UtcDateTime(), nullable=False, server_default=utcnow()),
+    **_TABLE_OPTIONS,
 )

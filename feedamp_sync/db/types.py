@@ -15,8 +15,8 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
@@ -52,7 +52,7 @@ def json_type() -> TypeEngine[Any]:
     return JSON().with_variant(JSONB(), "postgresql")
 
 
-class utcnow(FunctionElement[datetime]):  # noqa: N801 - reads like the SQL function it renders
+class utcnow(FunctionElement[datetime]):
     """The database's current UTC time, usable as a server default on every backend.
 
     Server defaults matter here: a seller's system may insert outbox rows with plain SQL and

@@ -1,0 +1,172 @@
+"""Composition: build the database engine, stores, API clients and outbox engine from the
+settings, run the jobs, and close everything. Nothing is created at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+
+import httpx
+import structlog
+from sqlalchemy import Engine
+
+from feedamp_sync.db import migrate
+from feedamp_sync.db.engine import create_engine_for
+from feedamp_sync.db.instance import single_instance_guard
+from feedamp_sync.db.orders import OrderStore
+from feedamp_sync.db.outbox import OutboxStore
+from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
+from feedamp_sync.feedamp.client import FeedampClient
+from feedamp_sync.jobs import ORDERS_JOB, OUTBOX_JOB, pull_orders, record_tick
+from feedamp_sync.logs import register_secret
+from feedamp_sync.outbox.confirm import ConfirmHandler
+from feedamp_sync.outbox.delivery import Handler, RetryPolicy
+from feedamp_sync.outbox.engine import DrainSummary, EngineSettings, OutboxEngine
+from feedamp_sync.policy import Backoff
+from feedamp_sync.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def instance_name() -> str:
+    """Who holds a lease: readable in the outbox table, unique per process start."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    orders: OrderStore
+    outbox: OutboxStore
+    sync_state: SyncStateStore
+    clients: Mapping[str, FeedampClient]
+    outbox_engine: OutboxEngine
+    clock: Clock
+
+    def pull_orders(self, account: str, stop: threading.Event) -> None:
+        client = self.clients[account]
+        with structlog.contextvars.bound_contextvars(account=account, job=ORDERS_JOB):
+            pulled = record_tick(
+                self.sync_state,
+                account,
+                ORDERS_JOB,
+                self.clock,
+                lambda: pull_orders(
+                    client, self.orders, self.settings.confirm, clock=self.clock, stop=stop
+                ),
+            )
+            log.info("orders_pulled", **vars(pulled))
+
+    def push_outbox(self, stop: threading.Event) -> DrainSummary:
+        with structlog.contextvars.bound_contextvars(job=OUTBOX_JOB):
+            summary = record_tick(
+                self.sync_state,
+                GLOBAL_ACCOUNT,
+                OUTBOX_JOB,
+                self.clock,
+                lambda: self.outbox_engine.drain(stop),
+            )
+            assert isinstance(summary, DrainSummary)
+            if summary.sent or summary.retried or summary.dead or summary.lease_lost:
+                log.info("outbox_drained", **vars(summary))
+            return summary
+
+    def run_once(self, stop: threading.Event) -> bool:
+        """One full pass of every job; False if any job failed (it has been logged)."""
+        ok = all(guarded(partial(self.pull_orders, a, stop), ORDERS_JOB) for a in self.clients)
+        return guarded(partial(self.push_outbox, stop), OUTBOX_JOB) and ok
+
+
+def guarded(tick: Callable[[], object], job: str) -> bool:
+    """The one broad catch: a failing tick is logged and never kills the daemon."""
+    try:
+        tick()
+    except Exception:
+        log.exception("job_failed", job=job)
+        return False
+    return True
+
+
+@contextmanager
+def open_database(settings: Settings) -> Iterator[Engine]:
+    """An engine on a database migrated to head (else DatabaseNotMigrated), disposed after."""
+    engine = create_engine_for(settings.database.url, pool_size=settings.database.pool_size)
+    try:
+        migrate.require_head(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def handlers() -> dict[str, Handler]:
+    return {"confirm": ConfirmHandler()}
+
+
+@contextmanager
+def build_app(
+    settings: Settings,
+    *,
+    environ: Mapping[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+    clock: Clock = utc_now,
+) -> Iterator[App]:
+    """Everything the daemon needs, closed again on exit.
+
+    Holds the single-instance guard on SQLite: only one daemon may work on such a file.
+    """
+    env = os.environ if environ is None else environ
+    with ExitStack() as stack:
+        engine = stack.enter_context(open_database(settings))
+        stack.enter_context(single_instance_guard(engine))
+        clients: dict[str, FeedampClient] = {}
+        for account in settings.accounts:
+            password = account.secret_password(env)
+            register_secret(password.get_secret_value())
+            client = FeedampClient(account, settings.api, password, transport=transport)
+            stack.callback(client.close)
+            clients[account.name] = client
+        outbox = OutboxStore(engine)
+        engine_settings = EngineSettings(
+            owner=instance_name(),
+            concurrency=settings.outbox.concurrency,
+            batch_size=settings.outbox.batch_size,
+            lease_seconds=settings.outbox.lease_seconds,
+        )
+        policy = RetryPolicy(
+            settings.outbox.max_attempts,
+            Backoff(settings.outbox.backoff_base_seconds, settings.outbox.backoff_max_seconds),
+        )
+        yield App(
+            settings=settings,
+            engine=engine,
+            orders=OrderStore(engine),
+            outbox=outbox,
+            sync_state=SyncStateStore(engine),
+            clients=clients,
+            outbox_engine=OutboxEngine(
+                outbox,
+                clients,
+                handlers(),
+                engine_settings,
+                policy,
+                clock=clock,
+                rng=random.Random(),
+            ),
+            clock=clock,
+        )

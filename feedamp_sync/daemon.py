@@ -1,0 +1,118 @@
+"""The long-running daemon: APScheduler decides when each job's tick runs; signals stop it.
+
+APScheduler 3.x is given explicit ``coalesce``, ``max_instances=1`` and a misfire grace of a
+whole interval, because its one-second default silently skips runs whenever a job waits for
+a worker thread.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from functools import partial
+from types import FrameType
+
+import structlog
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from feedamp_sync.app import App, guarded
+from feedamp_sync.jobs import ORDERS_JOB, OUTBOX_JOB
+
+log = structlog.get_logger(__name__)
+
+STOP_SECONDS = 15.0
+"""How long a graceful stop waits for running ticks before closing connections under them."""
+
+
+class RunningTicks:
+    """Counts ticks in progress so a stop can wait for them with a deadline."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    @contextmanager
+    def tracking(self) -> Iterator[None]:
+        with self._idle:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._count -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout)
+
+
+def run_daemon(app: App, stop: threading.Event) -> None:
+    """Run every job on its schedule until ``stop`` is set, then stop gracefully."""
+    jobs = app.settings.jobs
+    ticks = RunningTicks()
+
+    def scheduled(tick: Callable[[], object], job: str) -> Callable[[], None]:
+        def run() -> None:
+            if stop.is_set():
+                return
+            with ticks.tracking():
+                guarded(tick, job)
+
+        return run
+
+    scheduler = BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(len(app.clients) + 2)},
+        job_defaults={"coalesce": True, "max_instances": 1},
+        timezone="UTC",
+    )
+    now = datetime.now(scheduler.timezone)
+    for account in app.clients:
+        scheduler.add_job(
+            scheduled(partial(app.pull_orders, account, stop), ORDERS_JOB),
+            "interval",
+            seconds=jobs.orders_interval,
+            next_run_time=now,
+            misfire_grace_time=max(1, int(jobs.orders_interval)),
+            id=f"{ORDERS_JOB}:{account}",
+            name=f"{ORDERS_JOB}:{account}",
+        )
+    scheduler.add_job(
+        scheduled(partial(app.push_outbox, stop), OUTBOX_JOB),
+        "interval",
+        seconds=jobs.outbox_interval,
+        next_run_time=now,
+        misfire_grace_time=max(1, int(jobs.outbox_interval)),
+        id=OUTBOX_JOB,
+        name=OUTBOX_JOB,
+    )
+    scheduler.start()
+    log.info(
+        "daemon_started", accounts=list(app.clients), jobs=[j.id for j in scheduler.get_jobs()]
+    )
+    stop.wait()
+    started = time.monotonic()
+    log.info("daemon_stopping")
+    scheduler.shutdown(wait=False)
+    if not ticks.wait_idle(STOP_SECONDS):
+        log.warning("daemon_stop_forced", waited_seconds=STOP_SECONDS)
+        for client in app.clients.values():
+            client.close()  # aborts requests still running; their leases were released
+        ticks.wait_idle(2.0)
+    log.info("daemon_stopped", seconds=round(time.monotonic() - started, 2))
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT ask for a graceful stop (exit 0)."""
+
+    def handle(signum: int, _: FrameType | None) -> None:
+        log.info("signal_received", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)

@@ -1,0 +1,290 @@
+"""Orders and their lines: the order poller's writes and the CLI's reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
+
+from feedamp_sync.db import tables as t
+from feedamp_sync.model import OrderLineRecord, OrderRecord
+from feedamp_sync.policy import disambiguated
+
+NumberFor = Callable[[int, OrderRecord], str]
+"""Renders the ``cp_order_number`` of a new order from its local row id and its record."""
+
+
+@dataclass(frozen=True)
+class PageSaved:
+    new: int
+    changed: int
+    unchanged: int
+    confirms_enqueued: int
+
+
+def confirm_key(account: str, feedamp_id: str) -> str:
+    """The outbox ``unique_key`` that allows one confirm message per order."""
+    return f"confirm:{account}:{feedamp_id}"
+
+
+class OrderStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def save_page(
+        self,
+        account: str,
+        records: Sequence[OrderRecord],
+        *,
+        now: datetime,
+        number_for: NumberFor,
+        confirm: bool,
+    ) -> PageSaved:
+        """Store one page of new orders in one transaction.
+
+        A new order gets its ``cp_order_number`` and its confirm message in the same
+        transaction that stores it, so a crash leaves either all three or none.
+        """
+        by_id = {r.feedamp_id: r for r in records}  # a page repeating an order counts once
+        with self._engine.begin() as conn:
+            existing = self._existing(conn, account, list(by_id))
+            fresh = [r for fid, r in by_id.items() if fid not in existing]
+            seen = [r for fid, r in by_id.items() if fid in existing]
+            new_ids = self._insert_new(conn, account, fresh, now, number_for)
+            changed = self._refresh_seen(conn, existing, seen, now)
+            enqueued = 0
+            if confirm:
+                enqueued = self._enqueue_confirms(conn, account, {**existing, **new_ids})
+        return PageSaved(len(fresh), changed, len(seen) - changed, enqueued)
+
+    @staticmethod
+    def _existing(conn: Connection, account: str, feedamp_ids: list[str]) -> dict[str, Any]:
+        if not feedamp_ids:
+            return {}
+        rows = conn.execute(
+            select(t.orders.c.feedamp_id, t.orders.c.id, t.orders.c.data).where(
+                t.orders.c.account == account, t.orders.c.feedamp_id.in_(feedamp_ids)
+            )
+        )
+        return {row.feedamp_id: row for row in rows}
+
+    def _insert_new(
+        self,
+        conn: Connection,
+        account: str,
+        fresh: list[OrderRecord],
+        now: datetime,
+        number_for: NumberFor,
+    ) -> dict[str, Any]:
+        if not fresh:
+            return {}
+        conn.execute(
+            t.orders.insert(),
+            [
+                {
+                    **_order_columns(r),
+                    "account": account,
+                    "first_seen_at": now,
+                    "last_seen_at": now,
+                    "updated_at": now,
+                }
+                for r in fresh
+            ],
+        )
+        inserted = self._existing(conn, account, [r.feedamp_id for r in fresh])
+        numbers = {
+            inserted[r.feedamp_id].id: number_for(inserted[r.feedamp_id].id, r) for r in fresh
+        }
+        taken = set(
+            conn.scalars(
+                select(t.orders.c.cp_order_number).where(
+                    t.orders.c.cp_order_number.in_(list(numbers.values()))
+                )
+            )
+        )
+        assigned: dict[int, str] = {}
+        for row_id, number in numbers.items():
+            if number in taken or number in assigned.values():
+                number = disambiguated(number, row_id)
+            assigned[row_id] = number
+        conn.execute(
+            update(t.orders)
+            .where(t.orders.c.id == bindparam("row_id"))
+            .values(cp_order_number=bindparam("number")),
+            [{"row_id": row_id, "number": number} for row_id, number in assigned.items()],
+        )
+        _insert_lines(conn, [(inserted[r.feedamp_id].id, r.lines) for r in fresh])
+        return inserted
+
+    @staticmethod
+    def _refresh_seen(
+        conn: Connection, existing: dict[str, Any], seen: list[OrderRecord], now: datetime
+    ) -> int:
+        if not seen:
+            return 0
+        conn.execute(
+            update(t.orders).where(t.orders.c.id == bindparam("row_id")).values(last_seen_at=now),
+            [{"row_id": existing[r.feedamp_id].id} for r in seen],
+        )
+        changed = [r for r in seen if existing[r.feedamp_id].data != r.data]
+        for record in changed:
+            row_id = existing[record.feedamp_id].id
+            conn.execute(
+                update(t.orders)
+                .where(t.orders.c.id == row_id)
+                .values(**_order_columns(record), updated_at=now)
+            )
+            _replace_lines(conn, row_id, record.lines)
+        return len(changed)
+
+    @staticmethod
+    def _enqueue_confirms(conn: Connection, account: str, rows: dict[str, Any]) -> int:
+        """Give every unconfirmed order of the page a confirm message, unless it has one."""
+        if not rows:
+            return 0
+        candidates = conn.execute(
+            select(t.orders.c.feedamp_id, t.orders.c.cp_order_number).where(
+                t.orders.c.id.in_([row.id for row in rows.values()]),
+                t.orders.c.confirmed_at.is_(None),
+            )
+        ).all()
+        keys = {confirm_key(account, c.feedamp_id): c for c in candidates}
+        if not keys:
+            return 0
+        present = set(
+            conn.scalars(select(t.outbox.c.unique_key).where(t.outbox.c.unique_key.in_(keys)))
+        )
+        missing = [(key, c) for key, c in keys.items() if key not in present]
+        if missing:
+            conn.execute(
+                t.outbox.insert(),
+                [
+                    {
+                        "account": account,
+                        "kind": "confirm",
+                        "target_id": c.feedamp_id,
+                        "payload": {"cp_order_number": c.cp_order_number},
+                        "unique_key": key,
+                    }
+                    for key, c in missing
+                ],
+            )
+        return len(missing)
+
+    def counts(self) -> dict[str, int]:
+        with self._engine.connect() as conn:
+            total, confirmed = conn.execute(
+                select(func.count(), func.count(t.orders.c.confirmed_at))
+            ).one()
+        return {"total": total, "confirmed": confirmed, "unconfirmed": total - confirmed}
+
+    def recent(
+        self, *, account: str | None = None, confirmed: bool | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        query = select(*_SUMMARY_COLUMNS).order_by(t.orders.c.id.desc()).limit(limit)
+        if account is not None:
+            query = query.where(t.orders.c.account == account)
+        if confirmed is not None:
+            column = t.orders.c.confirmed_at
+            query = query.where(column.is_not(None) if confirmed else column.is_(None))
+        with self._engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def get(self, feedamp_id: str, *, account: str | None = None) -> dict[str, Any] | None:
+        """One stored order with its lines and the full object as received."""
+        query = select(
+            *_SUMMARY_COLUMNS,
+            t.orders.c.first_seen_at,
+            t.orders.c.last_seen_at,
+            t.orders.c.updated_at,
+            t.orders.c.data,
+        ).where(t.orders.c.feedamp_id == feedamp_id)
+        if account is not None:
+            query = query.where(t.orders.c.account == account)
+        with self._engine.connect() as conn:
+            row = conn.execute(query.order_by(t.orders.c.id).limit(1)).first()
+            if row is None:
+                return None
+            order = dict(row._mapping)
+            lines = conn.execute(
+                select(t.order_lines)
+                .where(t.order_lines.c.order_id == row.id)
+                .order_by(t.order_lines.c.id)
+            )
+            order["lines"] = [
+                {k: v for k, v in line._mapping.items() if k not in ("id", "order_id")}
+                for line in lines
+            ]
+        return order
+
+
+_SUMMARY_COLUMNS = (
+    t.orders.c.id,
+    t.orders.c.account,
+    t.orders.c.feedamp_id,
+    t.orders.c.mp_order_number,
+    t.orders.c.marketplace,
+    t.orders.c.state,
+    t.orders.c.marketplace_state,
+    t.orders.c.purchase_date,
+    t.orders.c.cp_order_number,
+    t.orders.c.confirmed_at,
+)
+
+
+def _order_columns(record: OrderRecord) -> dict[str, Any]:
+    return {
+        "feedamp_id": record.feedamp_id,
+        "mp_order_number": record.mp_order_number,
+        "marketplace": record.marketplace,
+        "state": record.state,
+        "marketplace_state": record.marketplace_state,
+        "purchase_date": record.purchase_date,
+        "data": record.data,
+    }
+
+
+def _line_columns(order_row_id: int, line: OrderLineRecord) -> dict[str, Any]:
+    return {
+        "order_id": order_row_id,
+        "mp_line_number": line.mp_line_number,
+        "sku": line.sku,
+        "product_name": line.product_name,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "sales_tax": line.sales_tax,
+        "shipping_price": line.shipping_price,
+        "shipping_tax": line.shipping_tax,
+        "data": line.data,
+    }
+
+
+def _insert_lines(conn: Connection, orders: list[tuple[int, list[OrderLineRecord]]]) -> None:
+    rows = [_line_columns(row_id, line) for row_id, lines in orders for line in lines]
+    if rows:
+        conn.execute(t.order_lines.insert(), rows)
+
+
+def _replace_lines(conn: Connection, order_row_id: int, lines: list[OrderLineRecord]) -> None:
+    """Update lines in place by ``mp_line_number`` (their row ids stay stable), add new ones."""
+    known = set(
+        conn.scalars(
+            select(t.order_lines.c.mp_line_number).where(t.order_lines.c.order_id == order_row_id)
+        )
+    )
+    for line in lines:
+        columns = _line_columns(order_row_id, line)
+        if line.mp_line_number in known:
+            conn.execute(
+                update(t.order_lines)
+                .where(
+                    t.order_lines.c.order_id == order_row_id,
+                    t.order_lines.c.mp_line_number == line.mp_line_number,
+                )
+                .values(**columns)
+            )
+        else:
+            conn.execute(t.order_lines.insert().values(**columns))

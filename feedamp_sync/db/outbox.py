@@ -1,0 +1,248 @@
+"""The outbox queue: claims with leases, fenced results, and the operator's view.
+
+Claims take the *head* message of each target (an order or a return) only, so messages for
+one target go out one at a time in the order they were enqueued, while different targets
+proceed in parallel. A claim increments ``attempts``; together with ``lease_owner`` that
+number is the fencing token: a worker may record the result of its attempt only while the
+row is still ``in_flight`` with its owner and its attempt number, so a worker whose lease
+expired and was taken over can no longer change the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal
+
+from sqlalchemy import Connection, Engine, and_, exists, func, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from feedamp_sync.db import tables as t
+from feedamp_sync.model import OutboxMessage
+
+RETURN_KINDS: Final = ("return_authorization", "return_refund")
+BLOCKING_STATUSES: Final = ("pending", "in_flight", "dead")
+
+Outcome = Literal["sent", "retry", "dead", "deferred"]
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """The end of one attempt, as the engine decided it.
+
+    ``deferred`` returns the message to the queue without counting the attempt (nothing
+    reached FeedAMP, e.g. the account's credentials are being refused).
+    """
+
+    message: OutboxMessage
+    outcome: Outcome
+    now: datetime
+    next_attempt_at: datetime | None = None
+    error: str | None = None
+    status_code: int | None = None
+    request: Any = None
+    response: Any = None
+
+
+def _targets_returns(table: Any) -> ColumnElement[bool]:
+    return table.c.kind.in_(RETURN_KINDS)  # type: ignore[no-any-return]
+
+
+class OutboxStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def release_expired(self, now: datetime) -> int:
+        """Return messages whose lease ran out (their worker died or hung) to the queue."""
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.status == "in_flight", t.outbox.c.lease_expires_at <= now)
+                .values(
+                    status="pending", lease_owner=None, lease_expires_at=None, next_attempt_at=now
+                )
+            )
+        return result.rowcount
+
+    def claim(
+        self, owner: str, now: datetime, *, limit: int, lease_seconds: float
+    ) -> list[OutboxMessage]:
+        """Claim up to ``limit`` due head-of-target messages for ``owner``."""
+        box = t.outbox
+        earlier = t.outbox.alias("earlier")
+        blocked = exists().where(
+            earlier.c.account == box.c.account,
+            earlier.c.target_id == box.c.target_id,
+            earlier.c.id < box.c.id,
+            earlier.c.status.in_(BLOCKING_STATUSES),
+            _targets_returns(earlier) == _targets_returns(box),
+        )
+        due = and_(box.c.status == "pending", box.c.next_attempt_at <= now)
+        with self._engine.begin() as conn:
+            candidates = list(
+                conn.scalars(
+                    select(box.c.id)
+                    .where(due, ~blocked)
+                    .order_by(box.c.next_attempt_at, box.c.id)
+                    .limit(limit)
+                )
+            )
+            if not candidates:
+                return []
+            rows = conn.execute(
+                select(
+                    box.c.id,
+                    box.c.account,
+                    box.c.kind,
+                    box.c.target_id,
+                    box.c.payload,
+                    box.c.attempts,
+                )
+                .where(box.c.id.in_(candidates), due)
+                .order_by(box.c.id)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not rows:
+                return []
+            conn.execute(
+                update(t.outbox)
+                .where(box.c.id.in_([row.id for row in rows]))
+                .values(
+                    status="in_flight",
+                    attempts=box.c.attempts + 1,
+                    lease_owner=owner,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                )
+            )
+        return [
+            OutboxMessage(
+                row.id, row.account, row.kind, row.target_id, row.payload, row.attempts + 1
+            )
+            for row in rows
+        ]
+
+    def extend_leases(self, owner: str, messages: Sequence[OutboxMessage], until: datetime) -> None:
+        """Keep the leases of messages still being worked on from running out."""
+        if not messages:
+            return
+        with self._engine.begin() as conn:
+            for message in messages:
+                conn.execute(
+                    update(t.outbox).where(_owned(owner, message)).values(lease_expires_at=until)
+                )
+
+    def release(self, owner: str, messages: Sequence[OutboxMessage], now: datetime) -> int:
+        """Give unfinished claims back at shutdown; the next claim reconciles their outcome."""
+        released = 0
+        with self._engine.begin() as conn:
+            for message in messages:
+                released += conn.execute(
+                    update(t.outbox)
+                    .where(_owned(owner, message))
+                    .values(
+                        status="pending",
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        next_attempt_at=now,
+                    )
+                ).rowcount
+        return released
+
+    def finish(self, owner: str, results: Sequence[AttemptResult]) -> list[AttemptResult]:
+        """Record results in one transaction; returns those the fence refused (lease lost)."""
+        lost: list[AttemptResult] = []
+        if not results:
+            return lost
+        with self._engine.begin() as conn:
+            attempts = []
+            for result in results:
+                changed = conn.execute(
+                    update(t.outbox)
+                    .where(_owned(owner, result.message))
+                    .values(**_columns_after(result))
+                ).rowcount
+                if changed != 1:
+                    lost.append(result)
+                    continue
+                if result.outcome == "sent":
+                    _on_sent(conn, result)
+                if result.outcome != "deferred":
+                    attempts.append(_attempt_row(result))
+            if attempts:
+                conn.execute(t.outbox_attempts.insert(), attempts)
+        return lost
+
+    def counts(self) -> dict[str, int]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(t.outbox.c.status, func.count()).group_by(t.outbox.c.status)
+            ).all()
+        counts = dict.fromkeys(t.OUTBOX_STATUSES, 0)
+        counts.update({row[0]: row[1] for row in rows})
+        return counts
+
+
+def _owned(owner: str, message: OutboxMessage) -> ColumnElement[bool]:
+    return and_(
+        t.outbox.c.id == message.id,
+        t.outbox.c.status == "in_flight",
+        t.outbox.c.lease_owner == owner,
+        t.outbox.c.attempts == message.attempts,
+    )
+
+
+def _columns_after(result: AttemptResult) -> dict[str, Any]:
+    released: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+    if result.outcome == "sent":
+        return {
+            **released,
+            "status": "sent",
+            "sent_at": result.now,
+            "last_error": None,
+            "last_status_code": result.status_code,
+            "response": result.response,
+        }
+    columns = {**released, "last_error": result.error, "last_status_code": result.status_code}
+    if result.outcome == "dead":
+        return {**columns, "status": "dead"}
+    columns |= {"status": "pending", "next_attempt_at": result.next_attempt_at or result.now}
+    if result.outcome == "deferred":
+        columns["attempts"] = t.outbox.c.attempts - 1
+    return columns
+
+
+def _attempt_row(result: AttemptResult) -> dict[str, Any]:
+    return {
+        "message_id": result.message.id,
+        "attempt": result.message.attempts,
+        "finished_at": result.now,
+        "outcome": result.outcome,
+        "status_code": result.status_code,
+        "error": result.error,
+        "request": result.request,
+        "response": result.response,
+    }
+
+
+def _on_sent(conn: Connection, result: AttemptResult) -> None:
+    """What a sent message changes in the local copy, in the same transaction."""
+    message = result.message
+    if message.kind == "confirm":
+        state = _confirmed_state(result.response)
+        values: dict[str, Any] = {"confirmed_at": result.now}
+        if state is not None:
+            values["state"] = state
+        conn.execute(
+            update(t.orders)
+            .where(
+                t.orders.c.account == message.account, t.orders.c.feedamp_id == message.target_id
+            )
+            .values(**values)
+        )
+
+
+def _confirmed_state(response: Any) -> str | None:
+    order = response.get("order") if isinstance(response, dict) else None
+    state = order.get("state") if isinstance(order, dict) else None
+    return str(state)[:64] if state else None

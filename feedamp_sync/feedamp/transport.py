@@ -1,0 +1,131 @@
+"""The HTTP seam: the only code that speaks httpx, and the one place its exceptions become ours.
+
+Every request carries Basic auth, ``Accept: application/json`` and our ``User-Agent``; every
+request but ``get_token`` also carries the ``token`` and ``client`` headers, as every curl sample
+in FeedAMP's docs does. The token travels inside a :class:`Token` up to the moment the headers
+are built, so no frame that could appear in a traceback holds it as a plain string.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx
+from pydantic import SecretStr
+
+from feedamp_sync.errors import ApiUnavailable
+from feedamp_sync.feedamp.auth import Token
+
+_DETAIL_MAX_CHARS: Final = 200
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("feedamp-sync")
+    except importlib.metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
+USER_AGENT: Final = f"feedamp-sync/{_version()}"
+
+
+class RequestNotSent(ApiUnavailable):
+    """No connection could be made, so FeedAMP never saw the request: sending it again is safe."""
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """What the client needs from an HTTP response, free of httpx types."""
+
+    status: int
+    reason: str
+    content: bytes
+    retry_after: str | None
+    date: str | None
+
+
+class HttpTransport:
+    """One account's connection pool; thread-safe, as httpx's client is."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        username: str,
+        password: SecretStr,
+        client_id: int,
+        timeout_seconds: float,
+        connect_timeout_seconds: float,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._client_id = str(client_id)
+        self._timeout_seconds = timeout_seconds
+        self._connect_timeout_seconds = connect_timeout_seconds
+        self._client = httpx.Client(
+            base_url=base_url,
+            auth=httpx.BasicAuth(username, password.get_secret_value()),
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds),
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def send(
+        self,
+        *,
+        endpoint: str,
+        method: str,
+        path: str,
+        token: Token | None,
+        params: Mapping[str, str] | None,
+        body: Any,
+        seconds_left: float,
+    ) -> RawResponse:
+        """Send one request, with every timeout cut to the time left before the call's deadline.
+
+        Raises :class:`RequestNotSent` when no connection was made and :class:`ApiUnavailable`
+        for any other transport failure; returns every HTTP status, errors included.
+        """
+        request = self._client.build_request(
+            method,
+            path,
+            params=params,
+            json=body,
+            headers=None if token is None else {"token": token.value, "client": self._client_id},
+            timeout=httpx.Timeout(
+                min(self._timeout_seconds, seconds_left),
+                connect=min(self._connect_timeout_seconds, seconds_left),
+            ),
+        )
+        try:
+            response = self._client.send(request)
+        except httpx.RequestError as exc:
+            raise _unavailable(endpoint, exc) from None
+        return RawResponse(
+            status=response.status_code,
+            reason=response.reason_phrase,
+            content=response.content,
+            retry_after=response.headers.get("Retry-After"),
+            date=response.headers.get("Date"),
+        )
+
+
+def _unavailable(endpoint: str, exc: httpx.RequestError) -> ApiUnavailable:
+    """Every httpx failure, classified by whether FeedAMP may have seen the request.
+
+    The httpx exception is not chained: its request holds the token header, and the text kept
+    here (class name and socket-level reason) is all an operator needs.
+    """
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    detail = detail[:_DETAIL_MAX_CHARS]
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return RequestNotSent(f"{endpoint}: could not connect to FeedAMP ({detail})")
+    if isinstance(exc, httpx.TimeoutException):
+        return ApiUnavailable(f"{endpoint}: FeedAMP did not answer in time ({detail})")
+    return ApiUnavailable(f"{endpoint}: the connection to FeedAMP failed ({detail})")

@@ -1,0 +1,145 @@
+"""Structured logging: JSON lines off a terminal, readable console on one, never a secret.
+
+Redaction happens in two layers because secrets reach log lines two ways: by key (a field
+called ``password`` or ``token``) and by value (a password quoted inside an exception text).
+Every secret the process learns is registered with :func:`register_secret` so the second layer
+can scrub it from any string, tracebacks included. Tracebacks are rendered as plain text,
+without local variables, so no frame can print a secret held in a variable.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+from collections.abc import Mapping
+from typing import Any, Final, Literal, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+REDACTED: Final = "[redacted]"
+_SECRET_KEY = re.compile(r"pass(word)?|secret|token|authorization|api[_-]?key|credential", re.I)
+_BASIC_HEADER = re.compile(r"(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]{6,}", re.I)
+_MIN_SECRET_LENGTH: Final = 4
+
+LogFormat = Literal["json", "console", "auto"]
+
+
+class SecretRegistry:
+    """The set of secret values to scrub from every string that reaches a log line."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: frozenset[str] = frozenset()
+
+    def add(self, value: str) -> None:
+        if len(value) >= _MIN_SECRET_LENGTH:
+            with self._lock:
+                self._values = self._values | {value}
+
+    def scrub(self, text: str) -> str:
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, REDACTED)
+        return _BASIC_HEADER.sub(r"\1 " + REDACTED, text)
+
+
+_registry: Final = SecretRegistry()
+
+
+def register_secret(value: str) -> None:
+    """Remember a secret value (a password, an issued token) so logs never show it."""
+    _registry.add(value)
+
+
+def scrub(text: str) -> str:
+    """The text with every registered secret and any Basic/Bearer credential replaced."""
+    return _registry.scrub(text)
+
+
+def _redact_value(key: str | None, value: Any) -> Any:
+    if key is not None and _SECRET_KEY.search(key) and value is not None:
+        return REDACTED
+    if isinstance(value, str):
+        return _registry.scrub(value)
+    if isinstance(value, Mapping):
+        return {k: _redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redact_value(None, v) for v in value]
+    if isinstance(value, BaseException):
+        return _registry.scrub(f"{type(value).__name__}: {value}")
+    return value
+
+
+def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: mask secret-looking keys and scrub registered secret values."""
+    return {key: _redact_value(key, value) for key, value in event_dict.items()}
+
+
+def _shared_processors() -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+    ]
+
+
+def configure_logging(
+    *, level: str = "INFO", log_format: LogFormat = "auto", stream: TextIO | None = None
+) -> None:
+    """Set up structlog (and route stdlib logging through it) for the whole process."""
+    out = stream or sys.stderr
+    use_console = log_format == "console" or (log_format == "auto" and out.isatty())
+    renderer: Processor
+    if use_console:
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
+    else:
+        renderer = structlog.processors.JSONRenderer(sort_keys=False)
+    exceptions: list[Processor] = [] if use_console else [structlog.processors.format_exc_info]
+    processors: list[Processor] = [
+        *_shared_processors(),
+        *exceptions,
+        redact_secrets,
+        renderer,
+    ]
+    if use_console:
+        # The console renderer formats exc_info itself; scrub what it prints afterwards.
+        processors.append(_scrub_rendered)
+    numeric_level = logging.getLevelNamesMapping()[level.upper()]
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )
+    _route_stdlib_logging(numeric_level, out)
+
+
+def _scrub_rendered(_: WrappedLogger, __: str, rendered: Any) -> Any:
+    return _registry.scrub(rendered) if isinstance(rendered, str) else rendered
+
+
+def _route_stdlib_logging(level: int, out: TextIO) -> None:
+    """Library loggers (APScheduler, Alembic) go through the same redaction and format."""
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=_shared_processors(),
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                redact_secrets,
+                structlog.processors.JSONRenderer(),
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(max(level, logging.INFO))
+    for noisy in ("httpx", "httpcore", "apscheduler.executors.default"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

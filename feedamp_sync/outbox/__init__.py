@@ -1,0 +1,1 @@
+"""Pushing seller actions (and confirmations) from the outbox table to FeedAMP."""

@@ -1,0 +1,109 @@
+"""What a delivery handler is, and how an attempt's end becomes the message's next state.
+
+A handler knows one kind of message: how to check its payload and how to deliver it,
+reconciling with FeedAMP when an earlier attempt may have taken effect. It raises the API's
+errors; :func:`conclude` turns them into the row's next state with the retry policy.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from feedamp_sync.db.outbox import AttemptResult
+from feedamp_sync.errors import (
+    ActionConflict,
+    ApiAuthError,
+    ApiError,
+    ApiRejected,
+    ApiUnavailable,
+    InvalidPayload,
+)
+from feedamp_sync.feedamp.client import FeedampClient
+from feedamp_sync.model import OutboxMessage
+from feedamp_sync.policy import Backoff, Verdict, after_failure
+
+AUTH_RETRY_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A successful delivery: what was sent, what FeedAMP answered, and how we know."""
+
+    request: Any
+    response: Any
+    status_code: int | None = 200
+    reconciled: bool = False
+
+
+class Handler(Protocol):
+    def validate(self, payload: Any) -> None:
+        """Raise InvalidPayload naming each bad field."""
+
+    def deliver(self, client: FeedampClient, message: OutboxMessage) -> Delivered:
+        """Make the action take effect once; raise ApiError or ActionConflict otherwise."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    backoff: Backoff
+
+
+def conclude(
+    message: OutboxMessage,
+    outcome: Delivered | BaseException,
+    *,
+    now: datetime,
+    policy: RetryPolicy,
+    rng: random.Random,
+) -> AttemptResult:
+    """The message's next state after an attempt ended with ``outcome``."""
+    if isinstance(outcome, Delivered):
+        return AttemptResult(
+            message,
+            "sent",
+            now,
+            status_code=outcome.status_code,
+            request=outcome.request,
+            response=outcome.response,
+        )
+    error = _describe(outcome)
+    status = outcome.status_code if isinstance(outcome, ApiError) else None
+    if isinstance(outcome, ApiAuthError):
+        return AttemptResult(
+            message,
+            "deferred",
+            now,
+            error=error,
+            status_code=status,
+            next_attempt_at=now + timedelta(seconds=AUTH_RETRY_SECONDS),
+        )
+    retryable = not isinstance(outcome, ApiRejected | ActionConflict | InvalidPayload)
+    retry_after = outcome.retry_after if isinstance(outcome, ApiUnavailable) else None
+    step = after_failure(
+        retryable=retryable,
+        attempts=message.attempts,
+        max_attempts=policy.max_attempts,
+        retry_after=retry_after,
+        now=now,
+        backoff=policy.backoff,
+        rng=rng,
+    )
+    if step.verdict is Verdict.DEAD:
+        if retryable:
+            error = f"gave up after {message.attempts} attempts; last error: {error}"
+        return AttemptResult(message, "dead", now, error=error, status_code=status)
+    return AttemptResult(
+        message, "retry", now, error=error, status_code=status, next_attempt_at=step.not_before
+    )
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, InvalidPayload):
+        return f"invalid payload: {error}"
+    if isinstance(error, ApiError | ActionConflict):
+        return str(error)
+    return f"internal error: {type(error).__name__}: {error}"

@@ -1,0 +1,224 @@
+"""The outbox engine: claim due messages, deliver them on worker threads, record results.
+
+Database work is batched (one claim for many messages, one transaction for many results)
+so the engine is limited by FeedAMP rather than by the database. Leases of messages still
+being delivered are extended while they run; at shutdown, unfinished claims are handed
+back so another worker (or the next start) picks them up and reconciles their outcome.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from feedamp_sync.db.outbox import AttemptResult, OutboxStore
+from feedamp_sync.errors import ActionConflict, ApiError, InvalidPayload
+from feedamp_sync.feedamp.client import FeedampClient
+from feedamp_sync.model import OutboxMessage
+from feedamp_sync.outbox.delivery import Delivered, Handler, RetryPolicy, conclude
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+FLUSH_SECONDS = 0.05
+
+
+@dataclass
+class DrainSummary:
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    deferred: int = 0
+    lease_lost: int = 0
+    released: int = 0
+
+    def count(self, result: AttemptResult) -> None:
+        if result.outcome == "sent":
+            self.sent += 1
+        elif result.outcome == "retry":
+            self.retried += 1
+        elif result.outcome == "dead":
+            self.dead += 1
+        else:
+            self.deferred += 1
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    owner: str
+    concurrency: int
+    batch_size: int
+    lease_seconds: float
+    drain_seconds: float = 10.0
+
+
+class OutboxEngine:
+    def __init__(
+        self,
+        store: OutboxStore,
+        clients: Mapping[str, FeedampClient],
+        handlers: Mapping[str, Handler],
+        settings: EngineSettings,
+        policy: RetryPolicy,
+        *,
+        clock: Clock,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._clients = clients
+        self._handlers = handlers
+        self._settings = settings
+        self._policy = policy
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._rng_lock = threading.Lock()
+
+    def drain(self, stop: threading.Event) -> DrainSummary:
+        """Deliver every message that is due (or becomes due by a predecessor's success).
+
+        Returns when nothing is due and nothing is in flight, or when ``stop`` is set; in the
+        latter case in-flight deliveries get ``drain_seconds`` to finish before their claims
+        are released.
+        """
+        summary = DrainSummary()
+        self._store.release_expired(self._clock())
+        pool = ThreadPoolExecutor(self._settings.concurrency, thread_name_prefix="outbox")
+        in_flight: dict[Future[AttemptResult], OutboxMessage] = {}
+        finished: list[AttemptResult] = []
+        more_may_be_due = True
+        last_flush = last_renewal = time.monotonic()
+        try:
+            while not stop.is_set():
+                room = self._settings.concurrency * 2 - len(in_flight)
+                if more_may_be_due and room >= max(1, self._settings.concurrency // 2):
+                    claimed = self._claim(min(room, self._settings.batch_size))
+                    more_may_be_due = len(claimed) == min(room, self._settings.batch_size)
+                    for message in claimed:
+                        in_flight[pool.submit(self._attempt, message)] = message
+                if not in_flight and not finished:
+                    if not more_may_be_due:
+                        break
+                    continue
+                done, _ = wait(in_flight, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
+                for future in done:
+                    del in_flight[future]
+                    finished.append(future.result())
+                now = time.monotonic()
+                if finished and (
+                    now - last_flush >= FLUSH_SECONDS
+                    or not in_flight
+                    or len(finished) >= self._settings.batch_size
+                ):
+                    self._flush(finished, summary)
+                    finished = []
+                    last_flush = now
+                    more_may_be_due = True  # a success may unblock the next message of a target
+                if now - last_renewal >= self._settings.lease_seconds / 3:
+                    self._extend(list(in_flight.values()))
+                    last_renewal = now
+            self._stop(pool, in_flight, finished, summary)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return summary
+
+    def _claim(self, limit: int) -> list[OutboxMessage]:
+        return self._store.claim(
+            self._settings.owner,
+            self._clock(),
+            limit=limit,
+            lease_seconds=self._settings.lease_seconds,
+        )
+
+    def _extend(self, messages: list[OutboxMessage]) -> None:
+        until = self._clock() + timedelta(seconds=self._settings.lease_seconds)
+        self._store.extend_leases(self._settings.owner, messages, until)
+
+    def _flush(self, finished: list[AttemptResult], summary: DrainSummary) -> None:
+        lost = self._store.finish(self._settings.owner, finished)
+        lost_ids = {result.message.id for result in lost}
+        for result in finished:
+            if result.message.id in lost_ids:
+                summary.lease_lost += 1
+                log.warning("outbox_lease_lost", **_context(result.message), outcome=result.outcome)
+                continue
+            summary.count(result)
+            _log_result(result)
+
+    def _stop(
+        self,
+        pool: ThreadPoolExecutor,
+        in_flight: dict[Future[AttemptResult], OutboxMessage],
+        finished: list[AttemptResult],
+        summary: DrainSummary,
+    ) -> None:
+        """Let in-flight deliveries finish for a while, record them, release the rest."""
+        if in_flight:
+            done, _ = wait(in_flight, timeout=self._settings.drain_seconds)
+            for future in done:
+                finished.append(future.result())
+                del in_flight[future]
+        self._flush(finished, summary)
+        if in_flight:
+            summary.released = self._store.release(
+                self._settings.owner, list(in_flight.values()), self._clock()
+            )
+            log.info("outbox_claims_released", count=summary.released)
+
+    def _attempt(self, message: OutboxMessage) -> AttemptResult:
+        outcome: Delivered | BaseException
+        try:
+            outcome = self._deliver(message)
+        except Exception as error:
+            if not isinstance(error, ApiError | ActionConflict | InvalidPayload):
+                log.exception("outbox_delivery_crashed", **_context(message))
+            outcome = error
+        with self._rng_lock:
+            return conclude(message, outcome, now=self._clock(), policy=self._policy, rng=self._rng)
+
+    def _deliver(self, message: OutboxMessage) -> Delivered:
+        handler = self._handlers.get(message.kind)
+        if handler is None:
+            raise InvalidPayload(
+                [f"kind: unknown {message.kind!r}; known: {sorted(self._handlers)}"]
+            )
+        client = self._clients.get(message.account)
+        if client is None:
+            raise InvalidPayload(
+                [f"account: {message.account!r} is not configured; known: {sorted(self._clients)}"]
+            )
+        handler.validate(message.payload)
+        with structlog.contextvars.bound_contextvars(**_context(message)):
+            return handler.deliver(client, message)
+
+
+def _context(message: OutboxMessage) -> dict[str, object]:
+    return {
+        "message_id": message.id,
+        "kind": message.kind,
+        "account": message.account,
+        "target_id": message.target_id,
+        "attempt": message.attempts,
+    }
+
+
+def _log_result(result: AttemptResult) -> None:
+    context = _context(result.message)
+    if result.outcome == "sent":
+        log.info("outbox_sent", **context, status_code=result.status_code)
+    elif result.outcome == "dead":
+        log.error("outbox_dead", **context, status_code=result.status_code, error=result.error)
+    else:
+        log.info(
+            f"outbox_{result.outcome}",
+            **context,
+            status_code=result.status_code,
+            error=result.error,
+            next_attempt_at=result.next_attempt_at,
+        )

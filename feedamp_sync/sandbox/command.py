@@ -1,0 +1,143 @@
+"""``feedamp-sync sandbox``: serve a fake FeedAMP API until SIGINT/SIGTERM.
+
+It lets a seller try the daemon without FeedAMP credentials, and the end-to-end tests run it as
+a separate process. Because its credentials are fixed demo values and its ``/_sandbox/`` control
+endpoints need none at all, it listens on a loopback address only, unless ``--allow-remote``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import signal
+import threading
+import time
+from types import FrameType
+
+import click
+
+from feedamp_sync.sandbox.app import Sandbox
+from feedamp_sync.sandbox.faults import Faults
+from feedamp_sync.sandbox.server import SandboxServer
+
+_PROBABILITY = click.FloatRange(0.0, 1.0)
+_POSITIVE_SECONDS = click.FloatRange(min=0.0, min_open=True)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8808, show_default=True,
+              help="Port to listen on (0 picks a free one).")  # fmt: skip
+@click.option("--orders", "order_count", type=click.IntRange(0, 10_000), default=25,
+              show_default=True, help="New orders to generate at start.")  # fmt: skip
+@click.option("--returns", "return_count", type=click.IntRange(0, 10_000), default=10,
+              show_default=True, help="Returns to generate at start.")  # fmt: skip
+@click.option("--seed", type=int, default=None, help="Seed for generated data and faults.")
+@click.option("--username", default="demo", show_default=True)
+@click.option("--password", default="demo-password", show_default=True)
+@click.option("--client-id", type=int, default=1, show_default=True)
+@click.option("--token-ttl", type=_POSITIVE_SECONDS, default=3600.0, show_default=True,
+              help="Seconds a token stays valid.")  # fmt: skip
+@click.option("--new-orders-every", type=_POSITIVE_SECONDS, default=None, metavar="SECONDS",
+              help="Keep adding 1-3 new orders this often, so orders keep arriving.")  # fmt: skip
+@click.option("--fault-5xx", type=_PROBABILITY, default=0.0, help="Chance of a 500/502/503.")
+@click.option("--fault-429", type=_PROBABILITY, default=0.0, help="Chance of a 429.")
+@click.option("--fault-slow", type=_PROBABILITY, default=0.0, help="Chance of a slow answer.")
+@click.option("--slow-seconds", type=click.FloatRange(min=0.0), default=2.0, show_default=True,
+              help="How slow a slow answer is.")  # fmt: skip
+@click.option("--fault-drop", type=_PROBABILITY, default=0.0,
+              help="Chance of closing the connection without an answer.")  # fmt: skip
+@click.option("--fault-apply-then-fail", type=_PROBABILITY, default=0.0,
+              help="Chance of applying a request, then failing it.")  # fmt: skip
+@click.option("--token-expiry-requests", type=click.IntRange(min=1), default=None,
+              help="Each token expires after this many requests.")  # fmt: skip
+@click.option("--allow-remote", is_flag=True,
+              help="Allow a non-loopback --host (the credentials are public).")  # fmt: skip
+@click.option("--log-requests", is_flag=True, help="Log every request to stderr.")
+def sandbox(
+    host: str,
+    port: int,
+    order_count: int,
+    return_count: int,
+    seed: int | None,
+    username: str,
+    password: str,
+    client_id: int,
+    token_ttl: float,
+    new_orders_every: float | None,
+    fault_5xx: float,
+    fault_429: float,
+    fault_slow: float,
+    slow_seconds: float,
+    fault_drop: float,
+    fault_apply_then_fail: float,
+    token_expiry_requests: int | None,
+    allow_remote: bool,
+    log_requests: bool,
+) -> None:
+    """Serve a local fake FeedAMP API with generated orders and returns."""
+    if not allow_remote and not _is_loopback(host):
+        raise click.UsageError(
+            f"--host {host} is not a loopback address; the sandbox has fixed demo credentials "
+            "and unauthenticated control endpoints. Pass --allow-remote to serve it anyway."
+        )
+    faults = Faults(
+        error_5xx=fault_5xx,
+        rate_limited=fault_429,
+        slow=fault_slow,
+        slow_seconds=slow_seconds,
+        drop=fault_drop,
+        apply_then_fail=fault_apply_then_fail,
+        token_expiry_requests=token_expiry_requests,
+    )
+    world = Sandbox(
+        username=username,
+        password=password,
+        client_id=client_id,
+        seed=seed,
+        token_ttl_seconds=token_ttl,
+        faults=faults,
+    )
+    world.add_orders(order_count)
+    if return_count:
+        world.add_returns(return_count)
+    try:
+        server = SandboxServer(world, host, port, log_requests=log_requests)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with server:
+            click.echo(
+                f"feedamp-sync sandbox: base_url={server.base_url} username={username} "
+                f"password={password} client_id={client_id} (seed {world.seed}; "
+                "Ctrl-C to stop)"
+            )
+            _serve_until(stop, world, new_orders_every)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _serve_until(stop: threading.Event, world: Sandbox, new_orders_every: float | None) -> None:
+    """Wait for a stop signal, adding a few orders every ``new_orders_every`` seconds."""
+    rng = random.Random(world.seed)
+    next_batch = time.monotonic() + (new_orders_every or 0.0)
+    while not stop.wait(0.2):
+        if new_orders_every is not None and time.monotonic() >= next_batch:
+            world.add_orders(rng.randint(1, 3))
+            next_batch += new_orders_every

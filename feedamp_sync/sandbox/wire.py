@@ -1,0 +1,76 @@
+"""Transport-free request and response values, and the sandbox's error body.
+
+The API logic works on these plain values instead of ``http.server`` objects, so it can be
+reasoned about (and reused by the control endpoints) without sockets; ``server.py`` is the
+only module that turns them into bytes on a connection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+JSON = dict[str, Any]
+
+
+class Rejected(Exception):
+    """The request is refused with ``status`` and a message for the error body."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+        super().__init__(f"{status}: {message}")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One parsed HTTP request: header names are lower-case, ``query`` keeps first values."""
+
+    method: str
+    path: str
+    raw_query: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Response:
+    """What to send back; ``server.py`` adds Content-Length, Date and Connection."""
+
+    status: int
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+    content_type: str = "application/json"
+
+
+def json_response(status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+    """Serialise ``payload`` compactly; UTF-8 JSON is the only content type the API uses."""
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return Response(status=status, body=body, headers=headers)
+
+
+def error_response(
+    status: int, message: str, headers: tuple[tuple[str, str], ...] = ()
+) -> Response:
+    """An error as ``{"error": "<message>"}``.
+
+    FeedAMP v1 documents no error body at all; this shape is the sandbox's own choice, so
+    clients must not depend on it beyond "a JSON object with a message" (see feedamp-api.md).
+    """
+    return json_response(status, {"error": message}, headers)
+
+
+def parse_json_object(body: bytes) -> JSON:
+    """The request body as a JSON object, or a 400 that says what is wrong with it."""
+    if not body.strip():
+        raise Rejected(400, "request body is required")
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Rejected(400, f"request body is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise Rejected(400, "request body must be a JSON object")
+    return value

@@ -1,0 +1,192 @@
+"""Fixtures shared by the whole suite: a fresh, empty database per test, on every backend.
+
+Every test that asks for ``database_url`` (directly, or through ``engine`` or
+``unmigrated_engine``) runs once per backend: ``sqlite`` (a file in ``tmp_path``),
+``postgresql`` and ``mariadb`` (a ``feedamp_test_<hex>`` database created on the server for
+the test and dropped after it). ``engine`` is migrated with Alembic, never ``create_all``, so
+every test also exercises the migrations.
+
+- Servers: ``FEEDAMP_TEST_POSTGRES_URL`` and ``FEEDAMP_TEST_MARIADB_URL`` override the local
+  defaults. An unreachable server skips its tests, or fails them when ``CI`` is set.
+- Fewer backends while developing: ``pytest --backend sqlite --backend postgresql`` or
+  ``FEEDAMP_TEST_BACKENDS=sqlite,postgresql``.
+- A test that only makes sense on some backends: ``@pytest.mark.backends("sqlite")``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final, cast
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
+
+from feedamp_sync.db import migrate
+from feedamp_sync.db.engine import create_engine_for
+
+BACKENDS: Final = ("sqlite", "postgresql", "mariadb")
+BACKENDS_ENV: Final = "FEEDAMP_TEST_BACKENDS"
+SERVER_DEFAULTS: Final = {
+    "postgresql": (
+        "FEEDAMP_TEST_POSTGRES_URL",
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    ),
+    "mariadb": ("FEEDAMP_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/mysql"),
+}
+CONNECT_TIMEOUT_SECONDS: Final = "5"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        action="append",
+        choices=BACKENDS,
+        dest="backends",
+        help=f"run database tests on this backend only (repeatable; default: ${BACKENDS_ENV}, "
+        "else all)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "backends(*names): run this database test only on the named backends"
+    )
+    _selected_backends(config)  # a typo in the selection stops the run at once
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_url" not in metafunc.fixturenames:
+        return
+    backends = _selected_backends(metafunc.config)
+    if (marker := metafunc.definition.get_closest_marker("backends")) is not None:
+        backends = [b for b in backends if b in marker.args]
+    metafunc.parametrize("database_url", backends, indirect=True, ids=backends)
+
+
+def _selected_backends(config: pytest.Config) -> list[str]:
+    chosen: list[str] | None = config.getoption("backends")
+    if chosen is None:
+        chosen = [b.strip() for b in os.environ.get(BACKENDS_ENV, "").split(",") if b.strip()]
+    unknown = sorted(set(chosen) - set(BACKENDS))
+    if unknown:
+        raise pytest.UsageError(f"{BACKENDS_ENV}: unknown backend(s) {unknown}; use {BACKENDS}")
+    return [b for b in BACKENDS if b in chosen] if chosen else list(BACKENDS)
+
+
+class Server:
+    """A database server on which each test gets a database of its own."""
+
+    def __init__(self, backend: str) -> None:
+        env_var, default = SERVER_DEFAULTS[backend]
+        url = make_url(os.environ.get(env_var, default))
+        if "connect_timeout" not in url.query:
+            url = url.update_query_dict({"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+        self.backend = backend
+        self.url: URL = url
+        self._env_var = env_var
+        self._admin: Engine | None = None
+        self._unreachable: str | None = None
+
+    @contextmanager
+    def database(self) -> Iterator[str]:
+        """Create an empty database, yield its URL, then drop it with any connection left."""
+        admin = self._admin_engine()
+        name = f"feedamp_test_{secrets.token_hex(6)}"
+        with admin.connect() as connection:
+            connection.exec_driver_sql(self._create_sql(name))
+        try:
+            yield self.url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                self._drop(connection, name)
+
+    def dispose(self) -> None:
+        if self._admin is not None:
+            self._admin.dispose()
+
+    def _create_sql(self, name: str) -> str:
+        if self.backend == "postgresql":
+            return f'CREATE DATABASE "{name}"'
+        # latin1 is upstream MariaDB's default: the tables must bring utf8mb4 themselves.
+        return f"CREATE DATABASE `{name}` CHARACTER SET latin1"
+
+    def _drop(self, connection: Connection, name: str) -> None:
+        if self.backend == "postgresql":
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        # MariaDB has no FORCE: end the sessions a test left open, or DROP would wait on them.
+        sessions = connection.execute(
+            text("SELECT id FROM information_schema.processlist WHERE db = :name"),
+            {"name": name},
+        ).scalars()
+        for session in sessions:
+            connection.exec_driver_sql(f"KILL {int(session)}")
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+
+    def _admin_engine(self) -> Engine:
+        if self._admin is None and self._unreachable is None:
+            engine = create_engine_for(self.url.render_as_string(hide_password=False), pool_size=1)
+            engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                with engine.connect():
+                    pass
+            except OperationalError as exc:
+                engine.dispose()
+                self._unreachable = (
+                    f"{self.backend} server unreachable at "
+                    f"{self.url.render_as_string(hide_password=True)} ({exc.orig}); "
+                    f"start it or point {self._env_var} at one"
+                )
+            else:
+                self._admin = engine
+        if self._admin is None:
+            message = cast(str, self._unreachable)
+            if os.environ.get("CI"):
+                pytest.fail(message, pytrace=False)
+            pytest.skip(message)
+        return self._admin
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[dict[str, Server]]:
+    """The PostgreSQL and MariaDB servers, connected to on first use."""
+    found = {backend: Server(backend) for backend in SERVER_DEFAULTS}
+    yield found
+    for server in found.values():
+        server.dispose()
+
+
+@pytest.fixture
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, servers: dict[str, Server]
+) -> Iterator[str]:
+    """The URL of a fresh, empty database on the backend this test instance runs on."""
+    backend = cast(str, request.param)
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'feedamp.db'}"
+        return
+    with servers[backend].database() as url:
+        yield url
+
+
+@pytest.fixture
+def unmigrated_engine(database_url: str) -> Iterator[Engine]:
+    """An engine on the fresh database, with no tables at all."""
+    engine = create_engine_for(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on the fresh database, migrated to head with Alembic."""
+    engine = create_engine_for(database_url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()

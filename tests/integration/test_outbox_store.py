@@ -1,0 +1,259 @@
+"""The outbox queue: per-target order, leases, fencing, and results."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from feedamp_sync.db import tables as t
+from feedamp_sync.db.outbox import AttemptResult, OutboxStore
+from feedamp_sync.model import OutboxMessage
+
+NOW = datetime.now(UTC).replace(microsecond=0)  # server defaults use the real clock
+LATER = NOW + timedelta(hours=1)
+
+
+def enqueue(
+    engine: Engine, target: str, kind: str = "fulfillment", account: str = "main", **columns: Any
+) -> int:
+    """Insert a row the way a seller's system does: four columns, the rest defaulted."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            t.outbox.insert().values(
+                account=account, kind=kind, target_id=target, payload={"n": target}, **columns
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+
+def status_of(engine: Engine, message_id: int) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(select(t.outbox).where(t.outbox.c.id == message_id)).one()
+
+
+def claim(
+    store: OutboxStore, owner: str = "w1", now: datetime = LATER, limit: int = 10
+) -> list[OutboxMessage]:
+    return store.claim(owner, now, limit=limit, lease_seconds=60)
+
+
+def finish(
+    store: OutboxStore,
+    message: OutboxMessage,
+    outcome: str = "sent",
+    owner: str = "w1",
+    **extra: Any,
+) -> list[AttemptResult]:
+    return store.finish(owner, [AttemptResult(message, outcome, LATER, **extra)])  # type: ignore[arg-type]
+
+
+def test_a_plain_insert_is_claimable_at_once(engine: Engine) -> None:
+    """A row with only account, kind, target_id and payload is due immediately."""
+    message_id = enqueue(engine, "A")
+    claimed = claim(OutboxStore(engine), now=datetime.now(UTC) + timedelta(seconds=5))
+    assert [(m.id, m.attempts, m.payload) for m in claimed] == [(message_id, 1, {"n": "A"})]
+
+
+def test_claim_marks_messages_in_flight_with_a_lease(engine: Engine) -> None:
+    """A claimed message is in_flight, owned, and leased until now + lease."""
+    message_id = enqueue(engine, "A")
+    claim(OutboxStore(engine))
+    row = status_of(engine, message_id)
+    assert (row.status, row.lease_owner, row.attempts) == ("in_flight", "w1", 1)
+    assert row.lease_expires_at == LATER + timedelta(seconds=60)
+
+
+def test_only_the_head_message_of_a_target_is_claimed(engine: Engine) -> None:
+    """A later message for the same order waits while an earlier one is unsent."""
+    first, _, other = enqueue(engine, "A"), enqueue(engine, "A"), enqueue(engine, "B")
+    claimed = claim(OutboxStore(engine))
+    assert sorted(m.id for m in claimed) == [first, other]
+
+
+def test_the_next_message_follows_once_the_head_is_sent(engine: Engine) -> None:
+    """Sending the head makes the next message of that target claimable."""
+    store = OutboxStore(engine)
+    enqueue(engine, "A")
+    second = enqueue(engine, "A")
+    [head] = claim(store)
+    finish(store, head)
+    assert [m.id for m in claim(store)] == [second]
+
+
+def test_a_dead_message_blocks_only_its_own_target(engine: Engine) -> None:
+    """Dead A blocks later A messages; B flows."""
+    store = OutboxStore(engine)
+    enqueue(engine, "A")
+    enqueue(engine, "A")
+    other = enqueue(engine, "B")
+    [head, b] = claim(store)
+    finish(store, head, "dead", error="rejected")
+    finish(store, b)
+    later_b = enqueue(engine, "B")
+    assert [m.id for m in claim(store)] == [later_b]
+    assert status_of(engine, other).status == "sent"
+
+
+def test_orders_and_returns_with_the_same_id_are_different_targets(engine: Engine) -> None:
+    """Return 5 and order 5 are not ordered with respect to each other."""
+    enqueue(engine, "5", kind="refund")
+    enqueue(engine, "5", kind="return_authorization")
+    assert len(claim(OutboxStore(engine))) == 2
+
+
+def test_a_future_message_is_not_claimed(engine: Engine) -> None:
+    """A message scheduled for later is left alone until then."""
+    enqueue(engine, "A", next_attempt_at=LATER + timedelta(minutes=5))
+    assert claim(OutboxStore(engine)) == []
+
+
+def test_retry_reschedules_and_keeps_the_error(engine: Engine) -> None:
+    """A retry returns the message to pending with its next time and last error."""
+    store = OutboxStore(engine)
+    message_id = enqueue(engine, "A")
+    [message] = claim(store)
+    finish(
+        store,
+        message,
+        "retry",
+        next_attempt_at=LATER + timedelta(seconds=30),
+        error="HTTP 503: busy",
+        status_code=503,
+    )
+    row = status_of(engine, message_id)
+    assert (row.status, row.last_error, row.last_status_code, row.lease_owner) == (
+        "pending",
+        "HTTP 503: busy",
+        503,
+        None,
+    )
+    assert row.next_attempt_at == LATER + timedelta(seconds=30)
+
+
+def test_deferred_does_not_count_the_attempt(engine: Engine) -> None:
+    """A deferred attempt (nothing reached FeedAMP) gives the attempt back."""
+    store = OutboxStore(engine)
+    message_id = enqueue(engine, "A")
+    [message] = claim(store)
+    finish(store, message, "deferred", next_attempt_at=LATER, error="401")
+    assert status_of(engine, message_id).attempts == 0
+
+
+def test_each_attempt_is_recorded(engine: Engine) -> None:
+    """Every finished attempt leaves a row with its outcome, status code and request."""
+    store = OutboxStore(engine)
+    message_id = enqueue(engine, "A")
+    [message] = claim(store)
+    finish(store, message, "sent", status_code=200, request={"x": 1}, response={"ok": True})
+    with engine.connect() as conn:
+        attempt = conn.execute(select(t.outbox_attempts)).one()
+    assert (
+        attempt.message_id,
+        attempt.attempt,
+        attempt.outcome,
+        attempt.status_code,
+        attempt.request,
+    ) == (message_id, 1, "sent", 200, {"x": 1})
+
+
+def test_an_expired_lease_returns_the_message_to_the_queue(engine: Engine) -> None:
+    """release_expired hands back claims whose lease ran out."""
+    store = OutboxStore(engine)
+    message_id = enqueue(engine, "A")
+    claim(store)
+    assert store.release_expired(LATER + timedelta(seconds=61)) == 1
+    assert status_of(engine, message_id).status == "pending"
+
+
+def test_a_worker_whose_claim_was_taken_over_cannot_change_the_row(engine: Engine) -> None:
+    """Fencing: after expiry and a new claim, the old worker's result is refused."""
+    store = OutboxStore(engine)
+    message_id = enqueue(engine, "A")
+    [old] = claim(store, owner="slow")
+    store.release_expired(LATER + timedelta(seconds=61))
+    [new] = claim(store, owner="fast", now=LATER + timedelta(seconds=62))
+    lost = finish(store, old, "dead", owner="slow", error="late")
+    assert [r.message.id for r in lost] == [message_id]
+    assert (new.attempts, status_of(engine, message_id).status) == (2, "in_flight")
+
+
+def test_extending_a_lease_keeps_the_claim(engine: Engine) -> None:
+    """A renewed lease is not released at the original expiry."""
+    store = OutboxStore(engine)
+    enqueue(engine, "A")
+    [message] = claim(store)
+    store.extend_leases("w1", [message], LATER + timedelta(seconds=120))
+    assert store.release_expired(LATER + timedelta(seconds=61)) == 0
+
+
+def test_release_hands_claims_back_at_shutdown(engine: Engine) -> None:
+    """release() returns a worker's unfinished claims to pending at once."""
+    store = OutboxStore(engine)
+    message_id = enqueue(engine, "A")
+    [message] = claim(store)
+    assert store.release("w1", [message], LATER) == 1
+    row = status_of(engine, message_id)
+    assert (row.status, row.attempts) == ("pending", 1)
+
+
+def test_a_sent_confirm_marks_the_order_confirmed(engine: Engine) -> None:
+    """Recording a sent confirm sets confirmed_at and the state FeedAMP answered."""
+    with engine.begin() as conn:
+        conn.execute(
+            t.orders.insert().values(
+                account="main",
+                feedamp_id="7",
+                state="ORDERED",
+                cp_order_number="FA7",
+                first_seen_at=NOW,
+                last_seen_at=NOW,
+                updated_at=NOW,
+                data={},
+            )
+        )
+    store = OutboxStore(engine)
+    enqueue(engine, "7", kind="confirm")
+    [message] = claim(store)
+    finish(store, message, response={"order": {"id": "7", "state": "PLACED"}})
+    with engine.connect() as conn:
+        row = conn.execute(select(t.orders)).one()
+    assert (row.state, row.confirmed_at) == ("PLACED", LATER)
+
+
+def test_counts_cover_every_status(engine: Engine) -> None:
+    """counts() reports all five statuses, zero included."""
+    enqueue(engine, "A")
+    assert OutboxStore(engine).counts() == {
+        "pending": 1,
+        "in_flight": 0,
+        "sent": 0,
+        "dead": 0,
+        "cancelled": 0,
+    }
+
+
+def test_concurrent_claimers_never_share_a_message(engine: Engine) -> None:
+    """Four threads claiming at once get disjoint messages."""
+    for n in range(60):
+        enqueue(engine, f"T{n}")
+    store = OutboxStore(engine)
+    results: list[list[OutboxMessage]] = [[] for _ in range(4)]
+    barrier = threading.Barrier(4, timeout=10)
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        while batch := claim(store, owner=f"w{index}", limit=5):
+            results[index].extend(batch)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    ids = [m.id for batch in results for m in batch]
+    assert len(ids) == len(set(ids)) == 60

@@ -1,0 +1,68 @@
+"""Logging: named events, JSON off a terminal, and no secret ever printed."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import structlog
+
+from feedamp_sync.logs import configure_logging, register_secret
+
+
+def capture(log_format: str = "json") -> io.StringIO:
+    stream = io.StringIO()
+    configure_logging(level="DEBUG", log_format=log_format, stream=stream)  # type: ignore[arg-type]
+    return stream
+
+
+def test_json_lines_carry_the_event_and_its_fields() -> None:
+    """Each line is a JSON object with the event name, level and bound fields."""
+    stream = capture()
+    structlog.get_logger("t").info("orders_pulled", account="main", new=3)
+    line = json.loads(stream.getvalue())
+    assert (line["event"], line["level"], line["account"], line["new"]) == (
+        "orders_pulled",
+        "info",
+        "main",
+        3,
+    )
+
+
+def test_secret_keys_are_masked() -> None:
+    """A field named like a secret is replaced whatever its value."""
+    stream = capture()
+    structlog.get_logger("t").info(
+        "x", password="pw-1", token="tk-1", headers={"Authorization": "a"}
+    )
+    text = stream.getvalue()
+    for secret in ("pw-1", "tk-1", '"a"'):
+        assert secret not in text
+
+
+def test_registered_secret_values_are_scrubbed_from_any_text() -> None:
+    """A registered secret quoted inside a message is scrubbed."""
+    register_secret("canary-secret-value")
+    stream = capture()
+    structlog.get_logger("t").error("failed", error="login canary-secret-value refused")
+    assert "canary-secret-value" not in stream.getvalue()
+
+
+def test_basic_credentials_are_scrubbed() -> None:
+    """An Authorization header value quoted in text is scrubbed."""
+    stream = capture()
+    structlog.get_logger("t").info("x", detail="sent Basic dXNlcjpwYXNzd29yZA== to api")
+    assert "dXNlcjpwYXNzd29yZA==" not in stream.getvalue()
+
+
+def test_tracebacks_do_not_leak_secrets() -> None:
+    """An exception message holding a secret is scrubbed from the rendered traceback."""
+    register_secret("canary-in-traceback")
+    for log_format in ("json", "console"):
+        stream = capture(log_format)
+        try:
+            raise RuntimeError("password canary-in-traceback was wrong")
+        except RuntimeError:
+            structlog.get_logger("t").exception("boom")
+        assert "canary-in-traceback" not in stream.getvalue()
+        assert "RuntimeError" in stream.getvalue()

@@ -1,0 +1,140 @@
+"""Configuration: file plus environment, validated once, errors that name the key."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from feedamp_sync.errors import ConfigError
+from feedamp_sync.settings import load_settings
+
+ACCOUNT = """
+[[accounts]]
+name = "main"
+base_url = "http://127.0.0.1:1"
+username = "seller@example.com"
+client_id = 7
+"""
+
+
+def write_config(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
+    path = tmp_path / "feedamp-sync.toml"
+    path.write_text(text)
+    os.chmod(path, mode)
+    return path
+
+
+def problem(path: Path | None, environ: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ or {})
+    return str(caught.value)
+
+
+def test_no_config_at_all_names_the_missing_accounts() -> None:
+    """Without file or environment the error says which keys are required."""
+    assert "accounts: missing (required)" in problem(None)
+
+
+def test_an_account_without_username_names_the_key(tmp_path: Path) -> None:
+    """A missing key inside an account is named with its position."""
+    path = write_config(
+        tmp_path, ACCOUNT.replace('username = "seller@example.com"\n', "") + 'password = "pw"\n'
+    )
+    assert "accounts.0.username: missing (required)" in problem(path)
+
+
+def test_a_bad_database_url_is_refused(tmp_path: Path) -> None:
+    """The database URL must be one of the supported backends."""
+    path = write_config(
+        tmp_path, '[database]\nurl = "oracle://x"\n' + ACCOUNT + 'password = "pw"\n'
+    )
+    assert "database.url: " in problem(path)
+
+
+def test_a_non_positive_interval_is_refused(tmp_path: Path) -> None:
+    """Job intervals must be positive numbers of seconds."""
+    path = write_config(tmp_path, "[jobs]\norders_interval = 0\n" + ACCOUNT + 'password = "p"\n')
+    assert "jobs.orders_interval: Input should be greater than 0" in problem(path)
+
+
+def test_an_unknown_key_is_refused(tmp_path: Path) -> None:
+    """A misspelt key is an error, not silently ignored."""
+    path = write_config(tmp_path, "[jobs]\norder_interval = 5\n" + ACCOUNT + 'password = "p"\n')
+    assert "jobs.order_interval: unknown key" in problem(path)
+
+
+def test_invalid_toml_says_so(tmp_path: Path) -> None:
+    """A file that is not TOML is reported with the parser's position."""
+    assert "not valid TOML" in problem(write_config(tmp_path, "[jobs\n"))
+
+
+def test_a_template_with_an_unknown_field_is_refused(tmp_path: Path) -> None:
+    """cp_order_number_template may only use the documented fields."""
+    path = write_config(
+        tmp_path, '[confirm]\ncp_order_number_template = "X{nope}"\n' + ACCOUNT + 'password = "p"\n'
+    )
+    assert "confirm.cp_order_number_template: " in problem(path)
+
+
+def test_world_readable_file_with_password_is_refused(tmp_path: Path) -> None:
+    """A password in a file other users can read is refused with the fix."""
+    path = write_config(tmp_path, ACCOUNT + 'password = "p"\n', mode=0o644)
+    assert "readable by other users" in problem(path)
+
+
+def test_password_file_is_read(tmp_path: Path) -> None:
+    """password_file supplies the password, trimmed of its newline."""
+    secret = tmp_path / "password"
+    secret.write_text("s3cret\n")
+    path = write_config(tmp_path, ACCOUNT + f'password_file = "{secret}"\n', mode=0o644)
+    settings = load_settings(path, {})
+    assert settings.accounts[0].secret_password({}).get_secret_value() == "s3cret"
+
+
+def test_missing_password_file_names_the_account(tmp_path: Path) -> None:
+    """A password_file that does not exist is a configuration error."""
+    path = write_config(tmp_path, ACCOUNT + f'password_file = "{tmp_path}/none"\n')
+    assert "accounts.main.password_file: no such file" in problem(path)
+
+
+def test_systemd_credential_is_used_when_no_password_is_configured(tmp_path: Path) -> None:
+    """$CREDENTIALS_DIRECTORY/password is the account's password by default."""
+    (tmp_path / "password").write_text("from-systemd")
+    path = write_config(tmp_path, ACCOUNT)
+    settings = load_settings(path, {"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    password = settings.accounts[0].secret_password({"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    assert password.get_secret_value() == "from-systemd"
+
+
+def test_no_password_source_at_all_is_refused(tmp_path: Path) -> None:
+    """An account with no password, file or credential cannot start."""
+    assert "accounts.main: no password" in problem(write_config(tmp_path, ACCOUNT))
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FEEDAMP_SYNC_JOBS__ORDERS_INTERVAL wins over the file's value."""
+    path = write_config(tmp_path, "[jobs]\norders_interval = 60\n" + ACCOUNT + 'password = "p"\n')
+    monkeypatch.setenv("FEEDAMP_SYNC_JOBS__ORDERS_INTERVAL", "15")
+    assert load_settings(path).jobs.orders_interval == 15
+
+
+def test_accounts_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container needs no file: accounts are a JSON list in FEEDAMP_SYNC_ACCOUNTS."""
+    monkeypatch.setenv(
+        "FEEDAMP_SYNC_ACCOUNTS",
+        '[{"name": "c", "username": "u", "password": "p", "client_id": 3}]',
+    )
+    monkeypatch.setenv("FEEDAMP_SYNC_DATABASE__URL", "postgresql+psycopg://db/feedamp")
+    settings = load_settings(None)
+    assert (settings.accounts[0].client_id, settings.database.url) == (
+        3,
+        "postgresql+psycopg://db/feedamp",
+    )
+
+
+def test_the_password_is_not_shown_in_the_settings_repr(tmp_path: Path) -> None:
+    """Printing the settings never shows the password."""
+    path = write_config(tmp_path, ACCOUNT + 'password = "hunter2-canary"\n')
+    assert "hunter2-canary" not in repr(load_settings(path, {}))
