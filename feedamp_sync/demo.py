@@ -37,6 +37,9 @@ client_id = 1
 [jobs]
 orders_interval = 5
 outbox_interval = 1
+
+[api]
+rate_per_second = 20
 """
     )
     config.chmod(0o600)

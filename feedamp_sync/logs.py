@@ -93,53 +93,49 @@ def configure_logging(
     """Set up structlog (and route stdlib logging through it) for the whole process."""
     out = stream or sys.stderr
     use_console = log_format == "console" or (log_format == "auto" and out.isatty())
-    renderer: Processor
-    if use_console:
-        renderer = structlog.dev.ConsoleRenderer(
-            colors=False, exception_formatter=structlog.dev.plain_traceback
-        )
-    else:
-        renderer = structlog.processors.JSONRenderer(sort_keys=False)
-    exceptions: list[Processor] = [] if use_console else [structlog.processors.format_exc_info]
-    processors: list[Processor] = [
-        *_shared_processors(),
-        *exceptions,
-        redact_secrets,
-        renderer,
-    ]
-    if use_console:
-        # The console renderer formats exc_info itself; scrub what it prints afterwards.
-        processors.append(_scrub_rendered)
     numeric_level = logging.getLevelNamesMapping()[level.upper()]
     structlog.configure(
-        processors=processors,
+        processors=[*_shared_processors(), *_rendering(use_console)],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
-    _route_stdlib_logging(numeric_level, out)
+    _route_stdlib_logging(numeric_level, out, _rendering(use_console))
+
+
+def _rendering(use_console: bool) -> list[Processor]:
+    """Redaction and rendering, the tail of every chain (structlog's and stdlib's)."""
+    if use_console:
+        # The console renderer formats exc_info itself, so scrub what it printed.
+        console = structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
+        return [redact_secrets, console, _scrub_rendered]
+    return [
+        structlog.processors.format_exc_info,
+        redact_secrets,
+        structlog.processors.JSONRenderer(),
+    ]
 
 
 def _scrub_rendered(_: WrappedLogger, __: str, rendered: Any) -> Any:
     return _registry.scrub(rendered) if isinstance(rendered, str) else rendered
 
 
-def _route_stdlib_logging(level: int, out: TextIO) -> None:
+def _route_stdlib_logging(level: int, out: TextIO, rendering: list[Processor]) -> None:
     """Library loggers (APScheduler, Alembic) go through the same redaction and format."""
     handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=_shared_processors(),
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info,
-                redact_secrets,
-                structlog.processors.JSONRenderer(),
-            ],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendering],
         )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(level, logging.INFO))
-    for noisy in ("httpx", "httpcore", "apscheduler.executors.default"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for chatty in ("httpx", "httpcore", "alembic", "apscheduler"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    # "skipped: maximum number of running instances reached" is the intended coalescing
+    # of a long outbox drain, not a problem worth a warning on every tick.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

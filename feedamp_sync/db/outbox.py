@@ -242,7 +242,7 @@ def _on_sent(conn: Connection, result: AttemptResult) -> None:
         )
 
 
-def _confirmed_state(response: Any) -> str | None:
-    order = response.get("order") if isinstance(response, dict) else None
+def _confirmed_state(order: Any) -> str | None:
+    """The state in FeedAMP's answer to a confirm (the order object it returns)."""
     state = order.get("state") if isinstance(order, dict) else None
     return str(state)[:64] if state else None

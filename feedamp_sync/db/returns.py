@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, select
 
 from feedamp_sync.db import tables as t
 
@@ -16,9 +16,9 @@ class ReturnStore:
         self._engine = engine
 
     def counts(self) -> dict[str, int]:
-        closed = t.returns.c.state.in_(CLOSED_RETURN_STATES)
+        closed = case((t.returns.c.state.in_(CLOSED_RETURN_STATES), 1), else_=0)
         with self._engine.connect() as conn:
             total, closed_count = conn.execute(
-                select(func.count(), func.count().filter(closed))
+                select(func.count(), func.coalesce(func.sum(closed), 0))
             ).one()
-        return {"total": total, "open": total - closed_count}
+        return {"total": int(total), "open": int(total) - int(closed_count)}

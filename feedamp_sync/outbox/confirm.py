@@ -54,11 +54,9 @@ class ConfirmHandler:
             return Delivered(
                 request={"cp_order_number": number},
                 response={
-                    "order": {
-                        "id": message.target_id,
-                        "cp_order_number": held,
-                        "state": order.get("state"),
-                    }
+                    "id": message.target_id,
+                    "cp_order_number": held,
+                    "state": order.get("state"),
                 },
                 reconciled=True,
             )

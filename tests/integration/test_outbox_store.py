@@ -219,7 +219,7 @@ def test_a_sent_confirm_marks_the_order_confirmed(engine: Engine) -> None:
     store = OutboxStore(engine)
     enqueue(engine, "7", kind="confirm")
     [message] = claim(store)
-    finish(store, message, response={"order": {"id": "7", "state": "PLACED"}})
+    finish(store, message, response={"id": "7", "state": "PLACED"})
     with engine.connect() as conn:
         row = conn.execute(select(t.orders)).one()
     assert (row.state, row.confirmed_at) == ("PLACED", LATER)

@@ -1,0 +1,202 @@
+"""Running feedamp-sync against the sandbox: configs, the CLI in-process, daemons as processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from feedamp_sync.cli import main
+from feedamp_sync.db import tables as t
+from feedamp_sync.sandbox import Sandbox
+
+USERNAME = "demo"
+PASSWORD = "canary-Pa55word-e2e"
+CLIENT_ID = 1
+
+FAST = {
+    "jobs": {"orders_interval": 1, "outbox_interval": 0.5},
+    "outbox": {"lease_seconds": 5, "backoff_base_seconds": 0.2, "backoff_max_seconds": 2},
+    "api": {"rate_per_second": 1000, "timeout_seconds": 2, "connect_timeout_seconds": 2},
+}
+"""Short intervals and timeouts so a test converges in seconds; list rate stays at 2/s."""
+
+
+def new_sandbox(seed: int = 11) -> Sandbox:
+    return Sandbox(username=USERNAME, password=PASSWORD, client_id=CLIENT_ID, seed=seed)
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+def write_config(
+    directory: Path, database_url: str, base_url: str, sections: dict[str, dict[str, Any]]
+) -> Path:
+    """A config file for one account on the sandbox; ``sections`` override defaults."""
+    lines = ["[database]", f"url = {toml_value(database_url)}", ""]
+    lines += [
+        "[[accounts]]",
+        'name = "main"',
+        f"base_url = {toml_value(base_url)}",
+        f'username = "{USERNAME}"',
+        f'password = "{PASSWORD}"',
+        f"client_id = {CLIENT_ID}",
+        "",
+    ]
+    for section, values in sections.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
+        lines.append("")
+    path = directory / "feedamp-sync.toml"
+    path.write_text("\n".join(lines))
+    path.chmod(0o600)
+    return path
+
+
+def merged(*parts: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for section, values in part.items():
+            result[section] = {**result.get(section, {}), **values}
+    return result
+
+
+def cli(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[int, str, str]:
+    """Run the CLI in this process; returns (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    code = main(["--config", str(config), "--log-format", "json", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def cli_json(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> Any:
+    code, out, err = cli(capsys, config, *args, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
+
+
+@dataclass
+class Daemon:
+    """``feedamp-sync run`` in a real process, its output kept in files for inspection."""
+
+    config: Path
+    logs: Path
+    process: subprocess.Popen[bytes] | None = None
+    outputs: list[Path] = field(default_factory=list)
+
+    def start(self, *extra: str) -> None:
+        assert self.process is None or self.process.poll() is not None
+        output = self.logs / f"daemon-{len(self.outputs)}.log"
+        self.outputs.append(output)
+        with output.open("wb") as sink:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "feedamp_sync",
+                    "--config",
+                    str(self.config),
+                    "--log-format",
+                    "json",
+                    *extra,
+                    "run",
+                ],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def terminate(self, timeout: float = 30) -> tuple[int, float]:
+        """SIGTERM; returns the exit code and the seconds it took to exit."""
+        assert self.process is not None
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=timeout)
+        return code, time.monotonic() - started
+
+    def output(self) -> str:
+        return "\n".join(path.read_text(errors="replace") for path in self.outputs)
+
+    def stop_quietly(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@contextmanager
+def daemon(config: Path, logs: Path) -> Iterator[Daemon]:
+    running = Daemon(config, logs)
+    try:
+        yield running
+    finally:
+        running.stop_quietly()
+
+
+def stored_numbers(engine: Engine, account: str = "main") -> dict[str, str | None]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t.orders.c.feedamp_id, t.orders.c.cp_order_number).where(
+                t.orders.c.account == account
+            )
+        )
+        return {row.feedamp_id: row.cp_order_number for row in rows}
+
+
+def confirmed_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(select(func.count(t.orders.c.confirmed_at))) or 0)
+
+
+def outbox_statuses(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(t.outbox.c.status, func.count()).group_by(t.outbox.c.status))
+        return {row[0]: row[1] for row in rows}
+
+
+def confirms_per_order(sandbox: Sandbox) -> dict[str, list[str]]:
+    """Every cp_order_number the sandbox accepted, per order (one each, when all is well)."""
+    applied: dict[str, list[str]] = {}
+    for effect in sandbox.effects("confirm"):
+        applied.setdefault(effect["order_id"], []).append(effect["cp_order_number"])
+    return applied
+
+
+def assert_confirmed_exactly_once(sandbox: Sandbox, engine: Engine, orders: int) -> None:
+    """Every order stored once, confirmed once in FeedAMP, with the number stored locally."""
+    numbers = stored_numbers(engine)
+    applied = confirms_per_order(sandbox)
+    assert len(numbers) == orders
+    assert len(set(numbers.values())) == orders
+    assert {order: len(accepted) for order, accepted in applied.items() if len(accepted) != 1} == {}
+    assert {order: accepted[0] for order, accepted in applied.items()} == numbers
+    assert confirmed_count(engine) == orders
