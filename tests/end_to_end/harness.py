@@ -25,7 +25,9 @@ USERNAME = "demo"
 PASSWORD = "canary-Pa55word-e2e"
 CLIENT_ID = 1
 
-FAST = {
+Sections = dict[str, dict[str, Any]]
+
+FAST: Sections = {
     "jobs": {"orders_interval": 1, "outbox_interval": 0.5},
     "outbox": {"lease_seconds": 5, "backoff_base_seconds": 0.2, "backoff_max_seconds": 2},
     "api": {"rate_per_second": 1000, "timeout_seconds": 2, "connect_timeout_seconds": 2},
@@ -46,7 +48,7 @@ def toml_value(value: Any) -> str:
 
 
 def write_config(
-    directory: Path, database_url: str, base_url: str, sections: dict[str, dict[str, Any]]
+    directory: Path, database_url: str, base_url: str, sections: Sections
 ) -> Path:
     """A config file for one account on the sandbox; ``sections`` override defaults."""
     lines = ["[database]", f"url = {toml_value(database_url)}", ""]
@@ -69,8 +71,8 @@ def write_config(
     return path
 
 
-def merged(*parts: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    result: dict[str, dict[str, Any]] = {}
+def merged(*parts: Sections) -> Sections:
+    result: Sections = {}
     for part in parts:
         for section, values in part.items():
             result[section] = {**result.get(section, {}), **values}
