@@ -18,7 +18,7 @@ import click
 import structlog
 
 from feedamp_sync.app import build_app, open_database
-from feedamp_sync.daemon import run_daemon, stop_on_signals
+from feedamp_sync.daemon import abandon_stuck_calls, run_daemon, stop_on_signals
 from feedamp_sync.db import migrate
 from feedamp_sync.db.engine import create_engine_for
 from feedamp_sync.db.orders import OrderStore
@@ -143,6 +143,7 @@ def run(context: Context, once: bool) -> int:
         if once:
             return EXIT_OK if app.run_once(stop) else EXIT_FAILURE
         run_daemon(app, stop)
+        abandon_stuck_calls()  # before closing the clients, which would wait for them
     return EXIT_OK
 
 

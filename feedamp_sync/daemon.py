@@ -7,7 +7,9 @@ a worker thread.
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +28,7 @@ from feedamp_sync.jobs import ORDERS_JOB, OUTBOX_JOB
 log = structlog.get_logger(__name__)
 
 STOP_SECONDS = 15.0
-"""How long a graceful stop waits for running ticks before closing connections under them."""
+"""How long a graceful stop waits for running ticks before abandoning them."""
 
 
 class RunningTicks:
@@ -101,10 +103,28 @@ def run_daemon(app: App, stop: threading.Event) -> None:
     scheduler.shutdown(wait=False)
     if not ticks.wait_idle(STOP_SECONDS):
         log.warning("daemon_stop_forced", waited_seconds=STOP_SECONDS)
-        for client in app.clients.values():
-            client.close()  # aborts requests still running; their leases were released
-        ticks.wait_idle(2.0)
     log.info("daemon_stopped", seconds=round(time.monotonic() - started, 2))
+
+
+def abandon_stuck_calls() -> None:
+    """Exit now if worker threads are still waiting on FeedAMP after the graceful stop.
+
+    By then every result has been recorded and every unfinished claim released, so such a
+    call's answer could no longer be recorded anyway (its lease is fenced); waiting for its
+    timeout would only break the promise to stop within 20 s. Python joins every worker
+    thread of a ``concurrent.futures`` pool at exit (daemon or not), so the process ends
+    without that join.
+    """
+    stuck = [
+        thread
+        for thread in threading.enumerate()
+        if thread is not threading.main_thread() and thread.is_alive()
+    ]
+    if stuck:
+        log.warning("daemon_abandoned_calls", threads=len(stuck))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def stop_on_signals(stop: threading.Event) -> None:

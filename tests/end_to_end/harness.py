@@ -47,9 +47,7 @@ def toml_value(value: Any) -> str:
     return repr(value)
 
 
-def write_config(
-    directory: Path, database_url: str, base_url: str, sections: Sections
-) -> Path:
+def write_config(directory: Path, database_url: str, base_url: str, sections: Sections) -> Path:
     """A config file for one account on the sandbox; ``sections`` override defaults."""
     lines = ["[database]", f"url = {toml_value(database_url)}", ""]
     lines += [

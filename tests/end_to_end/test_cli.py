@@ -1,0 +1,171 @@
+"""The command line's promises: exit codes, messages that name the problem, no secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from feedamp_sync.app import build_app
+from feedamp_sync.settings import load_settings
+from tests.end_to_end.harness import FAST, PASSWORD, cli, merged, write_config
+
+UNREACHABLE = "http://127.0.0.1:9"
+
+
+def run_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "feedamp_sync", "--log-format", "json", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("", "accounts: missing (required)"),
+        ('[database]\nurl = "nosuchdb://x"\n', "database.url"),
+        ("[jobs]\noutbox_interval = -5\n", "jobs.outbox_interval"),
+        ('[[accounts]]\nname = "a"\nusername = "u"\npassword = "p"\n', "accounts.0.client_id"),
+    ],
+    ids=["missing-keys", "bad-url", "bad-interval", "missing-client-id"],
+)
+def test_invalid_config_exits_78_naming_the_key(text: str, named: str, tmp_path: Path) -> None:
+    """Every command refuses an invalid config with exit 78 and the key in the message."""
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    config.chmod(0o600)
+    result = run_process("--config", str(config), "run", "--once", env={"FEEDAMP_SYNC_CONFIG": ""})
+    assert result.returncode == 78
+    assert named in result.stderr
+
+
+def test_no_config_at_all_exits_78(tmp_path: Path) -> None:
+    """Started with neither file nor environment, the daemon names what is missing."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FEEDAMP_SYNC")}
+    result = subprocess.run(
+        [sys.executable, "-m", "feedamp_sync", "run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert (result.returncode, "accounts: missing (required)" in result.stderr) == (78, True)
+
+
+def test_an_unknown_command_is_a_usage_error() -> None:
+    """A typo in the command line exits 2."""
+    assert run_process("frobnicate").returncode == 2
+
+
+def test_run_refuses_an_unmigrated_database(
+    database_url: str,
+    unmigrated_engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`run` on a database that is not at head exits 78 and says how to fix it."""
+    config = write_config(tmp_path, database_url, UNREACHABLE, FAST)
+    code, _, err = cli(capsys, config, "run", "--once")
+    assert code == 78
+    assert "feedamp-sync db upgrade" in err
+
+
+def test_db_upgrade_is_idempotent_from_the_command_line(
+    database_url: str,
+    unmigrated_engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Running `db upgrade` twice succeeds twice; the second has nothing to do."""
+    config = write_config(tmp_path, database_url, UNREACHABLE, FAST)
+    first = cli(capsys, config, "db", "upgrade")
+    second = cli(capsys, config, "db", "upgrade")
+    assert (first[0], second[0]) == (0, 0)
+    assert '"db_upgraded"' in first[2]
+    assert '"db_already_current"' in second[2]
+
+
+def test_five_concurrent_db_upgrade_commands_all_succeed(
+    database_url: str, unmigrated_engine: Engine, tmp_path: Path
+) -> None:
+    """Five `feedamp-sync db upgrade` processes started together all exit 0; one migrates."""
+    config = write_config(tmp_path, database_url, UNREACHABLE, FAST)
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "feedamp_sync",
+                "--config",
+                str(config),
+                "--log-format",
+                "json",
+                "db",
+                "upgrade",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(5)
+    ]
+    outputs = [process.communicate(timeout=90) for process in processes]
+    assert [process.returncode for process in processes] == [0] * 5, outputs
+    events = [json.loads(line)["event"] for _, err in outputs for line in err.splitlines()]
+    assert (events.count("db_upgraded"), events.count("db_already_current")) == (1, 4)
+
+
+@pytest.mark.backends("sqlite")
+def test_a_second_daemon_on_one_sqlite_file_refuses_to_start(
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """While one daemon holds a SQLite file, another exits 78 saying why."""
+    config = write_config(tmp_path, database_url, UNREACHABLE, FAST)
+    with build_app(load_settings(config)):
+        code, _, err = cli(capsys, config, "run", "--once")
+    assert code == 78
+    assert "another feedamp-sync daemon is already using" in err
+
+
+def test_orders_show_of_an_unknown_order_fails(
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`orders show` of an id that is not stored exits 1 with a message."""
+    config = write_config(tmp_path, database_url, UNREACHABLE, FAST)
+    code, _, err = cli(capsys, config, "orders", "show", "404")
+    assert (code, "no stored order" in err) == (1, True)
+
+
+def test_a_failing_job_makes_run_once_exit_1_without_leaking_the_password(
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An unreachable API fails the pass (exit 1); the error output holds no password."""
+    config = write_config(
+        tmp_path,
+        database_url,
+        UNREACHABLE,
+        merged(FAST, {"api": {"get_attempts": 1, "timeout_seconds": 0.5}}),
+    )
+    code, out, err = cli(capsys, config, "--log-level", "DEBUG", "run", "--once")
+    assert code == 1
+    assert '"job_failed"' in err
+    assert PASSWORD not in out + err
