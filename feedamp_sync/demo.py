@@ -19,6 +19,8 @@ from feedamp_sync.cli import main as cli_main
 from feedamp_sync.sandbox import Sandbox, SandboxServer
 
 DEMO_PASSWORD = "demo-password"
+QUIET_SECONDS = 8.0
+"""No new orders in the last seconds, so the summary shows every order confirmed."""
 
 
 def write_config(workdir: Path, base_url: str) -> Path:
@@ -85,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             deadline = time.monotonic() + args.seconds
             while time.monotonic() < deadline and daemon.poll() is None:
                 time.sleep(min(7.0, max(0.0, deadline - time.monotonic())))
-                sandbox.add_orders(3)
+                if deadline - time.monotonic() > QUIET_SECONDS:
+                    sandbox.add_orders(3)
         finally:
             daemon.send_signal(signal.SIGTERM)
             code = daemon.wait(timeout=30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ from feedamp_sync.sandbox import Sandbox
 
 USERNAME = "demo"
 PASSWORD = "canary-Pa55word-e2e"
+"""A canary: it must never appear in anything the program prints (checked on every run)."""
 CLIENT_ID = 1
 
 Sections = dict[str, dict[str, Any]]
@@ -33,6 +35,13 @@ FAST: Sections = {
     "api": {"rate_per_second": 1000, "timeout_seconds": 2, "connect_timeout_seconds": 2},
 }
 """Short intervals and timeouts so a test converges in seconds; list rate stays at 2/s."""
+
+
+def assert_no_secret(output: str) -> None:
+    """Neither the password nor the Basic credential made from it was printed."""
+    basic = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+    assert PASSWORD not in output
+    assert basic not in output
 
 
 def new_sandbox(seed: int = 11) -> Sandbox:
@@ -82,6 +91,7 @@ def cli(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[i
     capsys.readouterr()
     code = main(["--config", str(config), "--log-format", "json", *args])
     out, err = capsys.readouterr()
+    assert_no_secret(out + err)
     return code, out, err
 
 
@@ -160,6 +170,7 @@ def daemon(config: Path, logs: Path) -> Iterator[Daemon]:
         yield running
     finally:
         running.stop_quietly()
+    assert_no_secret(running.output())
 
 
 def stored_numbers(engine: Engine, account: str = "main") -> dict[str, str | None]:

@@ -1,0 +1,56 @@
+"""``orders``: the stored orders."""
+
+from __future__ import annotations
+
+import click
+
+from feedamp_sync.app import open_database
+from feedamp_sync.cli.common import EXIT_FAILURE, EXIT_OK, Context, pass_context, to_json
+from feedamp_sync.db.orders import OrderStore
+
+
+@click.group()
+def orders() -> None:
+    """Stored orders."""
+
+
+@orders.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--account", help="Only this account's orders.")
+@click.option("--unconfirmed", is_flag=True, help="Only orders not yet confirmed.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@pass_context
+def orders_list(
+    context: Context, as_json: bool, account: str | None, unconfirmed: bool, limit: int
+) -> None:
+    """The most recent stored orders."""
+    with open_database(context.settings) as engine:
+        rows = OrderStore(engine).recent(
+            account=account, confirmed=False if unconfirmed else None, limit=limit
+        )
+    if as_json:
+        click.echo(to_json(rows))
+        return
+    for row in rows:
+        confirmed = row["confirmed_at"]
+        click.echo(
+            f"{row['account']:10} {row['feedamp_id']:>10} {row['cp_order_number'] or '-':14} "
+            f"{row['state'] or '-':10} {row['mp_order_number'] or '-':22} "
+            + (f"confirmed {confirmed.isoformat()}" if confirmed else "unconfirmed")
+        )
+
+
+@orders.command("show")
+@click.argument("order_id")
+@click.option("--account", help="The account, when several share the FeedAMP id.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (the default).")
+@pass_context
+def orders_show(context: Context, order_id: str, account: str | None, as_json: bool) -> int:
+    """One stored order with its lines and the full order object as received."""
+    with open_database(context.settings) as engine:
+        order = OrderStore(engine).get(order_id, account=account)
+    if order is None:
+        click.echo(f"feedamp-sync: no stored order with FeedAMP id {order_id}", err=True)
+        return EXIT_FAILURE
+    click.echo(to_json(order))
+    return EXIT_OK

@@ -1,0 +1,48 @@
+"""``status``: what is stored and queued, and how each job last fared."""
+
+from __future__ import annotations
+
+import click
+
+from feedamp_sync.app import open_database
+from feedamp_sync.cli.common import Context, iso, pass_context, to_json
+from feedamp_sync.db.orders import OrderStore
+from feedamp_sync.db.outbox import OutboxStore
+from feedamp_sync.db.returns import ReturnStore
+from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_context
+def status(context: Context, as_json: bool) -> None:
+    """Counts of orders, returns and outbox messages; last success/failure of each job."""
+    with open_database(context.settings) as engine:
+        jobs = {}
+        for row in SyncStateStore(engine).all():
+            name = (
+                row["job"] if row["account"] == GLOBAL_ACCOUNT else f"{row['job']}:{row['account']}"
+            )
+            jobs[name] = {
+                "last_success": iso(row["last_success_at"]),
+                "last_error": iso(row["last_error_at"]),
+                "last_error_message": row["last_error"],
+            }
+        report = {
+            "orders": OrderStore(engine).counts(),
+            "returns": ReturnStore(engine).counts(),
+            "outbox": OutboxStore(engine).counts(),
+            "jobs": jobs,
+        }
+    if as_json:
+        click.echo(to_json(report))
+        return
+    for section in ("orders", "returns", "outbox"):
+        counts = report[section]
+        assert isinstance(counts, dict)
+        click.echo(f"{section:8} " + "  ".join(f"{k}={v}" for k, v in counts.items()))
+    for name, state in jobs.items():
+        click.echo(
+            f"job {name}: last success {state['last_success'] or 'never'}, "
+            f"last error {state['last_error'] or 'never'}"
+        )

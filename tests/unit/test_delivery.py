@@ -1,0 +1,204 @@
+"""How an attempt's end becomes the message's next state, and the confirm handler's rules."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from feedamp_sync.errors import (
+    ActionConflict,
+    ApiAuthError,
+    ApiRejected,
+    ApiUnavailable,
+    InvalidPayload,
+)
+from feedamp_sync.feedamp.client import FeedampClient
+from feedamp_sync.model import OutboxMessage
+from feedamp_sync.outbox.confirm import ConfirmHandler
+from feedamp_sync.outbox.delivery import Delivered, RetryPolicy, conclude
+from feedamp_sync.policy import Backoff
+from feedamp_sync.settings import AccountSettings, ApiSettings
+
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
+POLICY = RetryPolicy(max_attempts=3, backoff=Backoff(base_seconds=1, cap_seconds=10))
+
+
+def message(attempts: int = 1, payload: Any = None) -> OutboxMessage:
+    return OutboxMessage(
+        1,
+        "main",
+        "confirm",
+        "42",
+        payload if payload is not None else {"cp_order_number": "FA42"},
+        attempts,
+    )
+
+
+def end(outcome: Delivered | BaseException, attempts: int = 1) -> Any:
+    return conclude(message(attempts), outcome, now=NOW, policy=POLICY, rng=random.Random(3))
+
+
+def test_a_delivery_is_sent() -> None:
+    """A successful delivery records the request, response and status code."""
+    result = end(Delivered(request={"a": 1}, response={"b": 2}, status_code=200))
+    assert (result.outcome, result.request, result.response) == ("sent", {"a": 1}, {"b": 2})
+
+
+def test_unavailable_is_retried_later() -> None:
+    """A 5xx-like failure is retried after a backoff, keeping the error text."""
+    result = end(ApiUnavailable("busy", status_code=503))
+    assert (result.outcome, result.status_code, result.error) == ("retry", 503, "HTTP 503: busy")
+    assert result.next_attempt_at > NOW
+
+
+def test_retry_after_sets_the_next_attempt() -> None:
+    """A 429's Retry-After is the delay."""
+    result = end(ApiUnavailable("slow down", status_code=429, retry_after=4))
+    assert result.next_attempt_at == NOW + timedelta(seconds=4)
+
+
+def test_a_rejection_is_dead_with_the_api_reason() -> None:
+    """A 4xx rejection is final and keeps FeedAMP's message."""
+    result = end(ApiRejected("order is complete", status_code=400))
+    assert (result.outcome, result.error) == ("dead", "HTTP 400: order is complete")
+
+
+def test_the_last_attempt_failing_is_dead_and_says_so() -> None:
+    """Retryable failures stop at max_attempts with a reason that counts them."""
+    result = end(ApiUnavailable("busy", status_code=503), attempts=3)
+    assert result.outcome == "dead"
+    assert result.error.startswith("gave up after 3 attempts")
+
+
+def test_an_auth_failure_defers_without_counting() -> None:
+    """Refused credentials put the message back for later; the attempt does not count."""
+    result = end(ApiAuthError("refused", status_code=401))
+    assert (result.outcome, result.next_attempt_at) == ("deferred", NOW + timedelta(seconds=60))
+
+
+def test_an_invalid_payload_is_dead() -> None:
+    """A payload that fails validation cannot succeed later: dead with the field named."""
+    result = end(InvalidPayload(["cp_order_number: required"]))
+    assert (result.outcome, result.error) == ("dead", "invalid payload: cp_order_number: required")
+
+
+def test_an_unexpected_error_is_retried() -> None:
+    """A bug in a handler is retried (it may be transient) and described."""
+    result = end(KeyError("x"))
+    assert (result.outcome, result.error) == ("retry", "internal error: KeyError: 'x'")
+
+
+@pytest.mark.parametrize("payload", [[], {"cp_order_number": ""}, {"cp_order_number": 5}, {}])
+def test_confirm_payload_needs_a_number(payload: Any) -> None:
+    """A confirm payload without a non-empty string number is refused."""
+    with pytest.raises(InvalidPayload):
+        ConfirmHandler().validate(payload)
+
+
+def client_for(routes: dict[tuple[str, str], httpx.Response], calls: list[str]) -> FeedampClient:
+    def handle(request: httpx.Request) -> httpx.Response:
+        calls.append(f"{request.method} {request.url.path}")
+        if request.url.path.endswith("/get_token"):
+            return httpx.Response(200, json={"token": "t" * 40})
+        return routes[(request.method, request.url.path)]
+
+    account = AccountSettings(
+        name="main", base_url="http://feedamp.test", username="u", client_id=1
+    )
+    return FeedampClient(
+        account,
+        ApiSettings(rate_per_second=1000),
+        SecretStr("pw"),
+        transport=httpx.MockTransport(handle),
+    )
+
+
+def order_json(state: str, number: str | None) -> httpx.Response:
+    return httpx.Response(
+        200,
+        content=json.dumps(
+            {"order": [{"id": "42", "state": state, "order_info": {"cp_order_number": number}}]}
+        ),
+    )
+
+
+def test_a_first_attempt_confirms_without_reading_back() -> None:
+    """Attempt 1 sends the confirm straight away."""
+    calls: list[str] = []
+    client = client_for(
+        {
+            ("PUT", "/api/v1/orders/42/confirm"): httpx.Response(
+                200, json={"order": {"id": "42", "cp_order_number": "FA42", "state": "PLACED"}}
+            )
+        },
+        calls,
+    )
+    delivered = ConfirmHandler().deliver(client, message())
+    assert (delivered.reconciled, calls[-1]) == (False, "PUT /api/v1/orders/42/confirm")
+
+
+def test_a_retry_finds_our_number_and_sends_nothing() -> None:
+    """After an unknown outcome, our number on the order means done: no second confirm."""
+    calls: list[str] = []
+    client = client_for({("GET", "/api/v1/orders/42"): order_json("PLACED", "FA42")}, calls)
+    delivered = ConfirmHandler().deliver(client, message(attempts=2))
+    assert delivered.reconciled
+    assert "PUT /api/v1/orders/42/confirm" not in calls
+
+
+def test_a_retry_of_an_unconfirmed_order_sends_the_same_number() -> None:
+    """If the read-back shows the order unconfirmed, the stored number is sent."""
+    calls: list[str] = []
+    client = client_for(
+        {
+            ("GET", "/api/v1/orders/42"): order_json("ORDERED", None),
+            ("PUT", "/api/v1/orders/42/confirm"): httpx.Response(
+                200, json={"order": {"id": "42", "cp_order_number": "FA42", "state": "PLACED"}}
+            ),
+        },
+        calls,
+    )
+    delivered = ConfirmHandler().deliver(client, message(attempts=2))
+    assert (delivered.reconciled, delivered.request) == (False, {"cp_order_number": "FA42"})
+
+
+def test_another_number_on_the_order_is_a_conflict() -> None:
+    """An order confirmed with a different number is never confirmed again."""
+    client = client_for({("GET", "/api/v1/orders/42"): order_json("PLACED", "ELSE-1")}, [])
+    with pytest.raises(ActionConflict, match="ELSE-1"):
+        ConfirmHandler().deliver(client, message(attempts=2))
+
+
+def test_a_409_on_a_first_attempt_is_checked_by_reading_back() -> None:
+    """A 409 "already confirmed" is judged by FeedAMP's copy: our number there is success."""
+    client = client_for(
+        {
+            ("PUT", "/api/v1/orders/42/confirm"): httpx.Response(
+                409, json={"error": "order already confirmed"}
+            ),
+            ("GET", "/api/v1/orders/42"): order_json("PLACED", "FA42"),
+        },
+        [],
+    )
+    assert ConfirmHandler().deliver(client, message()).reconciled
+
+
+def test_a_409_with_the_order_still_unconfirmed_is_a_rejection() -> None:
+    """A rejection the read-back does not explain is passed on (the message goes dead)."""
+    client = client_for(
+        {
+            ("PUT", "/api/v1/orders/42/confirm"): httpx.Response(
+                409, json={"error": "duplicate cp_order_number"}
+            ),
+            ("GET", "/api/v1/orders/42"): order_json("ORDERED", None),
+        },
+        [],
+    )
+    with pytest.raises(ApiRejected, match="duplicate"):
+        ConfirmHandler().deliver(client, message())
