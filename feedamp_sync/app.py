@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from feedamp_sync.db import migrate
 from feedamp_sync.db.engine import create_engine_for
 from feedamp_sync.db.instance import single_instance_guard
+from feedamp_sync.db.locks import job_lock
 from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
@@ -61,7 +62,13 @@ class App:
 
     def pull_orders(self, account: str, stop: threading.Event) -> None:
         client = self.clients[account]
-        with structlog.contextvars.bound_contextvars(account=account, job=ORDERS_JOB):
+        with (
+            structlog.contextvars.bound_contextvars(account=account, job=ORDERS_JOB),
+            job_lock(self.engine, account, ORDERS_JOB) as held,
+        ):
+            if not held:
+                log.info("job_skipped", reason="another instance is running this job")
+                return
             pulled = record_tick(
                 self.sync_state,
                 account,

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from feedamp_sync.db import tables as t
+from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.model import OrderLineRecord, OrderRecord
 from feedamp_sync.policy import disambiguated
 
@@ -49,7 +50,8 @@ class OrderStore:
         transaction that stores it, so a crash leaves either all three or none.
         """
         by_id = {r.feedamp_id: r for r in records}  # a page repeating an order counts once
-        with self._engine.begin() as conn:
+
+        def save(conn: Connection) -> PageSaved:
             existing = self._existing(conn, account, list(by_id))
             fresh = [r for fid, r in by_id.items() if fid not in existing]
             seen = [r for fid, r in by_id.items() if fid in existing]
@@ -58,7 +60,9 @@ class OrderStore:
             enqueued = 0
             if confirm:
                 enqueued = self._enqueue_confirms(conn, account, {**existing, **new_ids})
-        return PageSaved(len(fresh), changed, len(seen) - changed, enqueued)
+            return PageSaved(len(fresh), changed, len(seen) - changed, enqueued)
+
+        return in_transaction(self._engine, save)
 
     @staticmethod
     def _existing(conn: Connection, account: str, feedamp_ids: list[str]) -> dict[str, Any]:
@@ -125,6 +129,7 @@ class OrderStore:
     ) -> int:
         if not seen:
             return 0
+        seen = sorted(seen, key=lambda r: existing[r.feedamp_id].id)  # one lock order everywhere
         conn.execute(
             update(t.orders).where(t.orders.c.id == bindparam("row_id")).values(last_seen_at=now),
             [{"row_id": existing[r.feedamp_id].id} for r in seen],

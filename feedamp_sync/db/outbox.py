@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, and_, exists, func, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from feedamp_sync.db import tables as t
+from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.model import OutboxMessage
 
 RETURN_KINDS: Final = ("return_authorization", "return_refund")
@@ -151,12 +152,15 @@ class OutboxStore:
 
     def finish(self, owner: str, results: Sequence[AttemptResult]) -> list[AttemptResult]:
         """Record results in one transaction; returns those the fence refused (lease lost)."""
-        lost: list[AttemptResult] = []
         if not results:
-            return lost
-        with self._engine.begin() as conn:
+            return []
+        # Rows are locked in id order, as everywhere else, so two writers cannot deadlock.
+        ordered = sorted(results, key=lambda result: result.message.id)
+
+        def record(conn: Connection) -> list[AttemptResult]:
+            lost: list[AttemptResult] = []
             attempts = []
-            for result in results:
+            for result in ordered:
                 changed = conn.execute(
                     update(t.outbox)
                     .where(_owned(owner, result.message))
@@ -171,7 +175,9 @@ class OutboxStore:
                     attempts.append(_attempt_row(result))
             if attempts:
                 conn.execute(t.outbox_attempts.insert(), attempts)
-        return lost
+            return lost
+
+        return in_transaction(self._engine, record)
 
     def counts(self) -> dict[str, int]:
         with self._engine.connect() as conn:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.exc import IntegrityError
 
 from feedamp_sync.db import tables as t
 
@@ -45,9 +46,14 @@ class SyncStateStore:
             return [dict(row._mapping) for row in rows]
 
     def _write(self, account: str, job: str, **values: Any) -> None:
-        with self._engine.begin() as conn:
-            if not _update(conn, account, job, values):
-                conn.execute(t.sync_state.insert().values(account=account, job=job, **values))
+        try:
+            with self._engine.begin() as conn:
+                if not _update(conn, account, job, values):
+                    conn.execute(t.sync_state.insert().values(account=account, job=job, **values))
+        except IntegrityError:
+            # Another instance inserted the row first (the outbox job runs on every one).
+            with self._engine.begin() as conn:
+                _update(conn, account, job, values)
 
 
 def _update(conn: Connection, account: str, job: str, values: dict[str, Any]) -> bool:

@@ -1,0 +1,62 @@
+"""Job locks: one poller per account and job across every instance sharing a database.
+
+Several daemons may share a PostgreSQL or MariaDB database for high availability. Their
+pollers would otherwise fetch the same pages and race to insert the same orders; the
+outbox needs no such lock (its claims use ``FOR UPDATE SKIP LOCKED``). The lock is taken
+without waiting: an instance that finds it held skips that tick, because another instance
+is doing the same work right now. A lock is held by a database session, so it disappears
+with its holder, even after ``kill -9``.
+
+SQLite needs none: one daemon per file is enforced by :mod:`feedamp_sync.db.instance`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, text
+
+from feedamp_sync.db.engine import backend_name
+
+_MYSQL_NAME_LIMIT = 64
+
+
+def lock_name(account: str, job: str) -> str:
+    """The lock's name: readable where it fits, hashed where MariaDB's 64 characters do not."""
+    name = f"feedamp_sync:{job}:{account}"
+    if len(name) <= _MYSQL_NAME_LIMIT:
+        return name
+    return "feedamp_sync:" + hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
+
+
+def _pg_key(name: str) -> int:
+    """A signed 64-bit advisory-lock key derived from the lock name."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def job_lock(engine: Engine, account: str, job: str) -> Iterator[bool]:
+    """Try to take the job's lock; yields whether this instance holds it for the block."""
+    backend = backend_name(engine)
+    if backend == "sqlite":
+        yield True
+        return
+    name = lock_name(account, job)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if backend == "postgresql":
+            key = _pg_key(name)
+            acquired = bool(
+                connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+            )
+            release = text("SELECT pg_advisory_unlock(:key)").bindparams(key=key)
+        else:
+            acquired = connection.scalar(text("SELECT GET_LOCK(:name, 0)"), {"name": name}) == 1
+            release = text("SELECT RELEASE_LOCK(:name)").bindparams(name=name)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                connection.execute(release)
