@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import httpx
@@ -25,13 +25,28 @@ from feedamp_sync.db.instance import single_instance_guard
 from feedamp_sync.db.locks import job_lock
 from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.outbox import OutboxStore
+from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
 from feedamp_sync.feedamp.client import FeedampClient
-from feedamp_sync.jobs import ORDERS_JOB, OUTBOX_JOB, pull_orders, record_tick
+from feedamp_sync.jobs import (
+    ORDERS_JOB,
+    OUTBOX_JOB,
+    RETURNS_JOB,
+    OrdersPulled,
+    pull_orders,
+    pull_returns,
+    record_tick,
+)
 from feedamp_sync.logs import register_secret
+from feedamp_sync.ops.telemetry import Telemetry
 from feedamp_sync.outbox.confirm import ConfirmHandler
 from feedamp_sync.outbox.delivery import Handler, RetryPolicy
 from feedamp_sync.outbox.engine import DrainSummary, EngineSettings, OutboxEngine
+from feedamp_sync.outbox.fulfillment import FulfillmentHandler
+from feedamp_sync.outbox.prepare import Preparer
+from feedamp_sync.outbox.refund import RefundHandler
+from feedamp_sync.outbox.return_authorization import ReturnAuthorizationHandler
+from feedamp_sync.outbox.return_refund import ReturnRefundHandler
 from feedamp_sync.policy import Backoff
 from feedamp_sync.settings import Settings
 
@@ -54,11 +69,13 @@ class App:
     settings: Settings
     engine: Engine
     orders: OrderStore
+    returns: ReturnStore
     outbox: OutboxStore
     sync_state: SyncStateStore
     clients: Mapping[str, FeedampClient]
     outbox_engine: OutboxEngine
     clock: Clock
+    telemetry: Telemetry
 
     def pull_orders(self, account: str, stop: threading.Event) -> None:
         client = self.clients[account]
@@ -78,7 +95,35 @@ class App:
                     client, self.orders, self.settings.confirm, clock=self.clock, stop=stop
                 ),
             )
+            assert isinstance(pulled, OrdersPulled)
             log.info("orders_pulled", **vars(pulled))
+            self.telemetry.orders_pulled(account, pulled)
+
+    def pull_returns(self, account: str, stop: threading.Event) -> None:
+        client = self.clients[account]
+        overlap = timedelta(seconds=self.settings.jobs.returns_overlap_seconds)
+        with (
+            structlog.contextvars.bound_contextvars(account=account, job=RETURNS_JOB),
+            job_lock(self.engine, account, RETURNS_JOB) as held,
+        ):
+            if not held:
+                log.info("job_skipped", reason="another instance is running this job")
+                return
+            pulled = record_tick(
+                self.sync_state,
+                account,
+                RETURNS_JOB,
+                self.clock,
+                lambda: pull_returns(
+                    client,
+                    self.returns,
+                    self.sync_state,
+                    overlap=overlap,
+                    clock=self.clock,
+                    stop=stop,
+                ),
+            )
+            log.info("returns_pulled", **vars(pulled))
 
     def push_outbox(self, stop: threading.Event) -> DrainSummary:
         with structlog.contextvars.bound_contextvars(job=OUTBOX_JOB):
@@ -90,13 +135,18 @@ class App:
                 lambda: self.outbox_engine.drain(stop),
             )
             assert isinstance(summary, DrainSummary)
+            self.telemetry.outbox_drained(summary)
             if summary.sent or summary.retried or summary.dead or summary.lease_lost:
                 log.info("outbox_drained", **vars(summary))
             return summary
 
     def run_once(self, stop: threading.Event) -> bool:
         """One full pass of every job; False if any job failed (it has been logged)."""
-        ok = all(guarded(partial(self.pull_orders, a, stop), ORDERS_JOB) for a in self.clients)
+        # Lists, not generators: one failing job must not keep the others from running.
+        ok = all(
+            [guarded(partial(self.pull_orders, a, stop), ORDERS_JOB) for a in self.clients]
+            + [guarded(partial(self.pull_returns, a, stop), RETURNS_JOB) for a in self.clients]
+        )
         return guarded(partial(self.push_outbox, stop), OUTBOX_JOB) and ok
 
 
@@ -122,7 +172,13 @@ def open_database(settings: Settings) -> Iterator[Engine]:
 
 
 def handlers() -> dict[str, Handler]:
-    return {"confirm": ConfirmHandler()}
+    return {
+        "confirm": ConfirmHandler(),
+        "fulfillment": FulfillmentHandler(),
+        "refund": RefundHandler(),
+        "return_authorization": ReturnAuthorizationHandler(),
+        "return_refund": ReturnRefundHandler(),
+    }
 
 
 @contextmanager
@@ -141,11 +197,18 @@ def build_app(
     with ExitStack() as stack:
         engine = stack.enter_context(open_database(settings))
         stack.enter_context(single_instance_guard(engine))
+        telemetry = Telemetry(engine, clock=clock)
         clients: dict[str, FeedampClient] = {}
         for account in settings.accounts:
             password = account.secret_password(env)
             register_secret(password.get_secret_value())
-            client = FeedampClient(account, settings.api, password, transport=transport)
+            client = FeedampClient(
+                account,
+                settings.api,
+                password,
+                transport=transport,
+                observer=telemetry.observe_request,
+            )
             stack.callback(client.close)
             clients[account.name] = client
         outbox = OutboxStore(engine)
@@ -163,6 +226,7 @@ def build_app(
             settings=settings,
             engine=engine,
             orders=OrderStore(engine),
+            returns=ReturnStore(engine),
             outbox=outbox,
             sync_state=SyncStateStore(engine),
             clients=clients,
@@ -174,6 +238,8 @@ def build_app(
                 policy,
                 clock=clock,
                 rng=random.Random(),
+                prepare=Preparer(engine, settings.outbox),
             ),
             clock=clock,
+            telemetry=telemetry,
         )

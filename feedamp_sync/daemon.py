@@ -23,7 +23,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from feedamp_sync.app import App, guarded
-from feedamp_sync.jobs import ORDERS_JOB, OUTBOX_JOB
+from feedamp_sync.jobs import ORDERS_JOB, OUTBOX_JOB, RETURNS_JOB
+from feedamp_sync.ops.supervise import Supervisor
 
 log = structlog.get_logger(__name__)
 
@@ -69,7 +70,7 @@ def run_daemon(app: App, stop: threading.Event) -> None:
         return run
 
     scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(len(app.clients) + 2)},
+        executors={"default": ThreadPoolExecutor(2 * len(app.clients) + 2)},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone="UTC",
     )
@@ -84,6 +85,15 @@ def run_daemon(app: App, stop: threading.Event) -> None:
             id=f"{ORDERS_JOB}:{account}",
             name=f"{ORDERS_JOB}:{account}",
         )
+        scheduler.add_job(
+            scheduled(partial(app.pull_returns, account, stop), RETURNS_JOB),
+            "interval",
+            seconds=jobs.returns_interval,
+            next_run_time=now,
+            misfire_grace_time=max(1, int(jobs.returns_interval)),
+            id=f"{RETURNS_JOB}:{account}",
+            name=f"{RETURNS_JOB}:{account}",
+        )
     scheduler.add_job(
         scheduled(partial(app.push_outbox, stop), OUTBOX_JOB),
         "interval",
@@ -93,11 +103,12 @@ def run_daemon(app: App, stop: threading.Event) -> None:
         id=OUTBOX_JOB,
         name=OUTBOX_JOB,
     )
+    supervisor = Supervisor.prepare(app, scheduler)  # watches the jobs, binds /healthz etc.
     scheduler.start()
     log.info(
         "daemon_started", accounts=list(app.clients), jobs=[j.id for j in scheduler.get_jobs()]
     )
-    stop.wait()
+    supervisor.serve(stop)  # READY=1, WATCHDOG=1 while every job ticks, STOPPING=1
     started = time.monotonic()
     log.info("daemon_stopping")
     scheduler.shutdown(wait=False)

@@ -6,6 +6,7 @@
     ├── InstanceConflict       another daemon owns this SQLite file: stop, exit 78
     ├── InvalidPayload         a seller action is malformed: refuse it, exit 65
     ├── ActionConflict         FeedAMP shows the action done differently: message dead
+    ├── LeaseExpired           a claim ran out before sending: send nothing, requeue
     └── ApiError               FeedAMP said no, or could not be reached
         ├── ApiUnavailable     try again later (5xx, 429, timeouts, dropped connections)
         │   └── ApiResponseInvalid  a 2xx whose body we cannot use: log and try later
@@ -84,4 +85,12 @@ class ActionConflict(FeedampSyncError):
 
     Sending again could not make it right; the message goes dead with this reason so an
     operator looks at it.
+    """
+
+
+class LeaseExpired(FeedampSyncError):
+    """This worker's claim ran out before it could send (the process was paused or starved).
+
+    Another instance may hold the message by now, so nothing is sent; the message returns to
+    the queue without counting an attempt (if no one else has taken it).
     """

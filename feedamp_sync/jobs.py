@@ -9,15 +9,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
 from feedamp_sync.db.orders import OrderStore
+from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.db.sync_state import SyncStateStore
 from feedamp_sync.feedamp.client import FeedampClient
-from feedamp_sync.model import OrderRecord, order_record
+from feedamp_sync.model import OrderRecord, order_record, return_record
 from feedamp_sync.policy import seller_number
+from feedamp_sync.returns_window import checkpoint_value, next_query, parse_checkpoint
 from feedamp_sync.settings import ConfirmSettings
 
 log = structlog.get_logger(__name__)
@@ -25,6 +27,7 @@ log = structlog.get_logger(__name__)
 Clock = Callable[[], datetime]
 
 ORDERS_JOB = "orders"
+RETURNS_JOB = "returns"
 OUTBOX_JOB = "outbox"
 
 
@@ -83,6 +86,59 @@ def pull_orders(
             )
         if stop.is_set():
             break
+    return pulled
+
+
+@dataclass
+class ReturnsPulled:
+    mode: str
+    pages: int = 0
+    returns: int = 0
+    new: int = 0
+    changed: int = 0
+    state_changes: int = 0
+    complete: bool = False
+    """Every page was stored and the checkpoint moved to this poll's start."""
+
+
+def pull_returns(
+    client: FeedampClient,
+    store: ReturnStore,
+    state: SyncStateStore,
+    *,
+    overlap: timedelta,
+    clock: Clock,
+    stop: threading.Event,
+) -> ReturnsPulled:
+    """Store every page of the returns the checkpoint's window asks for (see returns_window).
+
+    The new checkpoint is this poll's start, taken before the first request, and it is saved
+    only once the last page is stored: a failure raises out with the old checkpoint in place,
+    and a stop between pages leaves it too, so the next poll covers the same window again.
+    """
+    account = client.account_name
+    started = clock()
+    query = next_query(parse_checkpoint(state.checkpoint(account, RETURNS_JOB)), overlap)
+    pulled = ReturnsPulled(mode=query.mode)
+    for page in client.iter_returns(open=query.open, refreshed_after=query.refreshed_after):
+        records = [return_record(item) for item in page.items]
+        saved = store.save_page(account, records, now=clock())
+        pulled.pages += 1
+        pulled.returns += len(records)
+        pulled.new += saved.new
+        pulled.changed += saved.changed
+        pulled.state_changes += saved.state_changes
+        skipped = sum(r.skipped_lines for r in records)
+        if skipped:
+            log.warning(
+                "return_lines_without_number",
+                count=skipped,
+                hint="kept in the return JSON, not in feedamp_return_lines",
+            )
+        if stop.is_set() and page.next_cursor is not None:
+            return pulled
+    state.succeeded(account, RETURNS_JOB, clock(), checkpoint=checkpoint_value(started))
+    pulled.complete = True
     return pulled
 
 

@@ -114,8 +114,89 @@ def order_record(order: Mapping[str, Any]) -> OrderRecord:
 
 
 @dataclass(frozen=True)
+class ReturnLineRecord:
+    mp_return_line_number: str
+    feedamp_return_line_id: str | None
+    mp_order_line_number: str | None
+    sku: str | None
+    product_name: str | None
+    quantity: int | None
+    reason: str | None
+    data: Json
+
+
+@dataclass(frozen=True)
+class ReturnRecord:
+    feedamp_id: str
+    order_feedamp_id: str | None
+    mp_return_number: str | None
+    mp_order_number: str | None
+    merchant_return_number: str | None
+    state: str | None
+    request_date: datetime | None
+    respond_by_date: datetime | None
+    data: Json
+    lines: list[ReturnLineRecord] = field(default_factory=list)
+    skipped_lines: int = 0
+
+
+def return_record(obj: Mapping[str, Any]) -> ReturnRecord:
+    """The typed view of one return as received (the client guarantees a string ``id``).
+
+    The line id a return refund needs is the line's ``feedamp_return_line_id``, else its
+    ``id`` (feedamp-api.md: the published samples show neither).
+    """
+    info = obj.get("return_info")
+    info = info if isinstance(info, Mapping) else {}
+    raw_lines = info.get("return_lines")
+    lines: list[ReturnLineRecord] = []
+    skipped = 0
+    seen: set[str] = set()
+    for line in raw_lines if isinstance(raw_lines, list) else []:
+        number = (
+            _text(line.get("mp_return_line_number"), 128) if isinstance(line, Mapping) else None
+        )
+        if number is None or number in seen or not isinstance(line, Mapping):
+            skipped += 1
+            continue
+        seen.add(number)
+        lines.append(
+            ReturnLineRecord(
+                mp_return_line_number=number,
+                feedamp_return_line_id=(
+                    _text(line.get("feedamp_return_line_id"), 64) or _text(line.get("id"), 64)
+                ),
+                mp_order_line_number=_text(line.get("mp_order_line_number"), 128),
+                sku=_text(line.get("sku"), 255),
+                product_name=_text(line.get("product_name"), 512),
+                quantity=_integer(line.get("quantity")),
+                reason=_text(line.get("reason"), 128),
+                data=dict(line),
+            )
+        )
+    return ReturnRecord(
+        feedamp_id=str(obj["id"]),
+        order_feedamp_id=_text(obj.get("order_id"), 64),
+        mp_return_number=_text(info.get("mp_return_number"), 128),
+        mp_order_number=_text(info.get("mp_order_number"), 128),
+        merchant_return_number=_text(info.get("merchant_return_number"), 128),
+        state=_text(obj.get("state"), 64),
+        request_date=parse_time(info.get("request_date")),
+        respond_by_date=parse_time(info.get("respond_by_date")),
+        data=dict(obj),
+        lines=lines,
+        skipped_lines=skipped,
+    )
+
+
+@dataclass(frozen=True)
 class OutboxMessage:
-    """A message claimed for delivery; ``attempts`` counts this attempt too."""
+    """A message claimed for delivery; ``attempts`` counts this attempt too.
+
+    ``attempts`` never goes back (it is the fencing token, and it tells a handler that an
+    earlier attempt may have applied); an operator's retry instead starts a new budget at
+    ``attempts_budget_start``, so only ``attempts_in_budget`` counts towards giving up.
+    """
 
     id: int
     account: str
@@ -123,8 +204,17 @@ class OutboxMessage:
     target_id: str
     payload: Any
     attempts: int
+    attempts_budget_start: int = 0
+    plan: Any = None
+    """What a seller action's handler sends, prepared from stored data by the claiming thread
+    (``outbox/prepare.py``), since handlers never run SQL; None for confirms."""
 
     @property
     def earlier_attempt_may_have_applied(self) -> bool:
         """True when a previous claim may have reached FeedAMP (crash, timeout, lost lease)."""
         return self.attempts > 1
+
+    @property
+    def attempts_in_budget(self) -> int:
+        """Attempts since the message was last put back in the queue by an operator."""
+        return self.attempts - self.attempts_budget_start

@@ -68,7 +68,11 @@ def after_failure(
     backoff: Backoff,
     rng: random.Random,
 ) -> NextStep:
-    """Retry later (honouring the server's Retry-After) or give up and go dead."""
+    """Retry later (honouring the server's Retry-After) or give up and go dead.
+
+    ``attempts`` counts the current budget only: an operator's retry of a dead message
+    starts a new one, with short backoffs again.
+    """
     if not retryable or attempts >= max_attempts:
         return NextStep(Verdict.DEAD)
     delay = retry_after if retry_after is not None else backoff.delay(attempts, rng)

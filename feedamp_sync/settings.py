@@ -169,6 +169,8 @@ class JobSettings(_Section):
     orders_interval: Seconds = 60
     returns_interval: Seconds = 300
     outbox_interval: Seconds = 5
+    returns_overlap_seconds: Seconds = 900
+    """How far before the previous poll's start a returns poll looks for refreshed returns."""
 
 
 class ConfirmSettings(_Section):
@@ -211,6 +213,33 @@ class ApiSettings(_Section):
     get_attempts: int = Field(default=5, ge=1, le=20)
 
 
+class HealthSettings(_Section):
+    """The optional HTTP listener for ``/healthz``, ``/readyz`` and ``/metrics``."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1:9464"
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        listen_address(value)
+        return value
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return listen_address(self.listen)
+
+
+def listen_address(value: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port`` for IPv6) as a (host, port) pair, else ValueError."""
+    host, sep, port = value.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("must be host:port, e.g. 127.0.0.1:9464 or [::1]:9464")
+    return host, int(port)
+
+
 class Settings(BaseSettings):
     """Everything the daemon reads at start; see config/feedamp-sync.example.toml."""
 
@@ -227,6 +256,7 @@ class Settings(BaseSettings):
     confirm: ConfirmSettings = ConfirmSettings()
     outbox: OutboxSettings = OutboxSettings()
     api: ApiSettings = ApiSettings()
+    health: HealthSettings = HealthSettings()
 
     @field_validator("accounts")
     @classmethod

@@ -11,6 +11,8 @@ every test also exercises the migrations.
 - Fewer backends while developing: ``pytest --backend sqlite --backend postgresql`` or
   ``FEEDAMP_TEST_BACKENDS=sqlite,postgresql``.
 - A test that only makes sense on some backends: ``@pytest.mark.backends("sqlite")``.
+- Many cases reading the same stored data: ``module_database_url``, one database per backend
+  shared by the module's tests.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final, cast
+from typing import Final, Literal, cast
 
 import pytest
 import structlog
@@ -63,12 +65,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "database_url" not in metafunc.fixturenames:
+    names = [n for n in ("database_url", "module_database_url") if n in metafunc.fixturenames]
+    if not names:
         return
     backends = _selected_backends(metafunc.config)
     if (marker := metafunc.definition.get_closest_marker("backends")) is not None:
         backends = [b for b in backends if b in marker.args]
-    metafunc.parametrize("database_url", backends, indirect=True, ids=backends)
+    for name in names:
+        scope: Literal["module", "function"] = (
+            "module" if name == "module_database_url" else "function"
+        )
+        metafunc.parametrize(name, backends, indirect=True, ids=backends, scope=scope)
 
 
 def _selected_backends(config: pytest.Config) -> list[str]:
@@ -172,6 +179,22 @@ def database_url(
     backend = cast(str, request.param)
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'feedamp.db'}"
+        return
+    with servers[backend].database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_database_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    servers: dict[str, Server],
+) -> Iterator[str]:
+    """Like ``database_url``, but one database per backend shared by a module's tests: for
+    many cases that only read the same stored data (e.g. a corpus of refused inputs)."""
+    backend = cast(str, request.param)
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('module-db') / 'feedamp.db'}"
         return
     with servers[backend].database() as url:
         yield url

@@ -13,9 +13,14 @@ from pathlib import Path
 
 import click
 
+from feedamp_sync.cli.check import check
 from feedamp_sync.cli.common import EXIT_FAILURE, EXIT_OK, Context, exit_code_for
 from feedamp_sync.cli.db import db
+from feedamp_sync.cli.enqueue import enqueue
+from feedamp_sync.cli.healthcheck import healthcheck
 from feedamp_sync.cli.orders import orders
+from feedamp_sync.cli.outbox import outbox
+from feedamp_sync.cli.returns import returns
 from feedamp_sync.cli.run import run
 from feedamp_sync.cli.status import status
 from feedamp_sync.errors import FeedampSyncError
@@ -52,7 +57,7 @@ def cli(ctx: click.Context, config: Path | None, log_level: str, log_format: str
     ctx.obj = Context(config)
 
 
-for command in (db, run, status, orders, sandbox):
+for command in (db, run, status, orders, returns, outbox, enqueue, check, healthcheck, sandbox):
     cli.add_command(command)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.model import OutboxMessage
+from feedamp_sync.outbox.operator import TARGET_STATUS, Action, MessageFacts, note_with, refusal
 
 RETURN_KINDS: Final = ("return_authorization", "return_refund")
 BLOCKING_STATUSES: Final = ("pending", "in_flight", "dead")
@@ -99,6 +100,7 @@ class OutboxStore:
                     box.c.target_id,
                     box.c.payload,
                     box.c.attempts,
+                    box.c.attempts_budget_start,
                 )
                 .where(box.c.id.in_(candidates), due)
                 .order_by(box.c.id)
@@ -118,7 +120,13 @@ class OutboxStore:
             )
         return [
             OutboxMessage(
-                row.id, row.account, row.kind, row.target_id, row.payload, row.attempts + 1
+                row.id,
+                row.account,
+                row.kind,
+                row.target_id,
+                row.payload,
+                row.attempts + 1,
+                row.attempts_budget_start,
             )
             for row in rows
         ]
@@ -187,6 +195,122 @@ class OutboxStore:
         counts = dict.fromkeys(t.OUTBOX_STATUSES, 0)
         counts.update({row[0]: row[1] for row in rows})
         return counts
+
+    def messages(
+        self,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        account: str | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        """The most recent messages (newest first), optionally of one status, kind, account."""
+        query = select(*_LIST_COLUMNS).order_by(t.outbox.c.id.desc()).limit(limit)
+        for column, value in (("status", status), ("kind", kind), ("account", account)):
+            if value is not None:
+                query = query.where(t.outbox.c[column] == value)
+        with self._engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def message(self, message_id: int) -> dict[str, Any] | None:
+        """One message, every column, with ``attempt_history``: each finished attempt."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(t.outbox).where(t.outbox.c.id == message_id)).first()
+            if row is None:
+                return None
+            attempts = conn.execute(
+                select(t.outbox_attempts)
+                .where(t.outbox_attempts.c.message_id == message_id)
+                .order_by(t.outbox_attempts.c.attempt, t.outbox_attempts.c.id)
+            )
+            history = [
+                {k: v for k, v in a._mapping.items() if k not in ("id", "message_id")}
+                for a in attempts
+            ]
+        return {**row._mapping, "attempt_history": history}
+
+    def retry(self, message_id: int, *, reason: str, now: datetime) -> Operated:
+        """Put a dead message back in the queue, due now, with a fresh attempt budget."""
+        return self._operate(message_id, "retry", reason, now)
+
+    def cancel(self, message_id: int, *, reason: str, now: datetime) -> Operated:
+        """Give up on a pending or dead message; later messages of its target may go."""
+        return self._operate(message_id, "cancel", reason, now)
+
+    def _operate(self, message_id: int, action: Action, reason: str, now: datetime) -> Operated:
+        """Apply an operator's action if the rules allow it, recording the reason in ``note``.
+
+        The update is conditional on the status and attempt read, so a worker finishing the
+        message at the same moment makes this refuse instead of overwriting its result.
+        """
+        box = t.outbox
+        with self._engine.begin() as conn:
+            row = conn.execute(
+                select(
+                    box.c.status,
+                    box.c.attempts,
+                    box.c.lease_owner,
+                    box.c.lease_expires_at,
+                    box.c.note,
+                )
+                .where(box.c.id == message_id)
+                .with_for_update()
+            ).first()
+            if row is None:
+                return Operated(message_id, None, f"no outbox message with id {message_id}")
+            facts = MessageFacts(message_id, row.status, row.lease_owner, row.lease_expires_at)
+            refused = refusal(action, facts, now)
+            if refused is not None:
+                return Operated(message_id, row.status, refused)
+            values: dict[str, Any] = {
+                "status": TARGET_STATUS[action],
+                "note": note_with(row.note, action, reason, now),
+                "lease_owner": None,
+                "lease_expires_at": None,
+            }
+            if action == "retry":
+                values |= {"next_attempt_at": now, "attempts_budget_start": box.c.attempts}
+            changed = conn.execute(
+                update(box)
+                .where(
+                    box.c.id == message_id,
+                    box.c.status == row.status,
+                    box.c.attempts == row.attempts,
+                )
+                .values(**values)
+            ).rowcount
+        if changed != 1:
+            return Operated(
+                message_id, row.status, f"message {message_id} changed meanwhile; try again"
+            )
+        return Operated(message_id, TARGET_STATUS[action])
+
+
+@dataclass(frozen=True)
+class Operated:
+    """The end of an operator's action: the message's status now, and why it was refused.
+
+    ``status`` is None when there is no such message; ``refused`` is None on success.
+    """
+
+    message_id: int
+    status: str | None
+    refused: str | None = None
+
+
+_LIST_COLUMNS: Final = (
+    t.outbox.c.id,
+    t.outbox.c.account,
+    t.outbox.c.kind,
+    t.outbox.c.target_id,
+    t.outbox.c.status,
+    t.outbox.c.attempts,
+    t.outbox.c.next_attempt_at,
+    t.outbox.c.last_status_code,
+    t.outbox.c.last_error,
+    t.outbox.c.created_at,
+    t.outbox.c.sent_at,
+)
 
 
 def _owned(owner: str, message: OutboxMessage) -> ColumnElement[bool]:

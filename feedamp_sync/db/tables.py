@@ -165,6 +165,9 @@ outbox: Final = Table(
     # One action, one row: "confirm:<account>:<order>", "refund:<account>:<cp_refund_number>".
     Column("unique_key", String(255), unique=True),
     Column("note", Text),
+    # Where the current attempt budget began: an operator's retry sets it to ``attempts``,
+    # which itself never goes back (it is the claim's fencing token).
+    Column("attempts_budget_start", Integer, nullable=False, server_default=text("0")),
     CheckConstraint(
         "status IN (" + ", ".join(f"'{s}'" for s in OUTBOX_STATUSES) + ")", name="status"
     ),

@@ -6,6 +6,12 @@ account; when they all get a 401 at once only the first renews, and the others t
 fetched. Each token carries a *generation*: a thread asks for a renewal of the generation it used,
 and if that generation is already replaced it gets the newer token without another fetch. At most
 100 tokens may be active per user, which is one more reason never to fetch in bursts.
+
+Refused credentials are not asked about again at once: after FeedAMP refuses ``get_token``, the
+holder answers with the same refusal, without a request, for a back-off that starts at
+``REFUSAL_BACKOFF_SECONDS`` (at most 10 token requests a minute) and doubles up to
+``REFUSAL_BACKOFF_MAX_SECONDS``; every thread and job of the account shares it, so an account
+with a wrong password pauses while the others go on.
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from feedamp_sync.errors import ApiUnavailable
+from feedamp_sync.errors import ApiAuthError, ApiUnavailable
+
+REFUSAL_BACKOFF_SECONDS = 6.0
+REFUSAL_BACKOFF_MAX_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,9 @@ class TokenHolder:
         self._lock = threading.Lock()
         self._token: Token | None = None
         self._generation = 0
+        self._refusal: ApiAuthError | None = None
+        self._refusals = 0
+        self._refused_until = 0.0
 
     def current(self, deadline: float) -> Token:
         """The token to send now: the held one, or a new one if none is held or it is too old."""
@@ -84,7 +96,17 @@ class TokenHolder:
         )
 
     def _renew_locked(self, deadline: float) -> Token:
-        value = self._fetch(deadline)
+        if self._refusal is not None and self._monotonic() < self._refused_until:
+            raise self._refusal
+        try:
+            value = self._fetch(deadline)
+        except ApiAuthError as refusal:
+            self._refusals += 1
+            backoff = REFUSAL_BACKOFF_SECONDS * 2 ** (self._refusals - 1)
+            self._refused_until = self._monotonic() + min(backoff, REFUSAL_BACKOFF_MAX_SECONDS)
+            self._refusal = refusal
+            raise
+        self._refusal, self._refusals = None, 0
         self._generation += 1
         self._token = Token(value, self._generation, self._monotonic())
         return self._token

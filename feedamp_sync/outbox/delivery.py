@@ -20,6 +20,7 @@ from feedamp_sync.errors import (
     ApiRejected,
     ApiUnavailable,
     InvalidPayload,
+    LeaseExpired,
 )
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
@@ -72,20 +73,21 @@ def conclude(
         )
     error = _describe(outcome)
     status = outcome.status_code if isinstance(outcome, ApiError) else None
-    if isinstance(outcome, ApiAuthError):
+    if isinstance(outcome, ApiAuthError | LeaseExpired):
+        wait = AUTH_RETRY_SECONDS if isinstance(outcome, ApiAuthError) else 0.0
         return AttemptResult(
             message,
             "deferred",
             now,
             error=error,
             status_code=status,
-            next_attempt_at=now + timedelta(seconds=AUTH_RETRY_SECONDS),
+            next_attempt_at=now + timedelta(seconds=wait),
         )
     retryable = not isinstance(outcome, ApiRejected | ActionConflict | InvalidPayload)
     retry_after = outcome.retry_after if isinstance(outcome, ApiUnavailable) else None
     step = after_failure(
         retryable=retryable,
-        attempts=message.attempts,
+        attempts=message.attempts_in_budget,
         max_attempts=policy.max_attempts,
         retry_after=retry_after,
         now=now,
@@ -94,7 +96,7 @@ def conclude(
     )
     if step.verdict is Verdict.DEAD:
         if retryable:
-            error = f"gave up after {message.attempts} attempts; last error: {error}"
+            error = f"gave up after {message.attempts_in_budget} attempts; last error: {error}"
         return AttemptResult(message, "dead", now, error=error, status_code=status)
     return AttemptResult(
         message, "retry", now, error=error, status_code=status, next_attempt_at=step.not_before
@@ -104,6 +106,6 @@ def conclude(
 def _describe(error: BaseException) -> str:
     if isinstance(error, InvalidPayload):
         return f"invalid payload: {error}"
-    if isinstance(error, ApiError | ActionConflict):
+    if isinstance(error, ApiError | ActionConflict | LeaseExpired):
         return str(error)
     return f"internal error: {type(error).__name__}: {error}"

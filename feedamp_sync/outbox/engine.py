@@ -19,14 +19,17 @@ from datetime import datetime, timedelta
 import structlog
 
 from feedamp_sync.db.outbox import AttemptResult, OutboxStore
-from feedamp_sync.errors import ActionConflict, ApiError, InvalidPayload
+from feedamp_sync.errors import ActionConflict, ApiError, InvalidPayload, LeaseExpired
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import Delivered, Handler, RetryPolicy, conclude
+from feedamp_sync.outbox.prepare import Preparation
 
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
+Prepare = Callable[[str, list[OutboxMessage]], Preparation]
+"""Readies claimed messages for their handlers from stored data (``outbox/prepare.py``)."""
 FLUSH_SECONDS = 0.05
 
 
@@ -50,6 +53,31 @@ class DrainSummary:
             self.deferred += 1
 
 
+class Leases:
+    """When each of this engine's claims runs out, by the local monotonic clock.
+
+    The database fences a late worker's *writes*, but not its HTTP call: a process frozen
+    (SIGSTOP, a stalled VM) between claim and send would, once resumed, send an action another
+    instance may already have sent. A worker therefore checks its claim is still alive right
+    before sending. Deadlines are taken before the database grants or renews a lease, so the
+    local view never outlives the database's.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._until: dict[int, float] = {}
+
+    def granted(self, messages: list[OutboxMessage], asked_at: float) -> None:
+        for message in messages:
+            self._until[message.id] = asked_at + self._seconds
+
+    def held(self, message: OutboxMessage) -> bool:
+        return time.monotonic() < self._until.get(message.id, 0.0)
+
+    def forget(self, message: OutboxMessage) -> None:
+        self._until.pop(message.id, None)
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     owner: str
@@ -70,6 +98,7 @@ class OutboxEngine:
         *,
         clock: Clock,
         rng: random.Random | None = None,
+        prepare: Prepare | None = None,
     ) -> None:
         self._store = store
         self._clients = clients
@@ -79,6 +108,7 @@ class OutboxEngine:
         self._clock = clock
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
+        self._prepare = prepare
 
     def drain(self, stop: threading.Event) -> DrainSummary:
         """Deliver every message that is due (or becomes due by a predecessor's success).
@@ -94,21 +124,24 @@ class OutboxEngine:
         finished: list[AttemptResult] = []
         more_may_be_due = True
         last_flush = last_renewal = time.monotonic()
+        leases = Leases(self._settings.lease_seconds)
         try:
             while not stop.is_set():
                 room = self._settings.concurrency * 2 - len(in_flight)
                 if more_may_be_due and room >= max(1, self._settings.concurrency // 2):
+                    asked_at = time.monotonic()
                     claimed = self._claim(min(room, self._settings.batch_size))
+                    leases.granted(claimed, asked_at)
                     more_may_be_due = len(claimed) == min(room, self._settings.batch_size)
-                    for message in claimed:
-                        in_flight[pool.submit(self._attempt, message)] = message
+                    for message in self._ready(claimed, finished):
+                        in_flight[pool.submit(self._attempt, message, leases)] = message
                 if not in_flight and not finished:
                     if not more_may_be_due:
                         break
                     continue
                 done, _ = wait(in_flight, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
                 for future in done:
-                    del in_flight[future]
+                    leases.forget(in_flight.pop(future))
                     finished.append(future.result())
                 now = time.monotonic()
                 if finished and (
@@ -121,7 +154,9 @@ class OutboxEngine:
                     last_flush = now
                     more_may_be_due = True  # a success may unblock the next message of a target
                 if now - last_renewal >= self._settings.lease_seconds / 3:
-                    self._extend(list(in_flight.values()))
+                    running = list(in_flight.values())
+                    self._extend(running)
+                    leases.granted(running, now)
                     last_renewal = now
             self._stop(pool, in_flight, finished, summary)
         finally:
@@ -135,6 +170,16 @@ class OutboxEngine:
             limit=limit,
             lease_seconds=self._settings.lease_seconds,
         )
+
+    def _ready(
+        self, claimed: list[OutboxMessage], finished: list[AttemptResult]
+    ) -> list[OutboxMessage]:
+        """Claimed messages made ready for their handlers; refused ones join ``finished``."""
+        if self._prepare is None or not claimed:
+            return claimed
+        preparation = self._prepare(self._settings.owner, claimed)
+        finished += [self._conclude(message, error) for message, error in preparation.refused]
+        return preparation.ready
 
     def _extend(self, messages: list[OutboxMessage]) -> None:
         until = self._clock() + timedelta(seconds=self._settings.lease_seconds)
@@ -171,14 +216,21 @@ class OutboxEngine:
             )
             log.info("outbox_claims_released", count=summary.released)
 
-    def _attempt(self, message: OutboxMessage) -> AttemptResult:
+    def _attempt(self, message: OutboxMessage, leases: Leases) -> AttemptResult:
         outcome: Delivered | BaseException
         try:
+            if not leases.held(message):
+                raise LeaseExpired(f"the claim on message {message.id} ran out before sending")
             outcome = self._deliver(message)
         except Exception as error:
-            if not isinstance(error, ApiError | ActionConflict | InvalidPayload):
+            if not isinstance(error, ApiError | ActionConflict | InvalidPayload | LeaseExpired):
                 log.exception("outbox_delivery_crashed", **_context(message))
             outcome = error
+        return self._conclude(message, outcome)
+
+    def _conclude(
+        self, message: OutboxMessage, outcome: Delivered | BaseException
+    ) -> AttemptResult:
         with self._rng_lock:
             return conclude(message, outcome, now=self._clock(), policy=self._policy, rng=self._rng)
 

@@ -177,6 +177,10 @@ class Sandbox:
         """The effects of API requests in arrival order (optionally of one kind)."""
         return self._ledger.effects(kind)
 
+    def issued_tokens(self) -> list[str]:
+        """Every token issued so far, expired ones included."""
+        return list(self._tokens.issued_values)
+
     def summary(self) -> JSON:
         """The counters: world contents, requests by endpoint/status/fault, effects, tokens."""
         return self._world.summary() | {

@@ -68,6 +68,8 @@ class TokenBook:
         self._clock = clock
         self._lock = threading.Lock()
         self._tokens: dict[str, _Token] = {}
+        self.issued_values: list[str] = []
+        """Every token ever issued, live or not: tests check none of them was printed."""
         self.issued = 0
 
     def _credentials_match(self, credentials: tuple[str, str]) -> bool:
@@ -89,6 +91,7 @@ class TokenBook:
             }
             self._tokens[token] = _Token(issued_at=now)
             self.issued += 1
+            self.issued_values.append(token)
         return token
 
     def authenticate(self, headers: Mapping[str, str], expiry_requests: int | None) -> None:

@@ -7,12 +7,17 @@ from collections.abc import Iterator
 import pytest
 
 from feedamp_sync.sandbox import Sandbox, SandboxServer
-from tests.end_to_end.harness import new_sandbox
+from tests.end_to_end.harness import PRINTED, new_sandbox
 
 
 @pytest.fixture
-def sandbox() -> Sandbox:
-    return new_sandbox()
+def sandbox() -> Iterator[Sandbox]:
+    """A fresh sandbox; afterwards, none of its tokens may appear in anything printed."""
+    PRINTED.clear()
+    world = new_sandbox()
+    yield world
+    leaked = [token for token in world.issued_tokens() if any(token in text for text in PRINTED)]
+    assert leaked == [], "an issued token appeared in the program's output"
 
 
 @pytest.fixture

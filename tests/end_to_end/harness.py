@@ -37,6 +37,11 @@ FAST: Sections = {
 """Short intervals and timeouts so a test converges in seconds; list rate stays at 2/s."""
 
 
+PRINTED: list[str] = []
+"""Everything the program printed during the current test; the sandbox fixture checks it
+against the tokens it issued."""
+
+
 def assert_no_secret(output: str) -> None:
     """Neither the password nor the Basic credential made from it was printed."""
     basic = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
@@ -92,6 +97,7 @@ def cli(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[i
     code = main(["--config", str(config), "--log-format", "json", *args])
     out, err = capsys.readouterr()
     assert_no_secret(out + err)
+    PRINTED.append(out + err)
     return code, out, err
 
 
@@ -171,6 +177,7 @@ def daemon(config: Path, logs: Path) -> Iterator[Daemon]:
     finally:
         running.stop_quietly()
     assert_no_secret(running.output())
+    PRINTED.append(running.output())
 
 
 def stored_numbers(engine: Engine, account: str = "main") -> dict[str, str | None]:

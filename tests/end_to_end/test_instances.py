@@ -7,9 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from feedamp_sync.db import tables as t
+from feedamp_sync.outbox.enqueue import enqueue
 from feedamp_sync.sandbox import Sandbox, SandboxServer
+from tests.end_to_end.actions import refund
 from tests.end_to_end.harness import (
     FAST,
     Daemon,
@@ -26,11 +29,22 @@ pytestmark = [pytest.mark.timeout(240), pytest.mark.backends("postgresql", "mari
 LEASE_SECONDS = 2
 
 
-def test_three_daemons_confirm_each_order_once_while_one_is_paused(
+def enqueue_refunds(engine: Engine, sandbox: Sandbox, count: int) -> None:
+    """One refund for each of ``count`` stored orders, through the transactional Python API."""
+    with engine.begin() as conn:
+        order_ids = conn.scalars(
+            select(t.orders.c.feedamp_id).order_by(t.orders.c.id).limit(count)
+        ).all()
+        for order_id in order_ids:
+            line = sandbox.order(order_id)["order_info"]["order_lines"][0]["mp_line_number"]
+            enqueue(conn, account="main", kind="refund", target_id=order_id, payload=refund(line))
+
+
+def test_three_daemons_take_effect_once_each_while_one_is_paused(
     sandbox: Sandbox, server: SandboxServer, database_url: str, engine: Engine, tmp_path: Path
 ) -> None:
-    """Three instances share 500 orders; one is frozen with SIGSTOP past its lease and then
-    resumed: every order is confirmed exactly once and nothing is left in flight."""
+    """Three instances share 500 orders and 150 refunds; one is frozen with SIGSTOP past its
+    lease and then resumed: every confirm and refund takes effect exactly once."""
     sandbox.add_orders(500)
     config = write_config(
         tmp_path,
@@ -50,19 +64,23 @@ def test_three_daemons_confirm_each_order_once_while_one_is_paused(
         running.start()
     paused = daemons[0]
     try:
-        assert wait_until(lambda: confirmed_count(engine) >= 50, timeout=60)
+        assert wait_until(lambda: confirmed_count(engine) >= 150, timeout=60)
+        enqueue_refunds(engine, sandbox, 150)
         assert paused.process is not None
         paused.process.send_signal(signal.SIGSTOP)
         time.sleep(LEASE_SECONDS * 3)
         paused.process.send_signal(signal.SIGCONT)
-        assert wait_until(lambda: confirmed_count(engine) == 500, timeout=150)
+        assert wait_until(lambda: outbox_statuses(engine) == {"sent": 650}, timeout=150), (
+            outbox_statuses(engine)
+        )
         codes = [running.terminate()[0] for running in daemons]
     finally:
         for running in daemons:
             running.stop_quietly()
     assert codes == [0, 0, 0]
     assert_confirmed_exactly_once(sandbox, engine, 500)
-    assert outbox_statuses(engine) == {"sent": 500}
+    refunds = [effect["cp_refund_number"] for effect in sandbox.effects("refund")]
+    assert len(refunds) == len(set(refunds)) == 150
     outputs = "\n".join(running.output() for running in daemons)
     database_errors = [
         line for line in outputs.splitlines() if '"job_failed"' in line and "sqlalchemy" in line

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,11 +18,13 @@ from feedamp_sync.errors import (
     ApiRejected,
     ApiUnavailable,
     InvalidPayload,
+    LeaseExpired,
 )
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.confirm import ConfirmHandler
 from feedamp_sync.outbox.delivery import Delivered, RetryPolicy, conclude
+from feedamp_sync.outbox.engine import Leases
 from feedamp_sync.policy import Backoff
 from feedamp_sync.settings import AccountSettings, ApiSettings
 
@@ -202,3 +205,25 @@ def test_a_409_with_the_order_still_unconfirmed_is_a_rejection() -> None:
     )
     with pytest.raises(ApiRejected, match="duplicate"):
         ConfirmHandler().deliver(client, message())
+
+
+def test_a_claim_that_ran_out_before_sending_is_deferred_without_counting() -> None:
+    """A worker whose lease ended before it sent sends nothing and gives the attempt back."""
+    result = end(LeaseExpired("the claim ran out"))
+    assert (result.outcome, result.next_attempt_at) == ("deferred", NOW)
+
+
+def test_a_lease_is_held_until_it_runs_out() -> None:
+    """The engine's local view: a granted lease is held; a zero-length one is not."""
+    live, gone = Leases(60.0), Leases(0.0)
+    live.granted([message()], time.monotonic())
+    gone.granted([message()], time.monotonic())
+    assert (live.held(message()), gone.held(message())) == (True, False)
+
+
+def test_a_forgotten_lease_is_not_held() -> None:
+    """A finished message's lease is dropped from the engine's view."""
+    leases = Leases(60.0)
+    leases.granted([message()], time.monotonic())
+    leases.forget(message())
+    assert not leases.held(message())

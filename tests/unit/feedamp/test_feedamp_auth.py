@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from feedamp_sync.errors import ApiUnavailable
-from feedamp_sync.feedamp.auth import Token, TokenHolder
+from feedamp_sync.errors import ApiAuthError, ApiUnavailable
+from feedamp_sync.feedamp.auth import REFUSAL_BACKOFF_MAX_SECONDS, Token, TokenHolder
 from tests.unit.feedamp.feedamp_fakes import (
     FakeClock,
     FakeFeedamp,
@@ -135,3 +135,59 @@ def test_threads_refused_together_share_one_renewal() -> None:
         orders = [future.result(timeout=20) for future in futures]
     assert [order["id"] for order in orders] == [str(n) for n in range(threads)]
     assert fake.tokens_issued == 2
+
+
+class RefusingFetch:
+    """A get_token that FeedAMP refuses until told otherwise."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.refuse = True
+
+    def __call__(self, deadline: float) -> str:
+        self.calls += 1
+        if self.refuse:
+            raise ApiAuthError("FeedAMP refused the username or password", status_code=401)
+        return f"t{self.calls}"
+
+
+def test_refused_credentials_are_not_asked_again_within_the_backoff() -> None:
+    """After a refusal, token requests within 6 s fail at once without reaching FeedAMP."""
+    clock, fetch = FakeClock(), RefusingFetch()
+    holder = TokenHolder(fetch, monotonic=clock.monotonic)
+    for _ in range(5):
+        with pytest.raises(ApiAuthError):
+            holder.current(DEADLINE)
+        clock.advance(1)
+    assert fetch.calls == 1
+
+
+def test_the_refusal_backoff_doubles_and_ends_with_success() -> None:
+    """Refusals are retried after 6 s, then 12 s; a success ends the back-off."""
+    clock, fetch = FakeClock(), RefusingFetch()
+    holder = TokenHolder(fetch, monotonic=clock.monotonic)
+    calls_at: list[int] = []
+    for _ in range(20):
+        try:
+            holder.current(DEADLINE)
+        except ApiAuthError:
+            calls_at.append(fetch.calls)
+        clock.advance(1)
+    assert calls_at[0] == 1
+    assert calls_at[6] == 2  # 6 s after the first refusal
+    assert calls_at[18] == 3  # 12 s after the second
+    fetch.refuse = False
+    clock.advance(REFUSAL_BACKOFF_MAX_SECONDS)
+    assert holder.current(DEADLINE).value == "t4"
+
+
+def test_a_refused_account_makes_at_most_ten_token_requests_a_minute() -> None:
+    """However often the jobs ask, a refused account reaches get_token at most 10 times a
+    minute."""
+    clock, fetch = FakeClock(), RefusingFetch()
+    holder = TokenHolder(fetch, monotonic=clock.monotonic)
+    for _ in range(600):
+        with pytest.raises(ApiAuthError):
+            holder.renew(DEADLINE)
+        clock.advance(0.1)
+    assert fetch.calls <= 10

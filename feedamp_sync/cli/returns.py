@@ -1,0 +1,62 @@
+"""``returns``: the stored returns."""
+
+from __future__ import annotations
+
+import click
+
+from feedamp_sync.app import open_database
+from feedamp_sync.cli.common import EXIT_FAILURE, EXIT_OK, Context, pass_context, to_json
+from feedamp_sync.db.returns import ReturnStore
+
+
+@click.group()
+def returns() -> None:
+    """Stored returns."""
+
+
+@returns.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--account", help="Only this account's returns.")
+@click.option("--state", help="Only returns in this state, e.g. 'Pending Refund'.")
+@click.option("--open", "open_only", is_flag=True, help="Only open returns (not yet closed).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@pass_context
+def returns_list(
+    context: Context,
+    as_json: bool,
+    account: str | None,
+    state: str | None,
+    open_only: bool,
+    limit: int,
+) -> None:
+    """The most recently stored returns."""
+    with open_database(context.settings) as engine:
+        rows = ReturnStore(engine).recent(
+            account=account, state=state, open_only=open_only, limit=limit
+        )
+    if as_json:
+        click.echo(to_json(rows))
+        return
+    for row in rows:
+        changed = row["state_changed_at"]
+        click.echo(
+            f"{row['account']:10} {row['feedamp_id']:>10} {row['state'] or '-':20} "
+            f"order {row['order_feedamp_id'] or '-':>10} {row['mp_return_number'] or '-':16} "
+            f"since {changed.isoformat() if changed else '-'}"
+        )
+
+
+@returns.command("show")
+@click.argument("return_id")
+@click.option("--account", help="The account, when several share the FeedAMP id.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (the default).")
+@pass_context
+def returns_show(context: Context, return_id: str, account: str | None, as_json: bool) -> int:
+    """One stored return with its lines and the full return object as received."""
+    with open_database(context.settings) as engine:
+        found = ReturnStore(engine).get(return_id, account=account)
+    if found is None:
+        click.echo(f"feedamp-sync: no stored return with FeedAMP id {return_id}", err=True)
+        return EXIT_FAILURE
+    click.echo(to_json(found))
+    return EXIT_OK

@@ -1,0 +1,62 @@
+"""What the database knows that a seller action is checked against and built from.
+
+The db layer loads these (``feedamp_sync/db/seller_actions.py``) in the caller's transaction
+at enqueue, or in the engine's claiming thread before delivery, so the checks and handlers
+that use them stay pure and never run SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+ORDER_KINDS: Final = frozenset({"fulfillment", "refund"})
+"""Seller actions about an order; the other two are about a return."""
+
+
+@dataclass(frozen=True)
+class StoredLine:
+    """An order line as stored: its ordered quantity (None if FeedAMP sent none) and SKU."""
+
+    quantity: int | None
+    sku: str | None
+
+
+@dataclass(frozen=True)
+class EarlierFulfillment:
+    """A fulfillment message enqueued before the one being checked, and not given up on.
+
+    ``status`` is ``sent``, ``pending`` or ``in_flight``; a ``dead`` or ``cancelled`` one
+    covers nothing until an operator puts it back in the queue.
+    """
+
+    message_id: int
+    status: str
+    payload: Any
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """A stored order: its lines by ``mp_line_number`` and its earlier fulfillments."""
+
+    order_id: str
+    lines: Mapping[str, StoredLine]
+    earlier_fulfillments: tuple[EarlierFulfillment, ...] = field(default=())
+
+    @property
+    def sent_fulfillments(self) -> tuple[EarlierFulfillment, ...]:
+        return tuple(e for e in self.earlier_fulfillments if e.status == "sent")
+
+
+@dataclass(frozen=True)
+class ReturnFacts:
+    """A stored return: its marketplace number and the ids of its lines, in stored order."""
+
+    return_id: str
+    mp_return_number: str | None
+    line_ids: tuple[str, ...]
+
+
+Facts = OrderFacts | ReturnFacts | None
+"""None: the order or return is not stored for that account."""

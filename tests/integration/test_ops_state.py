@@ -1,0 +1,93 @@
+"""What the database tells /metrics and /readyz: job times, backlog, reachability."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from feedamp_sync.db.engine import create_engine_for
+from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
+from feedamp_sync.ops.activity import ApiActivity
+from feedamp_sync.ops.health import Health
+from feedamp_sync.ops.metrics import Metrics, StateCollector
+from feedamp_sync.ops.ticks import JobMonitor
+
+NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+
+
+def metrics_on(engine: Engine) -> Metrics:
+    metrics = Metrics()
+    metrics.registry.register(StateCollector(engine, ApiActivity().snapshot, lambda: NOW))
+    return metrics
+
+
+def health_on(engine: Engine, jobs: dict[str, float]) -> Health:
+    monitor = JobMonitor()
+    for job_id, interval in jobs.items():
+        monitor.register(job_id, interval)
+    return Health(
+        engine,
+        monitor,
+        ApiActivity(),
+        scheduler_running=lambda: True,
+        call_allowance=0,
+        clock=lambda: NOW,
+    )
+
+
+def test_job_success_times_are_exported_per_job_and_account(engine: Engine) -> None:
+    """The outbox (every account) has an empty account label."""
+    state = SyncStateStore(engine)
+    state.succeeded("main", "orders", NOW)
+    state.succeeded(GLOBAL_ACCOUNT, "outbox", NOW - timedelta(seconds=10))
+    registry = metrics_on(engine).registry
+    name = "feedamp_sync_job_last_success_timestamp_seconds"
+    assert registry.get_sample_value(name, {"job": "orders", "account": "main"}) == NOW.timestamp()
+    assert registry.get_sample_value(name, {"job": "outbox", "account": ""}) == (
+        NOW.timestamp() - 10
+    )
+
+
+def test_a_reachable_database_is_up(engine: Engine) -> None:
+    """database_up is 1 when the scrape's queries succeed."""
+    assert metrics_on(engine).registry.get_sample_value("feedamp_sync_database_up") == 1
+
+
+def test_an_unreachable_database_is_down_and_the_scrape_still_answers(tmp_path: Path) -> None:
+    """A database that cannot be opened gives database_up 0, not a failed scrape."""
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
+    try:
+        metrics = metrics_on(engine)
+        assert metrics.registry.get_sample_value("feedamp_sync_database_up") == 0
+    finally:
+        engine.dispose()
+
+
+def test_readiness_reads_job_success_from_the_sync_state(engine: Engine) -> None:
+    """Jobs recorded within three intervals are ready, under the names `status` uses."""
+    state = SyncStateStore(engine)
+    state.succeeded("main", "orders", NOW - timedelta(seconds=2))
+    state.succeeded(GLOBAL_ACCOUNT, "outbox", NOW - timedelta(seconds=1))
+    verdict = health_on(engine, {"orders:main": 1, "outbox": 1}).readiness()
+    assert verdict.ok, verdict.checks
+
+
+def test_readiness_names_a_stale_job(engine: Engine) -> None:
+    """An orders poll last successful a minute ago with a 5 s interval is not ready."""
+    SyncStateStore(engine).succeeded("main", "orders", NOW - timedelta(minutes=1))
+    verdict = health_on(engine, {"orders:main": 5}).readiness()
+    assert verdict.as_json()["failed"] == {
+        "job orders:main": "last success 60.0 s ago, more than 3 intervals (15 s)"
+    }
+
+
+def test_readiness_fails_on_an_unreachable_database(tmp_path: Path) -> None:
+    """The database check fails with the driver's reason."""
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
+    try:
+        verdict = health_on(engine, {"outbox": 1}).readiness()
+    finally:
+        engine.dispose()
+    assert verdict.checks["database"].startswith("unreachable: ")

@@ -1,0 +1,186 @@
+"""Seller actions checked against the stored order or return, and the plans built from them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from feedamp_sync.errors import InvalidPayload
+from feedamp_sync.outbox.context import check_context, require_context
+from feedamp_sync.outbox.facts import (
+    EarlierFulfillment,
+    Facts,
+    OrderFacts,
+    ReturnFacts,
+    StoredLine,
+)
+from feedamp_sync.outbox.payloads import check_payload
+from feedamp_sync.outbox.plans import FulfillmentPlan, ReturnRefundPlan, plan_for
+
+ORDER = OrderFacts("10042", {"L1": StoredLine(3, "SKU-1"), "L2": StoredLine(1, None)})
+RETURN = ReturnFacts("5001", "123RT", ("900001", "900002"))
+
+
+def ship(quantity: int, tracking: str = "1Z", line: str = "L1", **extra: Any) -> dict[str, Any]:
+    entry = {
+        "quantity_shipped": quantity,
+        "shipped_date": "2026-05-01",
+        "carrier": "UPS",
+        "tracking_number": tracking,
+    }
+    return {"order_lines": [{"mp_line_number": line, "fulfillments": [entry], **extra}]}
+
+
+def with_earlier(*earlier: tuple[str, Any]) -> OrderFacts:
+    return OrderFacts(
+        ORDER.order_id,
+        ORDER.lines,
+        tuple(EarlierFulfillment(i, status, p) for i, (status, p) in enumerate(earlier, start=7)),
+    )
+
+
+def problems(kind: str, payload: Any, facts: Facts) -> list[str]:
+    return check_context(check_payload(kind, payload), facts, account="main", target_id="10042")
+
+
+def test_an_order_that_is_not_stored_is_refused() -> None:
+    """An action on an order the daemon has not stored for that account is refused."""
+    [problem] = problems("fulfillment", ship(1), None)
+    assert problem.startswith('target_id: no order "10042" is stored for account "main"')
+
+
+def test_a_return_action_needs_a_stored_return() -> None:
+    """An order is not a return: return kinds need return facts."""
+    [problem] = problems("return_authorization", {}, ORDER)
+    assert problem.startswith('target_id: no return "10042" is stored')
+
+
+def test_an_unknown_line_is_refused_naming_the_order_lines() -> None:
+    """A fulfillment for a line the order does not have lists the lines it has."""
+    assert problems("fulfillment", ship(1, line="L9"), ORDER) == [
+        'order_lines[0].mp_line_number: "L9" is not a line of order 10042 (its lines: L1, L2)'
+    ]
+
+
+def test_a_sku_that_is_not_the_lines_is_refused() -> None:
+    """An sku given with a line must be that line's SKU."""
+    assert problems("fulfillment", ship(1, sku="SKU-2"), ORDER) == [
+        'order_lines[0].sku: "SKU-2" is not the SKU of line "L1" ("SKU-1")'
+    ]
+
+
+def test_shipping_the_whole_line_is_accepted() -> None:
+    """Exactly the ordered quantity fits."""
+    assert problems("fulfillment", ship(3), ORDER) == []
+
+
+def test_shipping_more_than_ordered_is_refused() -> None:
+    """Four units of a three-unit line are refused with what is left."""
+    assert problems("fulfillment", ship(4), ORDER) == [
+        'order_lines[0]: ships 4 and cancels 0 of line "L1", but only 3 of its 3 units are left'
+    ]
+
+
+def test_units_covered_by_earlier_messages_are_not_left() -> None:
+    """Sent and queued fulfillments count: 2 already covered leaves 1 of 3."""
+    facts = with_earlier(("sent", ship(1, "A")), ("pending", ship(1, "B")))
+    assert problems("fulfillment", ship(2, "C"), facts) == [
+        'order_lines[0]: ships 2 and cancels 0 of line "L1", but only 1 of its 3 units are left '
+        "(2 covered by outbox messages 7, 8)"
+    ]
+
+
+def test_a_shipment_already_sent_adds_nothing_and_passes() -> None:
+    """Re-sending the same shipment does not count its units twice."""
+    facts = with_earlier(("sent", ship(3, "A")))
+    assert problems("fulfillment", ship(3, "A"), facts) == []
+
+
+def test_a_malformed_earlier_message_covers_nothing() -> None:
+    """An inserted row that will go dead does not use up the line."""
+    facts = with_earlier(("pending", {"order_lines": "garbage"}))
+    assert problems("fulfillment", ship(3), facts) == []
+
+
+def test_a_line_of_unknown_quantity_is_not_limited() -> None:
+    """When FeedAMP sent no quantity, only FeedAMP can judge."""
+    facts = OrderFacts("10042", {"L1": StoredLine(None, None)})
+    assert problems("fulfillment", ship(99), facts) == []
+
+
+def test_a_refund_of_an_unknown_line_is_refused() -> None:
+    """A refund names one line of the order."""
+    payload = {"mp_line_number": "L9", "refund_reason": "customer_return", "currency": "USD"}
+    [problem] = problems("refund", payload, ORDER)
+    assert problem.startswith('mp_line_number: "L9" is not a line of order 10042')
+
+
+def test_a_refund_quantity_above_the_line_quantity_is_refused() -> None:
+    """A line of 1 cannot have 2 units refunded."""
+    payload = {
+        "mp_line_number": "L2",
+        "refund_reason": "customer_return",
+        "currency": "USD",
+        "refund_quantity": 2,
+    }
+    assert problems("refund", payload, ORDER) == [
+        'refund_quantity: 2 is more than line "L2" has (1 ordered)'
+    ]
+
+
+def test_a_return_line_that_is_not_on_the_return_is_refused() -> None:
+    """Return refund lines are the return's own feedamp_return_line_id values."""
+    payload = {
+        "merchant_refund_lines": [{"feedamp_return_line_id": "1", "merchant_full_refund": True}]
+    }
+    assert problems("return_refund", payload, RETURN) == [
+        'merchant_refund_lines[0].feedamp_return_line_id: "1" is not a line of return 5001 '
+        "(its lines: 900001, 900002)"
+    ]
+
+
+def test_refunding_every_line_of_a_return_without_lines_is_refused() -> None:
+    """No lines named and none stored: there is nothing to refund."""
+    [problem] = problems("return_refund", {}, ReturnFacts("5001", None, ()))
+    assert problem.startswith("merchant_refund_lines: none given, and stored return 5001")
+
+
+def test_require_context_raises_with_every_problem() -> None:
+    """require_context refuses with the same problems check_context lists."""
+    checked = check_payload("fulfillment", ship(9, line="L9"))
+    with pytest.raises(InvalidPayload) as refused:
+        require_context(checked, ORDER, account="main", target_id="10042")
+    assert len(refused.value.problems) == 1
+
+
+def test_a_fulfillment_plan_holds_what_was_sent_and_the_new_entries() -> None:
+    """Only sent earlier messages join the union: a queued one is not in FeedAMP yet."""
+    facts = with_earlier(("sent", ship(1, "A")), ("pending", ship(1, "B")))
+    plan = plan_for("fulfillment", check_payload("fulfillment", ship(1, "C")).payload, facts)
+    assert isinstance(plan, FulfillmentPlan)
+    shipped = plan.body["order_lines"][0]["fulfillments"]
+    assert [entry["tracking_number"] for entry in shipped] == ["A", "C"]
+
+
+def test_a_return_refund_without_lines_refunds_every_stored_line() -> None:
+    """An empty return refund becomes every line of the stored return, in full."""
+    plan = plan_for("return_refund", {}, RETURN)
+    assert plan == ReturnRefundPlan(("900001", "900002"))
+    assert isinstance(plan, ReturnRefundPlan)
+    assert plan.body == {
+        "merchant_refund_lines": [
+            {"feedamp_return_line_id": "900001", "merchant_full_refund": True},
+            {"feedamp_return_line_id": "900002", "merchant_full_refund": True},
+        ]
+    }
+
+
+def test_a_return_refund_of_named_lines_refunds_only_those() -> None:
+    """Named lines are refunded, in the order given."""
+    payload = {
+        "merchant_refund_lines": [
+            {"feedamp_return_line_id": "900002", "merchant_full_refund": True}
+        ]
+    }
+    assert plan_for("return_refund", payload, RETURN) == ReturnRefundPlan(("900002",))

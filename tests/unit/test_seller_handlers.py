@@ -1,0 +1,288 @@
+"""Seller-action handlers: what they send, and how an unknown earlier outcome is reconciled."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+
+from feedamp_sync.errors import ActionConflict, ApiRejected
+from feedamp_sync.feedamp.client import FeedampClient
+from feedamp_sync.model import OutboxMessage
+from feedamp_sync.outbox.fulfillment import FulfillmentHandler
+from feedamp_sync.outbox.plans import (
+    FulfillmentPlan,
+    Plan,
+    RefundPlan,
+    ReturnAuthorizationPlan,
+    ReturnRefundPlan,
+)
+from feedamp_sync.outbox.refund import RefundHandler, duplicate_means_sent
+from feedamp_sync.outbox.return_authorization import (
+    Authorization,
+    ReturnAuthorizationHandler,
+    authorization_read_back,
+)
+from feedamp_sync.outbox.return_refund import (
+    ReturnRefundHandler,
+    already_refunded,
+    return_refunded,
+)
+
+SHIPMENT = {
+    "quantity_shipped": 1,
+    "shipped_date": "2026-05-01",
+    "carrier": "UPS",
+    "tracking_number": "A",
+}
+UNION = {"order_lines": [{"mp_line_number": "L1", "fulfillments": [SHIPMENT], "cancellations": []}]}
+REFUND = {
+    "mp_line_number": "L1",
+    "refund_reason": "customer_return",
+    "currency": "USD",
+    "cp_refund_number": "RF1",
+}
+
+
+class FakeClient:
+    """Records calls; answers from ``answers`` (an exception is raised instead)."""
+
+    def __init__(self, **answers: Any) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, Any]] = []
+
+    def _answer(self, name: str, argument: Any) -> Any:
+        self.calls.append((name, argument))
+        answer = self.answers.get(name, {"id": "1"})
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def get_order(self, order_id: str) -> Any:
+        return self._answer("get_order", order_id)
+
+    def fulfill_order(self, order_id: str, body: Any) -> Any:
+        return self._answer("fulfill_order", body)
+
+    def create_refund(self, order_id: str, refund_info: Any) -> Any:
+        return self._answer("create_refund", refund_info)
+
+    def get_return(self, return_id: str) -> Any:
+        return self._answer("get_return", return_id)
+
+    def authorize_return(self, return_id: str, number: str) -> Any:
+        return self._answer("authorize_return", number)
+
+    def refund_return(self, return_id: str, body: Any) -> Any:
+        return self._answer("refund_return", body)
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+
+def message(kind: str, plan: Plan, attempts: int = 1) -> OutboxMessage:
+    return OutboxMessage(5, "main", kind, "10042", {}, attempts, plan=plan)
+
+
+def client(fake: FakeClient) -> FeedampClient:
+    return cast(FeedampClient, fake)
+
+
+def order_holding(*shipments: dict[str, Any]) -> dict[str, Any]:
+    lines = [{"mp_line_number": "L1", "fulfillments": list(shipments), "cancellations": []}]
+    return {"id": "10042", "order_info": {"order_lines": lines}}
+
+
+def test_a_first_fulfillment_attempt_puts_the_union_without_reading_back() -> None:
+    """Attempt 1 sends the planned union and records it as the request."""
+    fake = FakeClient()
+    done = FulfillmentHandler().deliver(
+        client(fake), message("fulfillment", FulfillmentPlan(UNION))
+    )
+    assert fake.calls == [("fulfill_order", UNION)]
+    assert (done.request, done.reconciled) == (UNION, False)
+
+
+def test_a_retried_fulfillment_that_feedamp_holds_is_not_sent_again() -> None:
+    """After an unknown outcome, FeedAMP holding the union means sent, with no second PUT."""
+    fake = FakeClient(get_order=order_holding(SHIPMENT))
+    plan = FulfillmentPlan(UNION)
+    done = FulfillmentHandler().deliver(client(fake), message("fulfillment", plan, attempts=2))
+    assert fake.names() == ["get_order"]
+    assert done.reconciled
+
+
+def test_a_retried_fulfillment_that_feedamp_lacks_is_sent() -> None:
+    """After an unknown outcome, FeedAMP not holding the union means PUT it now."""
+    fake = FakeClient(get_order=order_holding())
+    FulfillmentHandler().deliver(client(fake), message("fulfillment", FulfillmentPlan(UNION), 2))
+    assert fake.names() == ["get_order", "fulfill_order"]
+
+
+def test_a_fulfillment_rejection_is_raised_for_the_message_to_die() -> None:
+    """FeedAMP's "order is complete" is final; the handler does not hide it."""
+    fake = FakeClient(fulfill_order=ApiRejected("order is complete", status_code=400))
+    with pytest.raises(ApiRejected):
+        FulfillmentHandler().deliver(client(fake), message("fulfillment", FulfillmentPlan(UNION)))
+
+
+def test_a_refund_is_posted_in_its_wrapper() -> None:
+    """The request recorded is the API body {"refund_info": {...}}."""
+    fake = FakeClient()
+    done = RefundHandler().deliver(client(fake), message("refund", RefundPlan(REFUND)))
+    assert fake.calls == [("create_refund", REFUND)]
+    assert done.request == {"refund_info": REFUND}
+
+
+def test_a_duplicate_refusal_after_an_unknown_outcome_counts_as_sent() -> None:
+    """Our own number refused as a duplicate on a retry: the earlier attempt applied."""
+    fake = FakeClient(create_refund=ApiRejected("duplicate cp_refund_number", status_code=409))
+    done = RefundHandler().deliver(client(fake), message("refund", RefundPlan(REFUND), attempts=2))
+    assert (done.reconciled, done.status_code) == (True, 409)
+
+
+def test_a_duplicate_refusal_on_a_first_attempt_is_an_error() -> None:
+    """On attempt 1 nobody of ours sent the number before: someone else used it."""
+    fake = FakeClient(create_refund=ApiRejected("duplicate cp_refund_number", status_code=409))
+    with pytest.raises(ApiRejected):
+        RefundHandler().deliver(client(fake), message("refund", RefundPlan(REFUND)))
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "retry", "sent"),
+    [
+        (409, "conflict", True, True),
+        (400, "Duplicate cp_refund_number", True, True),
+        (422, "cp_refund_number already exists (duplicate)", True, True),
+        (400, "refund_quantity exceeds the ordered quantity", True, False),
+        (409, "duplicate cp_refund_number", False, False),
+    ],
+    ids=["409", "400-says-duplicate", "422-says-duplicate", "other-400", "first-attempt"],
+)
+def test_which_refusals_prove_an_earlier_refund_applied(
+    status: int, text: str, retry: bool, sent: bool
+) -> None:
+    """A 409 or a 4xx saying "duplicate", and only after an unknown outcome."""
+    rejection = ApiRejected(text, status_code=status)
+    assert duplicate_means_sent(rejection, earlier_attempt_may_have_applied=retry) is sent
+
+
+@pytest.mark.parametrize(
+    ("held", "verdict"),
+    [
+        ("RMA-1", Authorization.OURS),
+        (None, Authorization.NONE),
+        ("", Authorization.NONE),
+        ("X", Authorization.OTHER),
+    ],
+    ids=["ours", "none", "empty", "other"],
+)
+def test_what_a_read_back_return_says_about_our_authorization(
+    held: Any, verdict: Authorization
+) -> None:
+    """Our number: applied; no number: not applied; another number: someone else's."""
+    returned = {"id": "5001", "return_info": {"merchant_return_number": held}}
+    assert authorization_read_back(returned, "RMA-1")[0] is verdict
+
+
+def test_a_retried_authorization_already_in_feedamp_is_not_sent_again() -> None:
+    """Our merchant_return_number on the return: sent, no second PUT."""
+    fake = FakeClient(get_return={"id": "5001", "return_info": {"merchant_return_number": "RMA-1"}})
+    plan = ReturnAuthorizationPlan("RMA-1")
+    done = ReturnAuthorizationHandler().deliver(
+        client(fake), message("return_authorization", plan, 2)
+    )
+    assert (fake.names(), done.reconciled) == (["get_return"], True)
+
+
+def test_a_return_authorized_with_another_number_is_a_conflict() -> None:
+    """Authorizing again with our number would be a second, different action: dead instead."""
+    fake = FakeClient(get_return={"id": "5001", "return_info": {"merchant_return_number": "X"}})
+    plan = ReturnAuthorizationPlan("RMA-1")
+    with pytest.raises(ActionConflict, match="already authorized in FeedAMP"):
+        ReturnAuthorizationHandler().deliver(client(fake), message("return_authorization", plan, 2))
+
+
+def test_a_first_authorization_sends_our_number() -> None:
+    """Attempt 1 authorizes with the planned number."""
+    fake = FakeClient()
+    plan = ReturnAuthorizationPlan("RMA-1")
+    ReturnAuthorizationHandler().deliver(client(fake), message("return_authorization", plan))
+    assert fake.calls == [("authorize_return", "RMA-1")]
+
+
+def returned(state: str, *refunded: str) -> dict[str, Any]:
+    lines = [
+        {"feedamp_return_line_id": line_id, "merchant_refunded": line_id in refunded}
+        for line_id in ("1", "2")
+    ]
+    return {"id": "5001", "state": state, "return_info": {"return_lines": lines}}
+
+
+@pytest.mark.parametrize(
+    ("shown", "done"),
+    [
+        (returned("Merchant Refunded"), True),
+        (returned("Processing Refund"), True),
+        (returned("Pending Refund", "1", "2"), True),
+        (returned("Pending Refund", "1"), False),
+        (returned("Pending Refund"), False),
+    ],
+    ids=["refunded", "processing", "every-line", "one-line-of-two", "nothing"],
+)
+def test_what_a_read_back_return_says_about_our_refund(shown: dict[str, Any], done: bool) -> None:
+    """A refund state, or every requested line refunded, means our refund applied."""
+    assert return_refunded(shown, ["1", "2"]) is done
+
+
+def test_a_retried_return_refund_already_applied_is_not_sent_again() -> None:
+    """After an unknown outcome, a return already refunded is sent without a second PUT."""
+    fake = FakeClient(get_return=returned("Merchant Refunded"))
+    plan = ReturnRefundPlan(("1", "2"))
+    done = ReturnRefundHandler().deliver(client(fake), message("return_refund", plan, 2))
+    assert (fake.names(), done.reconciled) == (["get_return"], True)
+
+
+def test_already_refunded_after_an_unknown_outcome_counts_as_sent() -> None:
+    """A 409 "already refunded" on a retry is the earlier attempt's success."""
+    fake = FakeClient(
+        get_return=returned("Pending Refund"),
+        refund_return=ApiRejected("return line already refunded", status_code=409),
+    )
+    plan = ReturnRefundPlan(("1",))
+    done = ReturnRefundHandler().deliver(client(fake), message("return_refund", plan, 2))
+    assert done.reconciled
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "retry", "sent"),
+    [
+        (409, "conflict", True, True),
+        (400, "Line already refunded", True, True),
+        (400, "return is Pending Shipping", True, False),
+        (409, "return line already refunded", False, False),
+    ],
+    ids=["409", "400-says-so", "other-400", "first-attempt"],
+)
+def test_which_refusals_prove_an_earlier_return_refund_applied(
+    status: int, text: str, retry: bool, sent: bool
+) -> None:
+    """A 409 or a 4xx saying "already refunded", and only after an unknown outcome."""
+    rejection = ApiRejected(text, status_code=status)
+    assert already_refunded(rejection, earlier_attempt_may_have_applied=retry) is sent
+
+
+def test_a_return_refund_sends_every_planned_line_in_full() -> None:
+    """The body lists the planned lines, each merchant_full_refund: true."""
+    fake = FakeClient()
+    ReturnRefundHandler().deliver(client(fake), message("return_refund", ReturnRefundPlan(("1",))))
+    assert fake.calls == [
+        (
+            "refund_return",
+            {
+                "merchant_refund_lines": [
+                    {"feedamp_return_line_id": "1", "merchant_full_refund": True}
+                ]
+            },
+        )
+    ]

@@ -1,0 +1,108 @@
+"""Seller numbers for refunds and return authorizations, and the keys that keep them unique."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from feedamp_sync.errors import InvalidPayload
+from feedamp_sync.outbox.facts import ReturnFacts
+from feedamp_sync.outbox.numbers import Numbered, already_used, numbered, unique_key
+from feedamp_sync.settings import OutboxSettings
+
+DEFAULTS = OutboxSettings()
+STORED_RETURN = ReturnFacts("5001", "123-4567RT", ("900001",))
+
+
+def number(kind: str, payload: dict[str, Any], **options: Any) -> Numbered | None:
+    facts = options.pop("facts", STORED_RETURN)
+    templates = OutboxSettings(**options) if options else DEFAULTS
+    return numbered(
+        kind,
+        payload,
+        message_id=42,
+        account="main",
+        target_id="10042" if kind == "refund" else "5001",
+        facts=facts,
+        templates=templates,
+    )
+
+
+def test_a_refund_without_a_number_gets_one_from_the_template_and_message_id() -> None:
+    """The default template pads the outbox message id: RF00000042."""
+    result = number("refund", {"mp_line_number": "L1"})
+    assert result == Numbered(
+        {"mp_line_number": "L1", "cp_refund_number": "RF00000042"},
+        "RF00000042",
+        "refund:main:RF00000042",
+    )
+
+
+def test_a_refund_template_may_use_the_order_and_line() -> None:
+    """order_id and mp_line_number are template fields too."""
+    result = number(
+        "refund",
+        {"mp_line_number": "L1"},
+        cp_refund_number_template="{order_id}-{mp_line_number}-{id}",
+    )
+    assert result is not None
+    assert result.number == "10042-L1-42"
+
+
+def test_a_given_number_is_kept() -> None:
+    """The seller's own cp_refund_number wins over the template."""
+    result = number("refund", {"mp_line_number": "L1", "cp_refund_number": "MINE-1"})
+    assert result is not None
+    assert (result.number, result.unique_key) == (
+        "MINE-1",
+        "refund:main:MINE-1",
+    )
+
+
+def test_a_return_authorization_defaults_to_the_marketplace_return_number() -> None:
+    """The default template is the stored return's mp_return_number."""
+    result = number("return_authorization", {})
+    assert result == Numbered(
+        {"merchant_return_number": "123-4567RT"},
+        "123-4567RT",
+        "return_authorization:main:123-4567RT",
+    )
+
+
+def test_a_template_needing_a_missing_marketplace_number_is_refused() -> None:
+    """With no mp_return_number stored, the default template cannot make a number."""
+    with pytest.raises(InvalidPayload) as refused:
+        number("return_authorization", {}, facts=ReturnFacts("5001", None, ("1",)))
+    assert refused.value.problems[0].startswith(
+        "merchant_return_number: not given, and the template"
+    )
+
+
+def test_a_template_rendering_an_over_long_number_is_refused() -> None:
+    """A rendered number must fit the 128-character column."""
+    with pytest.raises(InvalidPayload):
+        number(
+            "refund",
+            {"mp_line_number": "L" * 125},
+            cp_refund_number_template="{mp_line_number}-{id}-xxxx",
+        )
+
+
+def test_kinds_without_a_number_get_none() -> None:
+    """Fulfillments and return refunds carry no seller number."""
+    assert number("fulfillment", {}) is None
+    assert number("return_refund", {}) is None
+
+
+def test_the_unique_key_names_kind_account_and_number() -> None:
+    """One action per number and account: refund:<account>:<number>."""
+    assert unique_key("refund", "eu", "RF1") == "refund:eu:RF1"
+
+
+def test_a_taken_number_names_the_message_holding_it() -> None:
+    """The refusal tells which message already uses the number, and its status."""
+    assert already_used("refund", "RF1", 7, "sent").problems == [
+        'cp_refund_number: "RF1" is already used by outbox message 7 (sent); each refund needs '
+        "a cp_refund_number of its own"
+    ]
