@@ -12,6 +12,7 @@ help:
 	@echo "make demo       run the local sandbox API and the daemon on SQLite"
 	@echo "make test       lint, type-check and run the whole test suite"
 	@echo "make install    create .venv from the lock file"
+	@echo "make bench      the benchmark suite (SQLite, PostgreSQL); writes docs/performance.md"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -35,6 +36,9 @@ typecheck: install
 
 test: lint typecheck
 	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m bench all --scale full
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache demo

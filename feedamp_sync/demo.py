@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=30.0, help="how long the daemon runs")
     parser.add_argument("--orders", type=int, default=40, help="orders waiting at the start")
+    parser.add_argument("--returns", type=int, default=8, help="returns waiting at the start")
     parser.add_argument("--workdir", type=Path, default=Path("demo"))
     args = parser.parse_args(argv)
     args.workdir.mkdir(exist_ok=True)
@@ -60,9 +61,13 @@ def main(argv: list[str] | None = None) -> int:
 
     sandbox = Sandbox(username="demo", password=DEMO_PASSWORD, client_id=1, seed=1)
     sandbox.add_orders(args.orders)
+    sandbox.add_returns(args.returns)
     with SandboxServer(sandbox, host="127.0.0.1", port=0) as server:
         config = write_config(args.workdir, server.base_url)
-        print(f"\n== sandbox FeedAMP API at {server.base_url} with {args.orders} new orders")
+        print(
+            f"\n== sandbox FeedAMP API at {server.base_url} with {args.orders} new orders "
+            f"and {args.returns} returns"
+        )
         print(f"== config {config}; migrating the SQLite database\n", flush=True)
         if cli_main(["--config", str(config), "db", "upgrade"]) != 0:
             return 1
@@ -100,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         cli_main(["--config", str(config), "status"])
         print()
         cli_main(["--config", str(config), "orders", "list", "--limit", "10"])
+        print()
+        cli_main(["--config", str(config), "returns", "list", "--limit", "5"])
     return code
 
 

@@ -60,8 +60,12 @@ def conclude(
     now: datetime,
     policy: RetryPolicy,
     rng: random.Random,
+    request: Any = None,
 ) -> AttemptResult:
-    """The message's next state after an attempt ended with ``outcome``."""
+    """The message's next state after an attempt ended with ``outcome``.
+
+    ``request`` is what a failed attempt sent (or was about to send), for the record.
+    """
     if isinstance(outcome, Delivered):
         return AttemptResult(
             message,
@@ -81,6 +85,7 @@ def conclude(
             now,
             error=error,
             status_code=status,
+            request=request,
             next_attempt_at=now + timedelta(seconds=wait),
         )
     retryable = not isinstance(outcome, ApiRejected | ActionConflict | InvalidPayload)
@@ -97,9 +102,15 @@ def conclude(
     if step.verdict is Verdict.DEAD:
         if retryable:
             error = f"gave up after {message.attempts_in_budget} attempts; last error: {error}"
-        return AttemptResult(message, "dead", now, error=error, status_code=status)
+        return AttemptResult(message, "dead", now, error=error, status_code=status, request=request)
     return AttemptResult(
-        message, "retry", now, error=error, status_code=status, next_attempt_at=step.not_before
+        message,
+        "retry",
+        now,
+        error=error,
+        status_code=status,
+        request=request,
+        next_attempt_at=step.not_before,
     )
 
 

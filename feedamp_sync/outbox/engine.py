@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
@@ -23,6 +24,7 @@ from feedamp_sync.errors import ActionConflict, ApiError, InvalidPayload, LeaseE
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import Delivered, Handler, RetryPolicy, conclude
+from feedamp_sync.outbox.plans import planned_request
 from feedamp_sync.outbox.prepare import Preparation
 
 log = structlog.get_logger(__name__)
@@ -226,13 +228,25 @@ class OutboxEngine:
             if not isinstance(error, ApiError | ActionConflict | InvalidPayload | LeaseExpired):
                 log.exception("outbox_delivery_crashed", **_context(message))
             outcome = error
-        return self._conclude(message, outcome)
+        sent = (
+            None
+            if isinstance(outcome, LeaseExpired)
+            else planned_request(message.plan, message.payload)
+        )
+        return self._conclude(message, outcome, request=sent)
 
     def _conclude(
-        self, message: OutboxMessage, outcome: Delivered | BaseException
+        self, message: OutboxMessage, outcome: Delivered | BaseException, request: Any = None
     ) -> AttemptResult:
         with self._rng_lock:
-            return conclude(message, outcome, now=self._clock(), policy=self._policy, rng=self._rng)
+            return conclude(
+                message,
+                outcome,
+                now=self._clock(),
+                policy=self._policy,
+                rng=self._rng,
+                request=request,
+            )
 
     def _deliver(self, message: OutboxMessage) -> Delivered:
         handler = self._handlers.get(message.kind)

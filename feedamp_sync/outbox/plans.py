@@ -22,6 +22,10 @@ class FulfillmentPlan:
 
     body: Json
 
+    @property
+    def request(self) -> Json:
+        return self.body
+
 
 @dataclass(frozen=True)
 class RefundPlan:
@@ -29,10 +33,18 @@ class RefundPlan:
 
     refund_info: Json
 
+    @property
+    def request(self) -> Json:
+        return {"refund_info": self.refund_info}
+
 
 @dataclass(frozen=True)
 class ReturnAuthorizationPlan:
     merchant_return_number: str
+
+    @property
+    def request(self) -> Json:
+        return {"merchant_return_number": self.merchant_return_number}
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,10 @@ class ReturnRefundPlan:
     """The return lines to refund in full: those named, or every stored line of the return."""
 
     line_ids: tuple[str, ...]
+
+    @property
+    def request(self) -> Json:
+        return self.body
 
     @property
     def body(self) -> Json:
@@ -73,3 +89,11 @@ def plan_for(kind: str, payload: Json, facts: Facts) -> Plan:
         ]
         return ReturnRefundPlan(tuple(named) or facts.line_ids)
     raise ValueError(f"no plan for kind {kind!r} with {type(facts).__name__}")
+
+
+def planned_request(plan: Plan | None, payload: Any) -> Any:
+    """The body an attempt sends, kept on the attempt's record even when the attempt fails.
+
+    Seller actions send their plan; a confirm (which has none) sends its payload as is.
+    """
+    return plan.request if plan is not None else payload

@@ -35,7 +35,7 @@ class RefundHandler:
 
     def deliver(self, client: FeedampClient, message: OutboxMessage) -> Delivered:
         plan: RefundPlan = message.plan
-        request = {"refund_info": plan.refund_info}
+        request = plan.request
         try:
             response = client.create_refund(message.target_id, plan.refund_info)
         except ApiRejected as rejection:

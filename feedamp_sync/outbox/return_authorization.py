@@ -46,7 +46,7 @@ class ReturnAuthorizationHandler:
     def deliver(self, client: FeedampClient, message: OutboxMessage) -> Delivered:
         plan: ReturnAuthorizationPlan = message.plan
         number = plan.merchant_return_number
-        request = {"merchant_return_number": number}
+        request = plan.request
         if message.earlier_attempt_may_have_applied:
             returned = client.get_return(message.target_id)
             verdict, held = authorization_read_back(returned, number)

@@ -37,6 +37,9 @@ FAST: Sections = {
 """Short intervals and timeouts so a test converges in seconds; list rate stays at 2/s."""
 
 
+DEBUG = ("--log-level", "DEBUG")
+"""Every run logs at DEBUG, so the secret checks see the most the program can print."""
+
 PRINTED: list[str] = []
 """Everything the program printed during the current test; the sandbox fixture checks it
 against the tokens it issued."""
@@ -94,7 +97,7 @@ def merged(*parts: Sections) -> Sections:
 def cli(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[int, str, str]:
     """Run the CLI in this process; returns (exit code, stdout, stderr)."""
     capsys.readouterr()
-    code = main(["--config", str(config), "--log-format", "json", *args])
+    code = main(["--config", str(config), "--log-format", "json", *DEBUG, *args])
     out, err = capsys.readouterr()
     assert_no_secret(out + err)
     PRINTED.append(out + err)
@@ -139,6 +142,7 @@ class Daemon:
                     str(self.config),
                     "--log-format",
                     "json",
+                    *DEBUG,
                     *extra,
                     "run",
                 ],

@@ -165,7 +165,7 @@ def test_a_failing_job_makes_run_once_exit_1_without_leaking_the_password(
         UNREACHABLE,
         merged(FAST, {"api": {"get_attempts": 1, "timeout_seconds": 0.5}}),
     )
-    code, out, err = cli(capsys, config, "--log-level", "DEBUG", "run", "--once")
+    code, out, err = cli(capsys, config, "run", "--once")
     assert code == 1
     assert '"job_failed"' in err
     assert PASSWORD not in out + err

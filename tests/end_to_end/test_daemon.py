@@ -42,7 +42,7 @@ def test_run_confirms_everything_once_despite_faults(
     )
     config = write_config(tmp_path, database_url, server.base_url, FAST)
     with daemon(config, tmp_path) as running:
-        running.start("--log-level", "DEBUG")
+        running.start()
         assert wait_until(lambda: confirmed_count(engine) == 200, timeout=150), running.output()
         code, _ = running.terminate()
     assert code == 0

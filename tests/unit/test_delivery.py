@@ -25,6 +25,7 @@ from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.confirm import ConfirmHandler
 from feedamp_sync.outbox.delivery import Delivered, RetryPolicy, conclude
 from feedamp_sync.outbox.engine import Leases
+from feedamp_sync.outbox.plans import RefundPlan, planned_request
 from feedamp_sync.policy import Backoff
 from feedamp_sync.settings import AccountSettings, ApiSettings
 
@@ -227,3 +228,23 @@ def test_a_forgotten_lease_is_not_held() -> None:
     leases.granted([message()], time.monotonic())
     leases.forget(message())
     assert not leases.held(message())
+
+
+def test_a_failed_attempt_keeps_what_it_sent() -> None:
+    """The request of a failed attempt is recorded, so `outbox show` can show it."""
+    result = conclude(
+        message(),
+        ApiUnavailable("busy", status_code=503),
+        now=NOW,
+        policy=POLICY,
+        rng=random.Random(3),
+        request={"cp_order_number": "FA42"},
+    )
+    assert (result.outcome, result.request) == ("retry", {"cp_order_number": "FA42"})
+
+
+def test_a_confirm_sends_its_payload_and_a_seller_action_its_plan() -> None:
+    """What an attempt sends: the plan's request for seller actions, else the payload."""
+    plan = RefundPlan({"cp_refund_number": "RF1", "mp_line_number": "L1"})
+    assert planned_request(None, {"cp_order_number": "FA1"}) == {"cp_order_number": "FA1"}
+    assert planned_request(plan, None) == {"refund_info": plan.refund_info}

@@ -1,0 +1,57 @@
+"""How big each scenario runs: ``small`` proves the suite works (CI), ``full`` measures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    ingest_orders: int
+    """Scenario 1: the backlog ingested at the default list rate (2 requests/s, pages of 200)."""
+    throughput_orders: int
+    """Scenario 2: orders listed and confirmed with the rate limits lifted."""
+    push_messages: int
+    """Scenario 2: seller actions (fulfillments) pushed from the outbox."""
+    memory_small: int
+    memory_large: int
+    """Scenario 3: the two backlogs whose peak RSS is compared."""
+    idle_orders: int
+    """Scenario 4: orders stored (and confirmed) before the daemon idles."""
+    idle_settle_seconds: float
+    idle_seconds: float
+    wakeup_interval: float
+    """Scenario 5: ``jobs.outbox_interval`` while a message is inserted."""
+    wakeup_samples: int
+
+
+SCALES: Final = {
+    "small": Scale(
+        name="small",
+        ingest_orders=600,
+        throughput_orders=400,
+        push_messages=200,
+        memory_small=100,
+        memory_large=1_000,
+        idle_orders=0,
+        idle_settle_seconds=1.0,
+        idle_seconds=6.0,
+        wakeup_interval=2.0,
+        wakeup_samples=1,
+    ),
+    "full": Scale(
+        name="full",
+        ingest_orders=20_000,
+        throughput_orders=20_000,
+        push_messages=10_000,
+        memory_small=10_000,
+        memory_large=100_000,
+        idle_orders=1_000,
+        idle_settle_seconds=5.0,
+        idle_seconds=60.0,
+        wakeup_interval=30.0,
+        wakeup_samples=3,
+    ),
+}

@@ -1,0 +1,1 @@
+"""One module per scenario; each takes a :class:`bench.context.Bench` and returns results."""
