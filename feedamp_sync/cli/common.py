@@ -21,7 +21,6 @@ from feedamp_sync.settings import Settings, load_settings
 
 EXIT_OK: Final = 0
 EXIT_FAILURE: Final = 1
-EXIT_USAGE: Final = 2
 EXIT_DATA: Final = 65
 EXIT_AUTH: Final = 77
 EXIT_CONFIG: Final = 78
