@@ -9,7 +9,10 @@ Each backend gets what it needs to be safe under concurrency, on every pooled co
   another writer ahead of it and fail with "database is locked" at once, a snapshot
   conflict the busy timeout cannot wait out. Taking the write lock at ``BEGIN`` turns that
   into an ordinary wait. Transactions are short, so serialising them costs little.
-- PostgreSQL (psycopg 3): a checked pool sized from the settings.
+- PostgreSQL (psycopg 3): a checked pool sized from the settings, and custom plans only
+  (``plan_cache_mode = force_custom_plan``): psycopg prepares a statement after five runs, and
+  PostgreSQL may then keep a generic plan chosen while a table was empty or unanalyzed (a
+  sequential scan), which made each page of a first large backlog slower than the last.
 - MariaDB/MySQL (PyMySQL): utf8mb4, a UTC session time zone, READ COMMITTED (fewer gap-lock
   deadlocks on the outbox queue), connections checked and recycled before the server's
   ``wait_timeout`` drops them.
@@ -57,7 +60,7 @@ def create_engine_for(url: str, *, pool_size: int = 10) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(parsed, pool_size)
     if backend == "postgresql":
-        return sa.create_engine(parsed, pool_size=pool_size, pool_pre_ping=True)
+        return _postgresql_engine(parsed, pool_size)
     if backend in ("mysql", "mariadb"):
         return _mysql_engine(parsed, pool_size)
     raise ConfigError(
@@ -94,6 +97,22 @@ def _sqlite_engine(url: URL, pool_size: int) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _postgresql_engine(url: URL, pool_size: int) -> Engine:
+    engine = sa.create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+
+    @event.listens_for(engine, "connect")
+    def _custom_plans(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SET plan_cache_mode = force_custom_plan")
+        finally:
+            cursor.close()
+        # Committed, or the pool's rollback on return would undo the setting.
+        dbapi_connection.commit()
 
     return engine
 

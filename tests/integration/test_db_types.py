@@ -136,6 +136,16 @@ def test_mariadb_sessions_are_utc_read_committed_utf8mb4(engine: Engine) -> None
     assert tuple(settings) == ("+00:00", "READ-COMMITTED", "utf8mb4")
 
 
+@pytest.mark.backends("postgresql")
+def test_postgresql_sessions_plan_every_statement_for_its_parameters(engine: Engine) -> None:
+    """Custom plans only, and the setting outlives a rolled-back transaction on the connection."""
+    for _ in range(2):
+        with engine.connect() as connection:
+            mode = connection.exec_driver_sql("SHOW plan_cache_mode").scalar_one()
+            connection.rollback()
+        assert mode == "force_custom_plan"
+
+
 @pytest.mark.backends("sqlite")
 @pytest.mark.parametrize(
     ("pragma", "expected"),
