@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, Engine, and_, exists, func, select, update
+from sqlalchemy import Connection, Engine, String, and_, bindparam, exists, func, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from feedamp_sync.db import tables as t
@@ -136,54 +136,48 @@ class OutboxStore:
         if not messages:
             return
         with self._engine.begin() as conn:
-            for message in messages:
-                conn.execute(
-                    update(t.outbox).where(_owned(owner, message)).values(lease_expires_at=until)
-                )
+            conn.execute(
+                _EXTEND, [{**_fence(owner, message), "b_until": until} for message in messages]
+            )
 
     def release(self, owner: str, messages: Sequence[OutboxMessage], now: datetime) -> int:
         """Give unfinished claims back at shutdown; the next claim reconciles their outcome."""
-        released = 0
+        if not messages:
+            return 0
         with self._engine.begin() as conn:
-            for message in messages:
-                released += conn.execute(
-                    update(t.outbox)
-                    .where(_owned(owner, message))
-                    .values(
-                        status="pending",
-                        lease_owner=None,
-                        lease_expires_at=None,
-                        next_attempt_at=now,
-                    )
-                ).rowcount
-        return released
+            held = _held(conn, owner, messages)
+            mine = [message for message in messages if held.get(message.id) == message.attempts]
+            if mine:
+                conn.execute(
+                    _RELEASE, [{**_fence(owner, message), "b_now": now} for message in mine]
+                )
+        return len(mine)
 
     def finish(self, owner: str, results: Sequence[AttemptResult]) -> list[AttemptResult]:
-        """Record results in one transaction; returns those the fence refused (lease lost)."""
+        """Record results in one transaction; returns those the fence refused (lease lost).
+
+        The claims still held are read and locked first (in id order, as everywhere else, so
+        two writers cannot deadlock); then one batched statement per outcome records them.
+        """
         if not results:
             return []
-        # Rows are locked in id order, as everywhere else, so two writers cannot deadlock.
         ordered = sorted(results, key=lambda result: result.message.id)
 
         def record(conn: Connection) -> list[AttemptResult]:
-            lost: list[AttemptResult] = []
-            attempts = []
-            for result in ordered:
-                changed = conn.execute(
-                    update(t.outbox)
-                    .where(_owned(owner, result.message))
-                    .values(**_columns_after(result))
-                ).rowcount
-                if changed != 1:
-                    lost.append(result)
-                    continue
-                if result.outcome == "sent":
-                    _on_sent(conn, result)
-                if result.outcome != "deferred":
-                    attempts.append(_attempt_row(result))
+            held = _held(conn, owner, [result.message for result in ordered])
+            mine = [r for r in ordered if held.get(r.message.id) == r.message.attempts]
+            for outcome, statement in _RECORD.items():
+                rows = [_result_row(owner, r) for r in mine if r.outcome == outcome]
+                if rows:
+                    conn.execute(statement, rows)
+            sent = [r for r in mine if r.outcome == "sent"]
+            confirmed = [_confirmed_row(r) for r in sent if r.message.kind == "confirm"]
+            if confirmed:
+                conn.execute(_CONFIRMED, confirmed)
+            attempts = [_attempt_row(r) for r in mine if r.outcome != "deferred"]
             if attempts:
                 conn.execute(t.outbox_attempts.insert(), attempts)
-            return lost
+            return [r for r in ordered if held.get(r.message.id) != r.message.attempts]
 
         return in_transaction(self._engine, record)
 
@@ -313,33 +307,100 @@ _LIST_COLUMNS: Final = (
 )
 
 
-def _owned(owner: str, message: OutboxMessage) -> ColumnElement[bool]:
-    return and_(
-        t.outbox.c.id == message.id,
-        t.outbox.c.status == "in_flight",
-        t.outbox.c.lease_owner == owner,
-        t.outbox.c.attempts == message.attempts,
+def _held(conn: Connection, owner: str, messages: Sequence[OutboxMessage]) -> dict[int, int]:
+    """The attempt number of each of these messages still claimed by ``owner``, rows locked."""
+    box = t.outbox
+    rows = conn.execute(
+        select(box.c.id, box.c.attempts)
+        .where(
+            box.c.id.in_([message.id for message in messages]),
+            box.c.status == "in_flight",
+            box.c.lease_owner == owner,
+        )
+        .order_by(box.c.id)
+        .with_for_update()
     )
+    return {row.id: row.attempts for row in rows}
 
 
-def _columns_after(result: AttemptResult) -> dict[str, Any]:
-    released: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
-    if result.outcome == "sent":
-        return {
-            **released,
-            "status": "sent",
-            "sent_at": result.now,
-            "last_error": None,
-            "last_status_code": result.status_code,
-            "response": result.response,
-        }
-    columns = {**released, "last_error": result.error, "last_status_code": result.status_code}
-    if result.outcome == "dead":
-        return {**columns, "status": "dead"}
-    columns |= {"status": "pending", "next_attempt_at": result.next_attempt_at or result.now}
-    if result.outcome == "deferred":
-        columns["attempts"] = t.outbox.c.attempts - 1
-    return columns
+def _fence(owner: str, message: OutboxMessage) -> dict[str, Any]:
+    return {"b_id": message.id, "b_owner": owner, "b_attempts": message.attempts}
+
+
+# Statements for batches (executemany), built once. Each keeps the fence in its WHERE clause
+# although the rows were checked and locked just before: a result is recorded only by the
+# claim's owner, for the attempt it made.
+_FENCED: Final = and_(
+    t.outbox.c.id == bindparam("b_id"),
+    t.outbox.c.status == "in_flight",
+    t.outbox.c.lease_owner == bindparam("b_owner"),
+    t.outbox.c.attempts == bindparam("b_attempts"),
+)
+_UNLEASED: Final[dict[str, Any]] = {"lease_owner": None, "lease_expires_at": None}
+_EXTEND: Final = update(t.outbox).where(_FENCED).values(lease_expires_at=bindparam("b_until"))
+_RELEASE: Final = (
+    update(t.outbox)
+    .where(_FENCED)
+    .values(status="pending", next_attempt_at=bindparam("b_now"), **_UNLEASED)
+)
+_FAILED: Final[dict[str, Any]] = {
+    **_UNLEASED,
+    "last_error": bindparam("b_error"),
+    "last_status_code": bindparam("b_status_code"),
+}
+_RETRY: Final[dict[str, Any]] = {
+    **_FAILED,
+    "status": "pending",
+    "next_attempt_at": bindparam("b_next_attempt_at"),
+}
+_RECORD: Final[dict[Outcome, Any]] = {
+    "sent": update(t.outbox)
+    .where(_FENCED)
+    .values(
+        **_UNLEASED,
+        status="sent",
+        sent_at=bindparam("b_now"),
+        last_error=None,
+        last_status_code=bindparam("b_status_code"),
+        response=bindparam("b_response"),
+    ),
+    "dead": update(t.outbox).where(_FENCED).values(**_FAILED, status="dead"),
+    "retry": update(t.outbox).where(_FENCED).values(**_RETRY),
+    # Nothing reached FeedAMP: the attempt is handed back uncounted.
+    "deferred": update(t.outbox).where(_FENCED).values(**_RETRY, attempts=t.outbox.c.attempts - 1),
+}
+_CONFIRMED: Final = (
+    update(t.orders)
+    .where(
+        t.orders.c.account == bindparam("b_account"),
+        t.orders.c.feedamp_id == bindparam("b_target_id"),
+    )
+    .values(
+        confirmed_at=bindparam("b_now"),
+        state=func.coalesce(bindparam("b_state", type_=String), t.orders.c.state),
+    )
+)
+
+
+def _result_row(owner: str, result: AttemptResult) -> dict[str, Any]:
+    return {
+        **_fence(owner, result.message),
+        "b_now": result.now,
+        "b_error": result.error,
+        "b_status_code": result.status_code,
+        "b_response": result.response,
+        "b_next_attempt_at": result.next_attempt_at or result.now,
+    }
+
+
+def _confirmed_row(result: AttemptResult) -> dict[str, Any]:
+    """What a sent confirm changes in the local copy of its order, in the same transaction."""
+    return {
+        "b_account": result.message.account,
+        "b_target_id": result.message.target_id,
+        "b_now": result.now,
+        "b_state": _confirmed_state(result.response),
+    }
 
 
 def _attempt_row(result: AttemptResult) -> dict[str, Any]:
@@ -353,23 +414,6 @@ def _attempt_row(result: AttemptResult) -> dict[str, Any]:
         "request": result.request,
         "response": result.response,
     }
-
-
-def _on_sent(conn: Connection, result: AttemptResult) -> None:
-    """What a sent message changes in the local copy, in the same transaction."""
-    message = result.message
-    if message.kind == "confirm":
-        state = _confirmed_state(result.response)
-        values: dict[str, Any] = {"confirmed_at": result.now}
-        if state is not None:
-            values["state"] = state
-        conn.execute(
-            update(t.orders)
-            .where(
-                t.orders.c.account == message.account, t.orders.c.feedamp_id == message.target_id
-            )
-            .values(**values)
-        )
 
 
 def _confirmed_state(order: Any) -> str | None:

@@ -48,8 +48,12 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 def json_type() -> TypeEngine[Any]:
-    """JSON everywhere; JSONB on PostgreSQL so sellers can index into it."""
-    return JSON().with_variant(JSONB(), "postgresql")
+    """JSON everywhere; JSONB on PostgreSQL so sellers can index into it.
+
+    Python's None is stored as SQL NULL (not the JSON text ``null``), whether it is written
+    as a literal or through a bound parameter of a batched statement, so ``IS NULL`` finds it.
+    """
+    return JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class utcnow(FunctionElement[datetime]):

@@ -8,11 +8,12 @@ back so another worker (or the next start) picks them up and reconciles their ou
 
 from __future__ import annotations
 
+import queue
 import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +34,27 @@ Clock = Callable[[], datetime]
 Prepare = Callable[[str, list[OutboxMessage]], Preparation]
 """Readies claimed messages for their handlers from stored data (``outbox/prepare.py``)."""
 FLUSH_SECONDS = 0.05
+
+
+def claim_window(settings: EngineSettings) -> int:
+    """How many messages one drain holds claimed at most: enough to keep every worker busy
+    between claims, and to claim in batches of at least half of it."""
+    return max(settings.batch_size, 2 * settings.concurrency)
+
+
+def _collect(
+    completed: queue.SimpleQueue[Future[AttemptResult]], wait_seconds: float
+) -> list[Future[AttemptResult]]:
+    """Deliveries that ended: waits up to ``wait_seconds`` for the first, takes the rest."""
+    try:
+        done = [completed.get(timeout=wait_seconds) if wait_seconds > 0 else completed.get_nowait()]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            done.append(completed.get_nowait())
+        except queue.Empty:
+            return done
 
 
 @dataclass
@@ -116,33 +138,38 @@ class OutboxEngine:
         """Deliver every message that is due (or becomes due by a predecessor's success).
 
         Returns when nothing is due and nothing is in flight, or when ``stop`` is set; in the
-        latter case in-flight deliveries get ``drain_seconds`` to finish before their claims
-        are released.
+        latter case deliveries already sending get ``drain_seconds`` to finish, and the
+        claims of the rest are released.
         """
         summary = DrainSummary()
         self._store.release_expired(self._clock())
         pool = ThreadPoolExecutor(self._settings.concurrency, thread_name_prefix="outbox")
+        completed: queue.SimpleQueue[Future[AttemptResult]] = queue.SimpleQueue()
         in_flight: dict[Future[AttemptResult], OutboxMessage] = {}
         finished: list[AttemptResult] = []
+        window = claim_window(self._settings)
         more_may_be_due = True
         last_flush = last_renewal = time.monotonic()
         leases = Leases(self._settings.lease_seconds)
         try:
             while not stop.is_set():
-                room = self._settings.concurrency * 2 - len(in_flight)
-                if more_may_be_due and room >= max(1, self._settings.concurrency // 2):
+                room = window - len(in_flight)
+                if more_may_be_due and room >= window // 2:
+                    limit = min(room, self._settings.batch_size)
                     asked_at = time.monotonic()
-                    claimed = self._claim(min(room, self._settings.batch_size))
+                    claimed = self._claim(limit)
                     leases.granted(claimed, asked_at)
-                    more_may_be_due = len(claimed) == min(room, self._settings.batch_size)
+                    more_may_be_due = len(claimed) == limit
                     for message in self._ready(claimed, finished):
-                        in_flight[pool.submit(self._attempt, message, leases)] = message
+                        future = pool.submit(self._attempt, message, leases)
+                        in_flight[future] = message
+                        future.add_done_callback(completed.put)
                 if not in_flight and not finished:
                     if not more_may_be_due:
                         break
                     continue
-                done, _ = wait(in_flight, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
-                for future in done:
+                wait_seconds = FLUSH_SECONDS if in_flight and not finished else 0.0
+                for future in _collect(completed, wait_seconds):
                     leases.forget(in_flight.pop(future))
                     finished.append(future.result())
                 now = time.monotonic()
@@ -160,7 +187,7 @@ class OutboxEngine:
                     self._extend(running)
                     leases.granted(running, now)
                     last_renewal = now
-            self._stop(pool, in_flight, finished, summary)
+            self._stop(in_flight, finished, summary)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         return summary
@@ -200,15 +227,19 @@ class OutboxEngine:
 
     def _stop(
         self,
-        pool: ThreadPoolExecutor,
         in_flight: dict[Future[AttemptResult], OutboxMessage],
         finished: list[AttemptResult],
         summary: DrainSummary,
     ) -> None:
-        """Let in-flight deliveries finish for a while, record them, release the rest."""
-        if in_flight:
-            done, _ = wait(in_flight, timeout=self._settings.drain_seconds)
-            for future in done:
+        """Let deliveries already sending finish for a while, record them, release the rest.
+
+        Claimed messages still waiting for a worker are not started: nothing of theirs has
+        reached FeedAMP, so they are handed back at once.
+        """
+        sending = [future for future in in_flight if not future.cancel()]
+        wait(sending, timeout=self._settings.drain_seconds)
+        for future in sending:
+            if future.done():
                 finished.append(future.result())
                 del in_flight[future]
         self._flush(finished, summary)

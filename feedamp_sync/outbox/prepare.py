@@ -6,7 +6,7 @@ validated exactly as ``enqueue`` would (shape, then the stored order or return),
 number written into its payload and ``unique_key`` if it needs one and has none yet (before
 its first send, fenced by the claim), and is given the plan its handler sends. A message
 that fails is refused here and the engine puts it to ``dead`` with every problem named; the
-rest of the batch goes on. Handlers therefore never run SQL.
+rest of the batch goes on. A claim is prepared in one transaction. Handlers never run SQL.
 """
 
 from __future__ import annotations
@@ -54,13 +54,22 @@ class Preparer:
         self._templates = templates
 
     def __call__(self, owner: str, messages: Sequence[OutboxMessage]) -> Preparation:
+        if not any(message.kind in SELLER_KINDS for message in messages):
+            return Preparation(ready=list(messages))
+        return in_transaction(self._engine, partial(self._prepare_all, owner, messages))
+
+    def _prepare_all(
+        self, owner: str, messages: Sequence[OutboxMessage], conn: Connection
+    ) -> Preparation:
+        """The whole claim in one transaction: a refused message has written nothing (every
+        check comes before its number is reserved), so it cannot spoil the others."""
         preparation = Preparation()
         for message in messages:
             if message.kind not in SELLER_KINDS:
                 preparation.ready.append(message)
                 continue
             try:
-                ready = in_transaction(self._engine, partial(self._prepare, owner, message))
+                ready = self._prepare(owner, message, conn)
             except InvalidPayload as problems:
                 preparation.refused.append((message, problems))
                 continue
@@ -101,14 +110,17 @@ class Preparer:
                 taken = holder_of(conn, number.unique_key)
                 if taken is not None:
                     raise already_used(message.kind, number.number, taken.message_id, taken.status)
-                fence = Fence(owner, message.attempts)
-                if not reserve_number(
-                    conn,
-                    message.id,
-                    payload=number.payload,
-                    unique_key=number.unique_key,
-                    fence=fence,
-                ):
+                # A savepoint: a number taken at the same moment fails this statement, and
+                # on PostgreSQL that would spoil the rest of the claim's transaction.
+                with conn.begin_nested():
+                    reserved = reserve_number(
+                        conn,
+                        message.id,
+                        payload=number.payload,
+                        unique_key=number.unique_key,
+                        fence=Fence(owner, message.attempts),
+                    )
+                if not reserved:
                     return None
             payload = number.payload
         return dataclasses.replace(

@@ -225,6 +225,65 @@ def test_a_sent_confirm_marks_the_order_confirmed(engine: Engine) -> None:
     assert (row.state, row.confirmed_at) == ("PLACED", LATER)
 
 
+def test_a_batch_records_each_outcome_and_refuses_only_the_lost_claim(engine: Engine) -> None:
+    """One finish() of mixed outcomes: each row gets its own result; a taken-over one is kept."""
+    store = OutboxStore(engine)
+    ids = [enqueue(engine, target) for target in "ABCDE"]
+    messages = claim(store)
+    with engine.begin() as conn:  # another instance took E over after its lease ran out
+        conn.execute(t.outbox.update().where(t.outbox.c.id == ids[4]).values(lease_owner="w2"))
+    sent, retry, dead, deferred, taken = messages
+    lost = store.finish(
+        "w1",
+        [
+            AttemptResult(taken, "sent", LATER),
+            AttemptResult(retry, "retry", LATER, next_attempt_at=LATER, error="busy"),
+            AttemptResult(sent, "sent", LATER, status_code=200, response={"ok": True}),
+            AttemptResult(dead, "dead", LATER, error="refused", status_code=400),
+            AttemptResult(deferred, "deferred", LATER, next_attempt_at=LATER),
+        ],
+    )
+    rows = [status_of(engine, message_id) for message_id in ids]
+    assert [r.message.id for r in lost] == [ids[4]]
+    assert [(r.status, r.attempts, r.lease_owner) for r in rows] == [
+        ("sent", 1, None),
+        ("pending", 1, None),
+        ("dead", 1, None),
+        ("pending", 0, None),
+        ("in_flight", 1, "w2"),
+    ]
+    assert (rows[0].response, rows[1].last_error, rows[2].last_status_code) == (
+        {"ok": True},
+        "busy",
+        400,
+    )
+
+
+def test_a_sent_confirm_without_a_state_keeps_the_stored_one(engine: Engine) -> None:
+    """An answer that names no state leaves the order's state alone; it is still confirmed."""
+    with engine.begin() as conn:
+        conn.execute(
+            t.orders.insert().values(
+                account="main",
+                feedamp_id="8",
+                state="ORDERED",
+                cp_order_number="FA8",
+                first_seen_at=NOW,
+                last_seen_at=NOW,
+                updated_at=NOW,
+                data={},
+            )
+        )
+    store = OutboxStore(engine)
+    enqueue(engine, "8", kind="confirm")
+    [message] = claim(store)
+    finish(store, message, response=None)
+    with engine.connect() as conn:
+        row = conn.execute(select(t.orders)).one()
+        response_is_null = conn.execute(select(t.outbox.c.response.is_(None))).scalar_one()
+    assert (row.state, row.confirmed_at, bool(response_is_null)) == ("ORDERED", LATER, True)
+
+
 def test_counts_cover_every_status(engine: Engine) -> None:
     """counts() reports all five statuses, zero included."""
     enqueue(engine, "A")

@@ -222,6 +222,22 @@ def test_preparing_an_invalid_row_refuses_it_and_readies_the_rest(engine: Engine
     assert isinstance(ready.plan, FulfillmentPlan)
 
 
+def test_two_rows_of_one_claim_asking_for_the_same_number_the_second_is_refused(
+    engine: Engine,
+) -> None:
+    """A claim is prepared in one transaction: the first row's number is seen by the second."""
+    store_order(engine)
+    store_order(engine, "10043")
+    for order_id in ("10042", "10043"):
+        insert(engine, "refund", order_id, {"refund_info": {**REFUND, "cp_refund_number": "R7"}})
+    preparation = Preparer(engine, OutboxSettings())("w1", claim(engine))
+    [ready] = preparation.ready
+    [(refused, problems)] = preparation.refused
+    assert (ready.target_id, refused.target_id) == ("10042", "10043")
+    assert "R7" in problems.problems[0]
+    assert [row.unique_key for row in rows(engine)] == ["refund:main:R7", None]
+
+
 def test_confirms_pass_through_preparation_untouched(engine: Engine) -> None:
     """The daemon's own confirm messages need no preparation."""
     insert(engine, "confirm", "10042", {"cp_order_number": "FA1"})

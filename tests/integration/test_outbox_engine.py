@@ -1,0 +1,127 @@
+"""The outbox engine's drain on a real database, with handlers standing in for FeedAMP."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Engine, select
+
+from feedamp_sync.db import tables as t
+from feedamp_sync.db.outbox import OutboxStore
+from feedamp_sync.feedamp.client import FeedampClient
+from feedamp_sync.model import OutboxMessage
+from feedamp_sync.outbox.delivery import Delivered, RetryPolicy
+from feedamp_sync.outbox.engine import EngineSettings, OutboxEngine
+from feedamp_sync.policy import Backoff
+
+WAIT_SECONDS = 10.0
+
+
+def later() -> datetime:
+    """A clock past every row's server-default due time (the database's real now)."""
+    return datetime.now(UTC) + timedelta(minutes=5)
+
+
+class RecordingHandler:
+    """Delivers at once, or, given ``until``, holds each delivery until that event is set
+    and half a second more (long enough for the drain to see a stop and act on it)."""
+
+    def __init__(self, *, until: threading.Event | None = None) -> None:
+        self.delivered: list[int] = []
+        self.started = threading.Event()
+        self._until = until
+        self._lock = threading.Lock()
+
+    def validate(self, payload: Any) -> None:
+        return None
+
+    def deliver(self, client: FeedampClient, message: OutboxMessage) -> Delivered:
+        self.started.set()
+        if self._until is not None:
+            assert self._until.wait(WAIT_SECONDS)
+            time.sleep(0.5)
+        with self._lock:
+            self.delivered.append(message.id)
+        return Delivered(request=message.payload, response={"ok": True})
+
+
+def insert(engine: Engine, count: int, targets: int | None = None) -> list[int]:
+    """``count`` fulfillments spread over ``targets`` orders (one order each by default)."""
+    with engine.begin() as conn:
+        conn.execute(
+            t.outbox.insert(),
+            [
+                {
+                    "account": "main",
+                    "kind": "fulfillment",
+                    "target_id": str(n % (targets or count)),
+                    "payload": {"n": n},
+                }
+                for n in range(count)
+            ],
+        )
+        return list(conn.scalars(select(t.outbox.c.id).order_by(t.outbox.c.id)))
+
+
+def outbox_engine(
+    engine: Engine, handler: RecordingHandler, *, concurrency: int, batch_size: int
+) -> OutboxEngine:
+    settings = EngineSettings(
+        owner="w1",
+        concurrency=concurrency,
+        batch_size=batch_size,
+        lease_seconds=60,
+        drain_seconds=WAIT_SECONDS,
+    )
+    return OutboxEngine(
+        OutboxStore(engine),
+        {"main": cast(FeedampClient, object())},  # the handler never uses it
+        {"fulfillment": handler},
+        settings,
+        RetryPolicy(3, Backoff(1, 10)),
+        clock=later,
+    )
+
+
+def statuses(engine: Engine) -> dict[int, str]:
+    with engine.connect() as conn:
+        return {
+            row.id: row.status for row in conn.execute(select(t.outbox.c.id, t.outbox.c.status))
+        }
+
+
+def test_a_drain_sends_every_message_and_each_target_in_order(engine: Engine) -> None:
+    """More messages than one claim holds, three per order: all sent, each order's in turn."""
+    ids = insert(engine, 120, targets=40)
+    handler = RecordingHandler()
+    summary = outbox_engine(engine, handler, concurrency=4, batch_size=16).drain(threading.Event())
+    assert summary.sent == 120
+    assert set(statuses(engine).values()) == {"sent"}
+    for target in range(40):
+        own = [message_id for message_id in ids if (message_id - ids[0]) % 40 == target]
+        assert [i for i in handler.delivered if i in own] == own
+
+
+def test_a_stop_hands_back_claims_that_never_started_without_sending_them(
+    engine: Engine,
+) -> None:
+    """Stopping while one delivery runs: it finishes and is recorded; the waiting rest are
+    released, untouched by any handler."""
+    ids = insert(engine, 6)
+    stop = threading.Event()
+    handler = RecordingHandler(until=stop)
+    drain_engine = outbox_engine(engine, handler, concurrency=1, batch_size=10)
+    drained: list[Any] = []
+    worker = threading.Thread(target=lambda: drained.append(drain_engine.drain(stop)))
+    worker.start()
+    assert handler.started.wait(WAIT_SECONDS)
+    stop.set()
+    worker.join(WAIT_SECONDS)
+    assert not worker.is_alive()
+    [summary] = drained
+    assert (summary.sent, summary.released) == (1, 5)
+    assert handler.delivered == [ids[0]]
+    assert statuses(engine) == {ids[0]: "sent"} | dict.fromkeys(ids[1:], "pending")
