@@ -23,13 +23,18 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from feedamp_sync.app import App, guarded
+from feedamp_sync.db.engine import backend_name
+from feedamp_sync.db.notify import OutboxListener, listen_connector
 from feedamp_sync.jobs import ORDERS_JOB, OUTBOX_JOB, RETURNS_JOB
 from feedamp_sync.ops.supervise import Supervisor
+from feedamp_sync.outbox.wakeups import scheduler_wakeups
 
 log = structlog.get_logger(__name__)
 
 STOP_SECONDS = 15.0
 """How long a graceful stop waits for running ticks before abandoning them."""
+LISTENER_STOP_SECONDS = 2.0
+"""How long a stop waits for the outbox listener, which checks the stop event every second."""
 
 
 class RunningTicks:
@@ -94,8 +99,11 @@ def run_daemon(app: App, stop: threading.Event) -> None:
             id=f"{RETURNS_JOB}:{account}",
             name=f"{RETURNS_JOB}:{account}",
         )
+    # PostgreSQL's LISTEN/NOTIFY runs the outbox job as soon as a message is queued.
+    wakeups = scheduler_wakeups(scheduler, OUTBOX_JOB) if listens(app) else None
+    push_outbox = partial(app.push_outbox, stop)
     scheduler.add_job(
-        scheduled(partial(app.push_outbox, stop), OUTBOX_JOB),
+        scheduled(push_outbox if wakeups is None else wakeups.tick(push_outbox), OUTBOX_JOB),
         "interval",
         seconds=jobs.outbox_interval,
         next_run_time=now,
@@ -105,6 +113,10 @@ def run_daemon(app: App, stop: threading.Event) -> None:
     )
     supervisor = Supervisor.prepare(app, scheduler)  # watches the jobs, binds /healthz etc.
     scheduler.start()
+    listener = None
+    if wakeups is not None:
+        listener = OutboxListener(listen_connector(app.engine), wakeups.requested, stop)
+        listener.start()
     log.info(
         "daemon_started", accounts=list(app.clients), jobs=[j.id for j in scheduler.get_jobs()]
     )
@@ -114,7 +126,14 @@ def run_daemon(app: App, stop: threading.Event) -> None:
     scheduler.shutdown(wait=False)
     if not ticks.wait_idle(STOP_SECONDS):
         log.warning("daemon_stop_forced", waited_seconds=STOP_SECONDS)
+    if listener is not None and not listener.join(LISTENER_STOP_SECONDS):
+        log.warning("outbox_listener_stop_forced", waited_seconds=LISTENER_STOP_SECONDS)
     log.info("daemon_stopped", seconds=round(time.monotonic() - started, 2))
+
+
+def listens(app: App) -> bool:
+    """Whether the outbox job is woken by notifications: configured, and on PostgreSQL."""
+    return app.settings.outbox.listen and backend_name(app.engine) == "postgresql"
 
 
 def abandon_stuck_calls() -> None:

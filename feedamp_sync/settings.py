@@ -192,6 +192,9 @@ class OutboxSettings(_Section):
     backoff_max_seconds: Seconds = 3600
     cp_refund_number_template: str = "RF{id:08d}"
     merchant_return_number_template: str = "{mp_return_number}"
+    listen: bool = True
+    """PostgreSQL only: wake the outbox job when a message is queued (LISTEN/NOTIFY); the
+    interval stays as the fallback."""
 
     @field_validator("cp_refund_number_template")
     @classmethod

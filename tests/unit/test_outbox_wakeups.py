@@ -1,0 +1,224 @@
+"""Outbox wake-ups: a queued message runs the outbox job now, or right after the running tick.
+
+The state machine is driven by hand with a fake kick; the last tests run it on a real
+APScheduler scheduler, whose refusal of a second instance is what it works around.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from feedamp_sync.outbox.wakeups import OutboxWakeups, scheduler_wakeups
+
+WAIT_SECONDS = 10.0
+
+
+class Kicks:
+    """A fake kick that counts how often the scheduler was asked to run the job."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+
+
+def idle() -> tuple[OutboxWakeups, Kicks]:
+    kicks = Kicks()
+    return OutboxWakeups(kicks), kicks
+
+
+def test_a_request_while_idle_kicks_the_job() -> None:
+    """Nothing running: the job is asked to run now."""
+    wakeups, kicks = idle()
+    wakeups.requested()
+    assert kicks.count == 1
+
+
+def test_a_burst_of_requests_kicks_once() -> None:
+    """Requests before the kicked tick starts are all served by that one tick."""
+    wakeups, kicks = idle()
+    for _ in range(50):
+        wakeups.requested()
+    assert kicks.count == 1
+
+
+def test_the_kicked_tick_serves_the_requests_before_its_start() -> None:
+    """Requests, then the tick starts and finishes: no further tick."""
+    wakeups, kicks = idle()
+    wakeups.requested()
+    wakeups.requested()
+    wakeups.started()
+    wakeups.finished()
+    assert kicks.count == 1
+
+
+def test_a_request_during_a_tick_kicks_exactly_once_after_it() -> None:
+    """A message queued while a tick drains gets one more tick when this one has finished."""
+    wakeups, kicks = idle()
+    wakeups.started()
+    wakeups.requested()
+    wakeups.requested()
+    assert kicks.count == 0
+    wakeups.finished()
+    assert kicks.count == 1
+    wakeups.started()
+    wakeups.finished()
+    assert kicks.count == 1
+
+
+def test_an_interval_tick_without_requests_kicks_nothing() -> None:
+    """The polling fallback alone: ticks start and finish, nobody is kicked."""
+    wakeups, kicks = idle()
+    for _ in range(3):
+        wakeups.started()
+        wakeups.finished()
+    assert kicks.count == 0
+
+
+def test_after_a_tick_finished_a_new_request_kicks_again() -> None:
+    """Back to idle after a finish: the next request kicks at once."""
+    wakeups, kicks = idle()
+    wakeups.requested()
+    wakeups.started()
+    wakeups.finished()
+    wakeups.requested()
+    assert kicks.count == 2
+
+
+def test_a_missed_run_with_a_request_waiting_kicks_again() -> None:
+    """A kicked run that APScheduler reports missed (it never started) is kicked again."""
+    wakeups, kicks = idle()
+    wakeups.requested()
+    wakeups.finished()  # EVENT_JOB_MISSED: no start came before it
+    assert kicks.count == 2
+    wakeups.started()
+    wakeups.finished()
+    assert kicks.count == 2
+
+
+def test_a_request_before_a_scheduled_tick_starts_is_served_by_it() -> None:
+    """The kick is refused (the interval tick was already submitted), but that tick starts
+    after the request and drains the message: no kick is owed when it finishes."""
+    wakeups, kicks = idle()
+    wakeups.requested()  # refused by max_instances: a tick was submitted, not yet started
+    wakeups.started()
+    wakeups.finished()
+    assert kicks.count == 1
+    wakeups.requested()
+    assert kicks.count == 2
+
+
+def test_a_request_between_an_early_start_and_a_late_finish_event_is_not_lost() -> None:
+    """The next tick may start before the previous tick's end is dispatched; a request in
+    between still gets a tick that starts after it."""
+    wakeups, kicks = idle()
+    wakeups.started()  # tick 1
+    wakeups.started()  # tick 2 starts before tick 1's end event arrives
+    wakeups.finished()  # tick 1's end: nothing pending, so "not running" while tick 2 runs
+    wakeups.requested()  # kicks; APScheduler refuses it, tick 2 still runs
+    assert kicks.count == 1
+    wakeups.finished()  # tick 2's end: the request is still pending
+    assert kicks.count == 2
+    wakeups.started()
+    wakeups.finished()
+    assert kicks.count == 2
+
+
+def test_a_lost_end_event_is_put_right_by_the_next_interval_tick() -> None:
+    """Were a run's end never dispatched, requests wait for the next interval tick, whose start
+    and end restore the state: the request after it kicks at once."""
+    wakeups, kicks = idle()
+    wakeups.requested()  # the kicked run's end never comes
+    wakeups.requested()
+    assert kicks.count == 1
+    wakeups.started()  # the interval tick
+    wakeups.finished()
+    assert kicks.count == 1
+    wakeups.requested()
+    assert kicks.count == 2
+
+
+def test_tick_marks_the_start_before_running() -> None:
+    """The wrapped job starts the tick first, so its drain sees everything requested before."""
+    wakeups, kicks = idle()
+    wakeups.requested()
+    wakeups.tick(wakeups.requested)()  # a request during the tick...
+    wakeups.finished()
+    assert kicks.count == 2  # ...is owed one more tick
+
+
+class SlowJob:
+    """A job that counts its runs and holds the first one until released."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.first_running = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self) -> None:
+        self.runs += 1
+        if self.runs == 1:
+            self.first_running.set()
+            self.release.wait(WAIT_SECONDS)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = WAIT_SECONDS) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def scheduler_with(job: SlowJob) -> tuple[BackgroundScheduler, OutboxWakeups]:
+    scheduler = BackgroundScheduler(
+        timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
+    )
+    wakeups = scheduler_wakeups(scheduler, "outbox")
+    scheduler.add_job(wakeups.tick(job), "interval", seconds=3600, id="outbox")
+    scheduler.start()
+    return scheduler, wakeups
+
+
+def test_on_apscheduler_a_request_runs_the_job_at_once() -> None:
+    """A kick makes a real scheduler run an interval job an hour early."""
+    job = SlowJob()
+    job.release.set()
+    scheduler, wakeups = scheduler_with(job)
+    try:
+        wakeups.requested()
+        assert wait_for(lambda: job.runs == 1)
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+def test_on_apscheduler_a_request_during_a_run_gets_one_more_run() -> None:
+    """A request while the job runs is not refused away: exactly one run follows it."""
+    job = SlowJob()
+    scheduler, wakeups = scheduler_with(job)
+    try:
+        wakeups.requested()
+        assert job.first_running.wait(WAIT_SECONDS)
+        for _ in range(5):
+            wakeups.requested()
+        job.release.set()
+        assert wait_for(lambda: job.runs == 2)
+        time.sleep(0.3)  # room for a wrong third run to show
+        assert job.runs == 2
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+def test_on_apscheduler_a_request_after_shutdown_is_ignored() -> None:
+    """The listener may still wake the job while the daemon stops: no error."""
+    job = SlowJob()
+    scheduler, wakeups = scheduler_with(job)
+    scheduler.shutdown(wait=True)
+    wakeups.requested()
+    assert job.runs == 0
