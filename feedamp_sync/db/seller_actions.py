@@ -7,7 +7,8 @@ reserve its number in a transaction of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -45,69 +46,138 @@ class Fence:
     attempts: int
 
 
+@dataclass(frozen=True)
+class Subject:
+    """What a seller action's facts are looked up by: its kind, account and target.
+
+    For a fulfillment, ``before_id`` limits its earlier fulfillments to messages enqueued
+    before it (all of them when None).
+    """
+
+    kind: str
+    account: str
+    target_id: str
+    before_id: int | None = None
+
+
 def load_facts(
     conn: Connection, *, kind: str, account: str, target_id: str, before_id: int | None = None
 ) -> Facts:
-    """The stored order or return a ``kind`` message is about; None if it is not stored.
-
-    For a fulfillment, the fulfillment messages of the same order enqueued before
-    ``before_id`` (all of them when None) come too.
-    """
-    if kind in ORDER_KINDS:
-        return _order_facts(conn, account, target_id, kind, before_id)
-    return _return_facts(conn, account, target_id)
+    """The stored order or return a ``kind`` message is about; None if it is not stored."""
+    [facts] = load_facts_of(conn, [Subject(kind, account, target_id, before_id)])
+    return facts
 
 
-def _order_facts(
-    conn: Connection, account: str, order_id: str, kind: str, before_id: int | None
-) -> OrderFacts | None:
-    row_id = conn.scalar(
-        select(t.orders.c.id).where(
-            t.orders.c.account == account, t.orders.c.feedamp_id == order_id
+def load_facts_of(conn: Connection, subjects: Sequence[Subject]) -> list[Facts]:
+    """The facts of many messages (a whole claim) with a few queries per table, in order."""
+    orders = _orders_facts(conn, [s for s in subjects if s.kind in ORDER_KINDS])
+    returns = _returns_facts(conn, [s for s in subjects if s.kind not in ORDER_KINDS])
+    return [orders[s] if s.kind in ORDER_KINDS else returns[s] for s in subjects]
+
+
+Key = tuple[str, str]
+"""(account, FeedAMP id) of a stored order or return."""
+
+
+def _by_account(keys: Iterable[Key]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for account, target_id in sorted(set(keys)):
+        grouped[account].append(target_id)
+    return grouped
+
+
+def _orders_facts(conn: Connection, subjects: Sequence[Subject]) -> dict[Subject, Facts]:
+    if not subjects:
+        return {}
+    row_ids: dict[Key, int] = {}
+    for account, order_ids in _by_account((s.account, s.target_id) for s in subjects).items():
+        rows = conn.execute(
+            select(t.orders.c.id, t.orders.c.feedamp_id).where(
+                t.orders.c.account == account, t.orders.c.feedamp_id.in_(order_ids)
+            )
         )
-    )
-    if row_id is None:
-        return None
-    lines = conn.execute(
-        select(t.order_lines.c.mp_line_number, t.order_lines.c.quantity, t.order_lines.c.sku)
-        .where(t.order_lines.c.order_id == row_id)
-        .order_by(t.order_lines.c.id)
-    )
-    stored = {line.mp_line_number: StoredLine(line.quantity, line.sku) for line in lines}
-    earlier: tuple[EarlierFulfillment, ...] = ()
-    if kind == "fulfillment":
-        box = t.outbox
-        query = (
-            select(box.c.id, box.c.status, box.c.payload)
+        row_ids |= {(account, row.feedamp_id): row.id for row in rows}
+    lines: dict[int, dict[str, StoredLine]] = defaultdict(dict)
+    if row_ids:
+        line = t.order_lines.c
+        for row in conn.execute(
+            select(line.order_id, line.mp_line_number, line.quantity, line.sku)
+            .where(line.order_id.in_(sorted(row_ids.values())))
+            .order_by(line.id)
+        ):
+            lines[row.order_id][row.mp_line_number] = StoredLine(row.quantity, row.sku)
+    earlier = _earlier_fulfillments(conn, [s for s in subjects if s.kind == "fulfillment"])
+    facts: dict[Subject, Facts] = {}
+    for subject in subjects:
+        row_id = row_ids.get((subject.account, subject.target_id))
+        if row_id is None:
+            facts[subject] = None
+            continue
+        before = [
+            e
+            for e in earlier.get((subject.account, subject.target_id), ())
+            if subject.kind == "fulfillment"
+            and (subject.before_id is None or e.message_id < subject.before_id)
+        ]
+        facts[subject] = OrderFacts(subject.target_id, dict(lines[row_id]), tuple(before))
+    return facts
+
+
+def _earlier_fulfillments(
+    conn: Connection, subjects: Sequence[Subject]
+) -> dict[Key, list[EarlierFulfillment]]:
+    """The covering fulfillment messages of these orders, oldest first."""
+    found: dict[Key, list[EarlierFulfillment]] = defaultdict(list)
+    box = t.outbox
+    for account, order_ids in _by_account((s.account, s.target_id) for s in subjects).items():
+        rows = conn.execute(
+            select(box.c.id, box.c.target_id, box.c.status, box.c.payload)
             .where(
                 box.c.account == account,
-                box.c.target_id == order_id,
+                box.c.target_id.in_(order_ids),
                 box.c.kind == "fulfillment",
                 box.c.status.in_(COVERING_STATUSES),
             )
             .order_by(box.c.id)
         )
-        if before_id is not None:
-            query = query.where(box.c.id < before_id)
-        earlier = tuple(EarlierFulfillment(r.id, r.status, r.payload) for r in conn.execute(query))
-    return OrderFacts(order_id, stored, earlier)
+        for row in rows:
+            found[(account, row.target_id)].append(
+                EarlierFulfillment(row.id, row.status, row.payload)
+            )
+    return found
 
 
-def _return_facts(conn: Connection, account: str, return_id: str) -> ReturnFacts | None:
-    row = conn.execute(
-        select(t.returns.c.id, t.returns.c.mp_return_number).where(
-            t.returns.c.account == account, t.returns.c.feedamp_id == return_id
+def _returns_facts(conn: Connection, subjects: Sequence[Subject]) -> dict[Subject, Facts]:
+    if not subjects:
+        return {}
+    stored: dict[Key, Any] = {}
+    for account, return_ids in _by_account((s.account, s.target_id) for s in subjects).items():
+        rows = conn.execute(
+            select(t.returns.c.id, t.returns.c.feedamp_id, t.returns.c.mp_return_number).where(
+                t.returns.c.account == account, t.returns.c.feedamp_id.in_(return_ids)
+            )
         )
-    ).first()
-    if row is None:
-        return None
-    lines = conn.execute(
-        select(t.return_lines.c.feedamp_return_line_id, t.return_lines.c.data)
-        .where(t.return_lines.c.return_id == row.id)
-        .order_by(t.return_lines.c.id)
-    )
-    ids = [line.feedamp_return_line_id or _data_id(line.data) for line in lines]
-    return ReturnFacts(return_id, row.mp_return_number, tuple(i for i in ids if i))
+        stored |= {(account, row.feedamp_id): row for row in rows}
+    line_ids: dict[int, list[str]] = defaultdict(list)
+    if stored:
+        line = t.return_lines.c
+        for row in conn.execute(
+            select(line.return_id, line.feedamp_return_line_id, line.data)
+            .where(line.return_id.in_(sorted(r.id for r in stored.values())))
+            .order_by(line.id)
+        ):
+            line_id = row.feedamp_return_line_id or _data_id(row.data)
+            if line_id:
+                line_ids[row.return_id].append(line_id)
+    facts: dict[Subject, Facts] = {}
+    for subject in subjects:
+        found = stored.get((subject.account, subject.target_id))
+        facts[subject] = (
+            None
+            if found is None
+            else ReturnFacts(subject.target_id, found.mp_return_number, tuple(line_ids[found.id]))
+        )
+    return facts
 
 
 def _data_id(data: Any) -> str | None:

@@ -21,8 +21,9 @@ from sqlalchemy import Connection, Engine
 
 from feedamp_sync.db.seller_actions import (
     Fence,
+    Subject,
     holder_of,
-    load_facts,
+    load_facts_of,
     reserve_number,
     unique_key_of,
 )
@@ -30,6 +31,7 @@ from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.errors import InvalidPayload
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.context import require_context
+from feedamp_sync.outbox.facts import Facts
 from feedamp_sync.outbox.numbers import already_used, numbered
 from feedamp_sync.outbox.payloads import SELLER_KINDS, check_payload
 from feedamp_sync.outbox.plans import plan_for
@@ -64,12 +66,15 @@ class Preparer:
         """The whole claim in one transaction: a refused message has written nothing (every
         check comes before its number is reserved), so it cannot spoil the others."""
         preparation = Preparation()
+        actions = [message for message in messages if message.kind in SELLER_KINDS]
+        subjects = [Subject(m.kind, m.account, m.target_id, before_id=m.id) for m in actions]
+        facts_of = dict(zip((m.id for m in actions), load_facts_of(conn, subjects), strict=True))
         for message in messages:
             if message.kind not in SELLER_KINDS:
                 preparation.ready.append(message)
                 continue
             try:
-                ready = self._prepare(owner, message, conn)
+                ready = self._prepare(owner, message, facts_of[message.id], conn)
             except InvalidPayload as problems:
                 preparation.refused.append((message, problems))
                 continue
@@ -80,20 +85,13 @@ class Preparer:
         return preparation
 
     def _prepare(
-        self, owner: str, message: OutboxMessage, conn: Connection
+        self, owner: str, message: OutboxMessage, facts: Facts, conn: Connection
     ) -> OutboxMessage | None:
         """The message with its plan; None if its claim was lost while numbering it."""
         checked = check_payload(message.kind, message.payload)
         if message.attempts == 1:
             for warning in checked.warnings:
                 log.warning("outbox_payload_warning", message_id=message.id, warning=warning)
-        facts = load_facts(
-            conn,
-            kind=message.kind,
-            account=message.account,
-            target_id=message.target_id,
-            before_id=message.id,
-        )
         require_context(checked, facts, account=message.account, target_id=message.target_id)
         payload = checked.payload
         number = numbered(

@@ -13,9 +13,11 @@ from feedamp_sync.db import tables as t
 from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.db.returns import ReturnStore
+from feedamp_sync.db.seller_actions import Subject, load_facts, load_facts_of
 from feedamp_sync.errors import InvalidPayload
 from feedamp_sync.model import order_record, return_record
 from feedamp_sync.outbox.enqueue import enqueue
+from feedamp_sync.outbox.facts import OrderFacts, ReturnFacts
 from feedamp_sync.outbox.plans import FulfillmentPlan, RefundPlan
 from feedamp_sync.outbox.prepare import Preparer
 from feedamp_sync.settings import OutboxSettings
@@ -260,3 +262,41 @@ def test_a_number_the_template_cannot_render_takes_back_the_row(engine: Engine) 
         )
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(t.outbox)) == 0
+
+
+def test_facts_of_a_whole_claim_match_each_messages_own(engine: Engine) -> None:
+    """Loaded together, every message gets the facts it would get alone, in order."""
+    store_order(engine)
+    store_order(engine, "10043")
+    store_return(engine)
+    insert(engine, "fulfillment", "10042", ship(1, "A"))
+    insert(engine, "fulfillment", "10043", ship(1, "B"))
+    insert(engine, "fulfillment", "10042", ship(1, "C"))
+    first, _, third = (row.id for row in rows(engine))
+    subjects = [
+        Subject("fulfillment", "main", "10042", before_id=third),
+        Subject("refund", "main", "10043"),
+        Subject("return_authorization", "main", "5001"),
+        Subject("fulfillment", "main", "404"),
+        Subject("fulfillment", "other", "10042"),
+        Subject("fulfillment", "main", "10042", before_id=first),
+    ]
+    with engine.connect() as conn:
+        together = load_facts_of(conn, subjects)
+        alone = [
+            load_facts(
+                conn, kind=s.kind, account=s.account, target_id=s.target_id, before_id=s.before_id
+            )
+            for s in subjects
+        ]
+    assert together == alone
+    shipped, refunded, authorized, missing, elsewhere, earliest = together
+    assert isinstance(shipped, OrderFacts)
+    assert isinstance(earliest, OrderFacts)
+    assert [e.message_id for e in shipped.earlier_fulfillments] == [first]
+    assert earliest.earlier_fulfillments == ()
+    assert isinstance(refunded, OrderFacts)
+    assert refunded.earlier_fulfillments == ()
+    assert isinstance(authorized, ReturnFacts)
+    assert authorized.line_ids == ("900001",)
+    assert (missing, elsewhere) == (None, None)
