@@ -54,6 +54,9 @@ log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
 
+RUN_ONCE_DRAIN_PAUSE_SECONDS = 0.2
+"""In ``run --once``, how long the outbox rests after draining while the pollers still run."""
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -141,13 +144,31 @@ class App:
             return summary
 
     def run_once(self, stop: threading.Event) -> bool:
-        """One full pass of every job; False if any job failed (it has been logged)."""
+        """One full pass of every job; False if any job failed (it has been logged).
+
+        The outbox drains while the pollers run, as it does in the daemon, so the confirms of
+        a backlog's first pages go out while later pages are fetched; a last drain after the
+        pollers sends what they queued at the end.
+        """
+        polled: list[bool] = []
+        pollers = threading.Thread(
+            target=lambda: polled.append(self._poll_all(stop)), name="pollers", daemon=True
+        )
+        pollers.start()
+        drained = True
+        while drained and pollers.is_alive() and not stop.is_set():
+            drained = guarded(partial(self.push_outbox, stop), OUTBOX_JOB)
+            pollers.join(RUN_ONCE_DRAIN_PAUSE_SECONDS)
+        pollers.join()
+        drained = guarded(partial(self.push_outbox, stop), OUTBOX_JOB) and drained
+        return drained and polled == [True]
+
+    def _poll_all(self, stop: threading.Event) -> bool:
         # Lists, not generators: one failing job must not keep the others from running.
-        ok = all(
+        return all(
             [guarded(partial(self.pull_orders, a, stop), ORDERS_JOB) for a in self.clients]
             + [guarded(partial(self.pull_returns, a, stop), RETURNS_JOB) for a in self.clients]
         )
-        return guarded(partial(self.push_outbox, stop), OUTBOX_JOB) and ok
 
 
 def guarded(tick: Callable[[], object], job: str) -> bool:

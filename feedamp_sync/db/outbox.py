@@ -404,6 +404,8 @@ def _confirmed_row(result: AttemptResult) -> dict[str, Any]:
 
 
 def _attempt_row(result: AttemptResult) -> dict[str, Any]:
+    """An attempt's record. A sent attempt's answer (often a whole order) is kept once, on
+    the message row, not copied here."""
     return {
         "message_id": result.message.id,
         "attempt": result.message.attempts,
@@ -412,7 +414,7 @@ def _attempt_row(result: AttemptResult) -> dict[str, Any]:
         "status_code": result.status_code,
         "error": result.error,
         "request": result.request,
-        "response": result.response,
+        "response": None if result.outcome == "sent" else result.response,
     }
 
 

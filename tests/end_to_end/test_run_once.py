@@ -161,3 +161,24 @@ def test_apply_then_fail_on_confirm_is_reconciled_by_reading_the_order_back(
     assert all(confirm_requests.count(order) == 1 for order in failed)
     read_back = {e.path.split("/")[-1] for e in sandbox.ledger("get_order")}
     assert failed <= read_back
+
+
+def test_run_once_confirms_the_first_pages_while_later_ones_are_listed(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The outbox drains beside the pollers: a confirm goes out before the last page is read."""
+    sandbox.add_orders(200)
+    sandbox.set_faults(Faults(slow=1.0, slow_seconds=0.3, endpoints={"new_orders"}))
+    config = write_config(
+        tmp_path, database_url, server.base_url, merged(FAST, {"api": {"page_size": 50}})
+    )
+    code, _, err = cli(capsys, config, "run", "--once")
+    assert code == 0, err
+    first_confirm = sandbox.ledger("confirm")[0].seq
+    assert first_confirm < sandbox.ledger("new_orders")[-1].seq
+    assert_confirmed_exactly_once(sandbox, engine, 200)

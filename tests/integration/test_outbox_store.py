@@ -161,6 +161,24 @@ def test_each_attempt_is_recorded(engine: Engine) -> None:
     ) == (message_id, 1, "sent", 200, {"x": 1})
 
 
+def test_a_sent_answer_is_kept_on_the_message_and_a_failed_one_on_its_attempt(
+    engine: Engine,
+) -> None:
+    """FeedAMP's answer is stored once: a success's on the message, a failure's per attempt."""
+    store = OutboxStore(engine)
+    message_id = enqueue(engine, "A")
+    [first] = claim(store)
+    finish(store, first, "retry", next_attempt_at=LATER, status_code=503, response={"e": 1})
+    [second] = claim(store, now=LATER + timedelta(seconds=1))
+    finish(store, second, "sent", status_code=200, response={"order": "A"})
+    with engine.connect() as conn:
+        answers = conn.execute(
+            select(t.outbox_attempts.c.response).order_by(t.outbox_attempts.c.attempt)
+        ).scalars()
+        assert list(answers) == [{"e": 1}, None]
+    assert status_of(engine, message_id).response == {"order": "A"}
+
+
 def test_an_expired_lease_returns_the_message_to_the_queue(engine: Engine) -> None:
     """release_expired hands back claims whose lease ran out."""
     store = OutboxStore(engine)
