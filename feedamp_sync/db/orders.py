@@ -98,7 +98,16 @@ class OrderStore:
                 for r in fresh
             ],
         )
-        inserted = self._existing(conn, account, [r.feedamp_id for r in fresh])
+        # Only the new rows' ids: reading their ``data`` back would decode every order again.
+        inserted = {
+            row.feedamp_id: row
+            for row in conn.execute(
+                select(t.orders.c.feedamp_id, t.orders.c.id).where(
+                    t.orders.c.account == account,
+                    t.orders.c.feedamp_id.in_([r.feedamp_id for r in fresh]),
+                )
+            )
+        }
         numbers = {
             inserted[r.feedamp_id].id: number_for(inserted[r.feedamp_id].id, r) for r in fresh
         }
@@ -111,9 +120,10 @@ class OrderStore:
         )
         assigned: dict[int, str] = {}
         for row_id, number in numbers.items():
-            if number in taken or number in assigned.values():
+            if number in taken:
                 number = disambiguated(number, row_id)
             assigned[row_id] = number
+            taken.add(number)
         conn.execute(
             update(t.orders)
             .where(t.orders.c.id == bindparam("row_id"))
