@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, Engine, String, and_, bindparam, exists, func, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from feedamp_sync.db import tables as t
@@ -25,6 +36,8 @@ from feedamp_sync.outbox.operator import TARGET_STATUS, Action, MessageFacts, no
 
 RETURN_KINDS: Final = ("return_authorization", "return_refund")
 BLOCKING_STATUSES: Final = ("pending", "in_flight", "dead")
+SCAN_SLICE: Final = 200
+"""Due messages read at a time while looking for the heads of their targets."""
 
 Outcome = Literal["sent", "retry", "dead", "deferred"]
 
@@ -72,24 +85,9 @@ class OutboxStore:
     ) -> list[OutboxMessage]:
         """Claim up to ``limit`` due head-of-target messages for ``owner``."""
         box = t.outbox
-        earlier = t.outbox.alias("earlier")
-        blocked = exists().where(
-            earlier.c.account == box.c.account,
-            earlier.c.target_id == box.c.target_id,
-            earlier.c.id < box.c.id,
-            earlier.c.status.in_(BLOCKING_STATUSES),
-            _targets_returns(earlier) == _targets_returns(box),
-        )
         due = and_(box.c.status == "pending", box.c.next_attempt_at <= now)
         with self._engine.begin() as conn:
-            candidates = list(
-                conn.scalars(
-                    select(box.c.id)
-                    .where(due, ~blocked)
-                    .order_by(box.c.next_attempt_at, box.c.id)
-                    .limit(limit)
-                )
-            )
+            candidates = _due_heads(conn, now, limit)
             if not candidates:
                 return []
             rows = conn.execute(
@@ -305,6 +303,74 @@ _LIST_COLUMNS: Final = (
     t.outbox.c.created_at,
     t.outbox.c.sent_at,
 )
+
+
+def _due_heads(conn: Connection, now: datetime, limit: int) -> list[int]:
+    """Up to ``limit`` due messages that head their target, earliest due first.
+
+    Due rows are read in index order, a slice at a time, and each slice's targets are looked
+    up by the ``(account, target_id, id)`` index for their first blocking message. A single
+    query with ``NOT EXISTS`` over the whole queue lets PostgreSQL's planner hash every
+    pending row against every other, so each claim would cost in proportion to the backlog.
+    """
+    box = t.outbox
+    in_due_order = (box.c.next_attempt_at, box.c.id)
+    slice_size = max(limit, SCAN_SLICE)
+    heads: list[int] = []
+    after: tuple[datetime, int] | None = None
+    while len(heads) < limit:
+        query = (
+            select(box.c.id, box.c.account, box.c.target_id, _is_return(box), *in_due_order)
+            .where(box.c.status == "pending", box.c.next_attempt_at <= now)
+            .order_by(*in_due_order)
+            .limit(slice_size)
+        )
+        if after is not None:
+            query = query.where(tuple_(*in_due_order) > after)
+        due = conn.execute(query).all()
+        if not due:
+            break
+        first = _first_blocking(conn, {(row.account, row.target_id) for row in due})
+        heads += [row.id for row in due if first[_queue_of(row)] == row.id]
+        if len(due) < slice_size:
+            break
+        after = (due[-1].next_attempt_at, due[-1].id)
+    return heads[:limit]
+
+
+def _is_return(table: Any) -> Any:
+    """1 for a message about a return, 0 for one about an order: its own queue per target."""
+    return case((_targets_returns(table), 1), else_=0).label("is_return")
+
+
+Queue = tuple[str, str, int]
+"""(account, target_id, is_return): messages that go out one at a time, in id order."""
+
+
+def _queue_of(row: Any) -> Queue:
+    return (row.account, row.target_id, row.is_return)
+
+
+def _first_blocking(conn: Connection, targets: set[tuple[str, str]]) -> dict[Queue, int]:
+    """The first message of each target's queues that is still waiting or being sent."""
+    box = t.outbox
+    is_return = _is_return(box)
+    by_account: dict[str, list[str]] = {}
+    for account, target_id in sorted(targets):
+        by_account.setdefault(account, []).append(target_id)
+    first: dict[Queue, int] = {}
+    for account, target_ids in by_account.items():
+        rows = conn.execute(
+            select(box.c.account, box.c.target_id, is_return, func.min(box.c.id).label("first"))
+            .where(
+                box.c.account == account,
+                box.c.target_id.in_(target_ids),
+                box.c.status.in_(BLOCKING_STATUSES),
+            )
+            .group_by(box.c.account, box.c.target_id, is_return)
+        )
+        first |= {_queue_of(row): row.first for row in rows}
+    return first
 
 
 def _held(conn: Connection, owner: str, messages: Sequence[OutboxMessage]) -> dict[int, int]:

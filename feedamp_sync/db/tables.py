@@ -171,7 +171,7 @@ outbox: Final = Table(
     CheckConstraint(
         "status IN (" + ", ".join(f"'{s}'" for s in OUTBOX_STATUSES) + ")", name="status"
     ),
-    Index(None, "status", "next_attempt_at"),
+    Index(None, "status", "next_attempt_at", "id"),
     Index(None, "account", "target_id", "id"),
     **_TABLE_OPTIONS,
 )

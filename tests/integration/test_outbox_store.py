@@ -6,8 +6,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
+from feedamp_sync.db import outbox
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.outbox import AttemptResult, OutboxStore
 from feedamp_sync.model import OutboxMessage
@@ -83,6 +85,20 @@ def test_the_next_message_follows_once_the_head_is_sent(engine: Engine) -> None:
     [head] = claim(store)
     finish(store, head)
     assert [m.id for m in claim(store)] == [second]
+
+
+def test_heads_behind_a_long_queue_of_one_target_are_found(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Due messages are read a slice at a time: 25 waiting behind one head do not hide the
+    heads of other targets queued after them."""
+    monkeypatch.setattr(outbox, "SCAN_SLICE", 1)  # slices of `limit` (10) rows
+    first = enqueue(engine, "A")
+    for _ in range(24):
+        enqueue(engine, "A")
+    later = [enqueue(engine, target) for target in "BCD"]
+    claimed = claim(OutboxStore(engine), limit=10)
+    assert [m.id for m in claimed] == [first, *later]
 
 
 def test_a_dead_message_blocks_only_its_own_target(engine: Engine) -> None:
