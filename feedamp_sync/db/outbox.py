@@ -129,14 +129,21 @@ class OutboxStore:
             for row in rows
         ]
 
-    def extend_leases(self, owner: str, messages: Sequence[OutboxMessage], until: datetime) -> None:
-        """Keep the leases of messages still being worked on from running out."""
+    def extend_leases(
+        self, owner: str, messages: Sequence[OutboxMessage], until: datetime
+    ) -> list[OutboxMessage]:
+        """Keep the leases of messages still being worked on from running out; returns those
+        still held (a claim another instance took over after it expired is not renewed)."""
         if not messages:
-            return
+            return []
         with self._engine.begin() as conn:
-            conn.execute(
-                _EXTEND, [{**_fence(owner, message), "b_until": until} for message in messages]
-            )
+            held = _held(conn, owner, messages)
+            mine = [message for message in messages if held.get(message.id) == message.attempts]
+            if mine:
+                conn.execute(
+                    _EXTEND, [{**_fence(owner, message), "b_until": until} for message in mine]
+                )
+        return mine
 
     def release(self, owner: str, messages: Sequence[OutboxMessage], now: datetime) -> int:
         """Give unfinished claims back at shutdown; the next claim reconciles their outcome."""

@@ -183,9 +183,7 @@ class OutboxEngine:
                     last_flush = now
                     more_may_be_due = True  # a success may unblock the next message of a target
                 if now - last_renewal >= self._settings.lease_seconds / 3:
-                    running = list(in_flight.values())
-                    self._extend(running)
-                    leases.granted(running, now)
+                    self._renew(list(in_flight.values()), leases, now)
                     last_renewal = now
             self._stop(in_flight, finished, summary)
         finally:
@@ -210,9 +208,16 @@ class OutboxEngine:
         finished += [self._conclude(message, error) for message, error in preparation.refused]
         return preparation.ready
 
-    def _extend(self, messages: list[OutboxMessage]) -> None:
+    def _renew(self, messages: list[OutboxMessage], leases: Leases, asked_at: float) -> None:
+        """Extend the claims still held, here and in the database; a claim found taken over
+        (this process was frozen past its lease) is forgotten, so it is never sent."""
         until = self._clock() + timedelta(seconds=self._settings.lease_seconds)
-        self._store.extend_leases(self._settings.owner, messages, until)
+        kept = self._store.extend_leases(self._settings.owner, messages, until)
+        leases.granted(kept, asked_at)
+        kept_ids = {message.id for message in kept}
+        for message in messages:
+            if message.id not in kept_ids:
+                leases.forget(message)
 
     def _flush(self, finished: list[AttemptResult], summary: DrainSummary) -> None:
         lost = self._store.finish(self._settings.owner, finished)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -27,6 +28,31 @@ from tests.end_to_end.harness import (
 pytestmark = [pytest.mark.timeout(240), pytest.mark.backends("postgresql", "mariadb")]
 
 LEASE_SECONDS = 2
+
+
+def claims_held_by(engine: Engine, pid: int) -> set[int]:
+    """The messages the instance with this process id holds in flight (its lease owner is
+    ``host:pid:token``)."""
+    with engine.connect() as conn:
+        return set(
+            conn.scalars(
+                select(t.outbox.c.id).where(
+                    t.outbox.c.status == "in_flight", t.outbox.c.lease_owner.like(f"%:{pid}:%")
+                )
+            )
+        )
+
+
+def freeze_holding_claims(process: subprocess.Popen[bytes], engine: Engine) -> set[int]:
+    """SIGSTOP the process at a moment it holds claims; returns them."""
+    for _ in range(100):
+        process.send_signal(signal.SIGSTOP)
+        held = claims_held_by(engine, process.pid)
+        if held:
+            return held
+        process.send_signal(signal.SIGCONT)
+        time.sleep(0.05)
+    raise AssertionError("the instance never held a claim when frozen")
 
 
 def enqueue_refunds(engine: Engine, sandbox: Sandbox, count: int) -> None:
@@ -67,8 +93,11 @@ def test_three_daemons_take_effect_once_each_while_one_is_paused(
         assert wait_until(lambda: confirmed_count(engine) >= 150, timeout=60)
         enqueue_refunds(engine, sandbox, 150)
         assert paused.process is not None
-        paused.process.send_signal(signal.SIGSTOP)
-        time.sleep(LEASE_SECONDS * 3)
+        held = freeze_holding_claims(paused.process, engine)
+        # Frozen, it cannot renew its leases: it is resumed once another instance has taken
+        # over one of its expired claims, so its late results must be fenced off.
+        pid = paused.process.pid
+        assert wait_until(lambda: bool(held - claims_held_by(engine, pid)), timeout=60), held
         paused.process.send_signal(signal.SIGCONT)
         assert wait_until(lambda: outbox_statuses(engine) == {"sent": 650}, timeout=150), (
             outbox_statuses(engine)

@@ -67,13 +67,18 @@ def insert(engine: Engine, count: int, targets: int | None = None) -> list[int]:
 
 
 def outbox_engine(
-    engine: Engine, handler: RecordingHandler, *, concurrency: int, batch_size: int
+    engine: Engine,
+    handler: RecordingHandler,
+    *,
+    concurrency: int,
+    batch_size: int,
+    lease_seconds: float = 60,
 ) -> OutboxEngine:
     settings = EngineSettings(
         owner="w1",
         concurrency=concurrency,
         batch_size=batch_size,
-        lease_seconds=60,
+        lease_seconds=lease_seconds,
         drain_seconds=WAIT_SECONDS,
     )
     return OutboxEngine(
@@ -125,3 +130,27 @@ def test_a_stop_hands_back_claims_that_never_started_without_sending_them(
     assert (summary.sent, summary.released) == (1, 5)
     assert handler.delivered == [ids[0]]
     assert statuses(engine) == {ids[0]: "sent"} | dict.fromkeys(ids[1:], "pending")
+
+
+def test_a_claim_taken_over_while_waiting_for_a_worker_is_never_sent(engine: Engine) -> None:
+    """A process frozen past its lease: the renewal finds a waiting claim held by another
+    instance, and the worker that reaches it later sends nothing."""
+    ids = insert(engine, 2)
+    taken_over = threading.Event()
+    handler = RecordingHandler(until=taken_over)
+    drain_engine = outbox_engine(engine, handler, concurrency=1, batch_size=10, lease_seconds=1)
+    drained: list[Any] = []
+    worker = threading.Thread(target=lambda: drained.append(drain_engine.drain(threading.Event())))
+    worker.start()
+    assert handler.started.wait(WAIT_SECONDS)
+    with engine.begin() as conn:
+        conn.execute(t.outbox.update().where(t.outbox.c.id == ids[1]).values(lease_owner="w2"))
+    taken_over.set()  # the first delivery ends half a second later, after a renewal
+    worker.join(WAIT_SECONDS)
+    assert not worker.is_alive()
+    [summary] = drained
+    assert handler.delivered == [ids[0]]
+    assert summary.lease_lost == 1
+    with engine.connect() as conn:
+        owner = conn.scalar(select(t.outbox.c.lease_owner).where(t.outbox.c.id == ids[1]))
+    assert owner == "w2"

@@ -225,6 +225,18 @@ def test_extending_a_lease_keeps_the_claim(engine: Engine) -> None:
     assert store.release_expired(LATER + timedelta(seconds=61)) == 0
 
 
+def test_extending_leases_skips_and_names_only_the_claims_still_held(engine: Engine) -> None:
+    """A claim another instance took over is neither renewed nor returned as held."""
+    store = OutboxStore(engine)
+    kept_id, taken_id = enqueue(engine, "A"), enqueue(engine, "B")
+    messages = claim(store)
+    with engine.begin() as conn:
+        conn.execute(t.outbox.update().where(t.outbox.c.id == taken_id).values(lease_owner="w2"))
+    kept = store.extend_leases("w1", messages, LATER + timedelta(seconds=120))
+    assert [m.id for m in kept] == [kept_id]
+    assert status_of(engine, taken_id).lease_expires_at == LATER + timedelta(seconds=60)
+
+
 def test_release_hands_claims_back_at_shutdown(engine: Engine) -> None:
     """release() returns a worker's unfinished claims to pending at once."""
     store = OutboxStore(engine)
