@@ -338,7 +338,8 @@ def _due_heads(conn: Connection, now: datetime, limit: int) -> list[int]:
         if not due:
             break
         first = _first_blocking(conn, {(row.account, row.target_id) for row in due})
-        heads += [row.id for row in due if first[_queue_of(row)] == row.id]
+        # A row claimed or finished by another instance since the slice was read is no head.
+        heads += [row.id for row in due if first.get(_queue_of(row)) == row.id]
         if len(due) < slice_size:
             break
         after = (due[-1].next_attempt_at, due[-1].id)

@@ -184,6 +184,10 @@ class OutboxEngine:
                     more_may_be_due = True  # a success may unblock the next message of a target
                 if now - last_renewal >= self._settings.lease_seconds / 3:
                     self._renew(list(in_flight.values()), leases, now)
+                    # Claims of an instance that died or froze go back to the queue during
+                    # a long drain too, not only when the next one starts.
+                    if self._store.release_expired(self._clock()):
+                        more_may_be_due = True
                     last_renewal = now
             self._stop(in_flight, finished, summary)
         finally:

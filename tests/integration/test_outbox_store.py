@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from feedamp_sync.db import outbox
 from feedamp_sync.db import tables as t
@@ -99,6 +99,23 @@ def test_heads_behind_a_long_queue_of_one_target_are_found(
     later = [enqueue(engine, target) for target in "BCD"]
     claimed = claim(OutboxStore(engine), limit=10)
     assert [m.id for m in claimed] == [first, *later]
+
+
+def test_a_message_finished_between_the_claims_two_reads_is_skipped(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another instance may finish a due row after the claim read it (READ COMMITTED): the
+    claim passes over it and takes the rest."""
+    store = OutboxStore(engine)
+    finished, other = enqueue(engine, "A"), enqueue(engine, "B")
+    first_blocking = outbox._first_blocking
+
+    def meanwhile_sent(conn: Connection, targets: set[tuple[str, str]]) -> Any:
+        conn.execute(t.outbox.update().where(t.outbox.c.id == finished).values(status="sent"))
+        return first_blocking(conn, targets)
+
+    monkeypatch.setattr(outbox, "_first_blocking", meanwhile_sent)
+    assert [m.id for m in claim(store)] == [other]
 
 
 def test_a_dead_message_blocks_only_its_own_target(engine: Engine) -> None:
