@@ -13,6 +13,13 @@ every test also exercises the migrations.
 - A test that only makes sense on some backends: ``@pytest.mark.backends("sqlite")``.
 - Many cases reading the same stored data: ``module_database_url``, one database per backend
   shared by the module's tests.
+- Server databases are created one test ahead and dropped after the test, both on a
+  background thread (``Server``): the ~0.5 s a PostgreSQL ``CREATE DATABASE`` takes overlaps
+  the test before. Each test still gets a database no test has used, migrated by its own
+  ``migrate.upgrade`` call (Alembic is never run off the main thread).
+- Child processes (daemons, CLI runs, the benchmark's) keep their compiled bytecode in
+  ``BYTECODE_CACHE`` when ``PYTHONDONTWRITEBYTECODE`` is set, so each start does not
+  compile every module again; see :func:`cache_child_bytecode`.
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Final, Literal, cast
@@ -44,6 +53,8 @@ SERVER_DEFAULTS: Final = {
     "mariadb": ("FEEDAMP_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/mysql"),
 }
 CONNECT_TIMEOUT_SECONDS: Final = "5"
+BYTECODE_CACHE: Final = Path(tempfile.gettempdir()) / "feedamp-test-pycache"
+"""Where child processes keep compiled bytecode: outside the tree and the venv."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,6 +73,22 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "backends(*names): run this database test only on the named backends"
     )
     _selected_backends(config)  # a typo in the selection stops the run at once
+    cache_child_bytecode()
+
+
+def cache_child_bytecode() -> None:
+    """Let child processes write and reuse ``.pyc`` files under ``BYTECODE_CACHE``.
+
+    With ``PYTHONDONTWRITEBYTECODE`` set and no ``.pyc`` in the tree or the venv, every
+    ``python -m feedamp_sync`` compiles ~600 modules first: 2 to 3 s of CPU per start, and the
+    suite starts dozens of processes. ``PYTHONPYCACHEPREFIX`` keeps the files out of the tree
+    (as bench/processes.py does); Python still checks each against its source's mtime and
+    size, so a module edited during the run is compiled again. Only the environment children
+    inherit changes; this process's flags are fixed at its start.
+    """
+    if os.environ.get("PYTHONDONTWRITEBYTECODE") and not os.environ.get("PYTHONPYCACHEPREFIX"):
+        del os.environ["PYTHONDONTWRITEBYTECODE"]
+        os.environ["PYTHONPYCACHEPREFIX"] = str(BYTECODE_CACHE)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -89,7 +116,12 @@ def _selected_backends(config: pytest.Config) -> list[str]:
 
 
 class Server:
-    """A database server on which each test gets a database of its own."""
+    """A database server on which each test gets a database of its own.
+
+    One worker thread does the server's slow DDL out of the tests' way: it creates the
+    database the next test will get while the current one runs, and drops each database
+    once its test is done. A failed background drop is reported when the session ends.
+    """
 
     def __init__(self, backend: str) -> None:
         env_var, default = SERVER_DEFAULTS[backend]
@@ -101,23 +133,45 @@ class Server:
         self._env_var = env_var
         self._admin: Engine | None = None
         self._unreachable: str | None = None
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix=f"feedamp-test-{backend}")
+        self._next: Future[str] | None = None
+        self._drops: list[Future[None]] = []
 
     @contextmanager
     def database(self) -> Iterator[str]:
-        """Create an empty database, yield its URL, then drop it with any connection left."""
+        """An empty database no test has used: yield its URL, then drop it with any
+        connection left (in the background)."""
         admin = self._admin_engine()
-        name = f"feedamp_test_{secrets.token_hex(6)}"
-        with admin.connect() as connection:
-            connection.exec_driver_sql(self._create_sql(name))
+        ready = self._next if self._next is not None else self._worker.submit(self._create, admin)
+        self._next = self._worker.submit(self._create, admin)  # for the next test
+        name = ready.result()
         try:
             yield self.url.set(database=name).render_as_string(hide_password=False)
         finally:
-            with admin.connect() as connection:
-                self._drop(connection, name)
+            self._drops.append(self._worker.submit(self._drop_database, admin, name))
 
-    def dispose(self) -> None:
+    def dispose(self) -> list[str]:
+        """Drop the database prepared for no test, wait for every drop, disconnect; returns
+        the drops that failed."""
+        if self._next is not None and self._admin is not None:
+            admin, spare = self._admin, self._next
+            self._drops.append(
+                self._worker.submit(lambda: self._drop_database(admin, spare.result()))
+            )
+        self._worker.shutdown(wait=True)
         if self._admin is not None:
             self._admin.dispose()
+        return [f"{self.backend}: {drop.exception()}" for drop in self._drops if drop.exception()]
+
+    def _create(self, admin: Engine) -> str:
+        name = f"feedamp_test_{secrets.token_hex(6)}"
+        with admin.connect() as connection:
+            connection.exec_driver_sql(self._create_sql(name))
+        return name
+
+    def _drop_database(self, admin: Engine, name: str) -> None:
+        with admin.connect() as connection:
+            self._drop(connection, name)
 
     def _create_sql(self, name: str) -> str:
         if self.backend == "postgresql":
@@ -167,8 +221,8 @@ def servers() -> Iterator[dict[str, Server]]:
     """The PostgreSQL and MariaDB servers, connected to on first use."""
     found = {backend: Server(backend) for backend in SERVER_DEFAULTS}
     yield found
-    for server in found.values():
-        server.dispose()
+    failed = [failure for server in found.values() for failure in server.dispose()]
+    assert failed == [], f"test databases not dropped: {failed}"
 
 
 @pytest.fixture

@@ -53,6 +53,7 @@ def test_a_payload_from_stdin_is_stored_and_printed_as_the_new_message(
     )
 
 
+@pytest.mark.backends("sqlite")  # refused before the database is read
 def test_with_several_accounts_enqueue_needs_account(
     server: SandboxServer,
     database_url: str,

@@ -132,6 +132,7 @@ def test_an_unknown_message_id_fails(config: Path, capsys: pytest.CaptureFixture
     assert (code, "no outbox message with id 424242" in err) == (1, True)
 
 
+@pytest.mark.backends("sqlite")  # refused before the database is read
 @pytest.mark.parametrize("reason", [None, "   "], ids=["missing", "blank"])
 def test_a_reason_is_required(
     reason: str | None, config: Path, capsys: pytest.CaptureFixture[str]
