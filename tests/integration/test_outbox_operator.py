@@ -73,10 +73,11 @@ def test_retry_puts_a_dead_message_back_due_now(engine: Engine) -> None:
     """A retried dead message is pending again, due at the time of the retry."""
     store = OutboxStore(engine)
     message_id = make_dead(engine, store)
-    result = store.retry(message_id, reason="outage over", now=clock(3))
+    retried_at = clock(3)
+    result = store.retry(message_id, reason="outage over", now=retried_at)
     stored = row(engine, message_id)
     assert (result.status, result.refused) == ("pending", None)
-    assert (stored.status, stored.next_attempt_at) == ("pending", clock(3))
+    assert (stored.status, stored.next_attempt_at) == ("pending", retried_at)
 
 
 def test_a_retried_message_gets_a_fresh_budget_and_keeps_counting_attempts(
@@ -100,14 +101,15 @@ def test_the_reason_is_recorded_in_the_note(engine: Engine) -> None:
     """Each action appends its stamped reason to the note, keeping what was there."""
     store = OutboxStore(engine)
     message_id = make_dead(engine, store)
-    store.retry(message_id, reason="outage over", now=clock(3))
+    retried_at, cancelled_at = clock(3), clock(5)  # read once: the clock moves on meanwhile
+    store.retry(message_id, reason="outage over", now=retried_at)
     claimed = claim_one(store, clock(3))
     fail(store, claimed, clock(3))
     fail(store, claim_one(store, clock(4)), clock(4))
-    store.cancel(message_id, reason="given up", now=clock(5))
-    stamp = clock(3).isoformat(timespec="seconds")
+    store.cancel(message_id, reason="given up", now=cancelled_at)
     assert row(engine, message_id).note == (
-        f"{stamp} retry: outage over\n{clock(5).isoformat(timespec='seconds')} cancel: given up"
+        f"{retried_at.isoformat(timespec='seconds')} retry: outage over\n"
+        f"{cancelled_at.isoformat(timespec='seconds')} cancel: given up"
     )
 
 
