@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from feedamp_sync.db import tables as t
+from feedamp_sync.db.targets import by_account
 from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.operator import TARGET_STATUS, Action, MessageFacts, note_with, refusal
@@ -363,11 +364,8 @@ def _first_blocking(conn: Connection, targets: set[tuple[str, str]]) -> dict[Que
     """The first message of each target's queues that is still waiting or being sent."""
     box = t.outbox
     is_return = _is_return(box)
-    by_account: dict[str, list[str]] = {}
-    for account, target_id in sorted(targets):
-        by_account.setdefault(account, []).append(target_id)
     first: dict[Queue, int] = {}
-    for account, target_ids in by_account.items():
+    for account, target_ids in by_account(targets).items():
         rows = conn.execute(
             select(box.c.account, box.c.target_id, is_return, func.min(box.c.id).label("first"))
             .where(

@@ -8,7 +8,7 @@ reserve its number in a transaction of its own.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -16,6 +16,7 @@ from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from feedamp_sync.db import tables as t
+from feedamp_sync.db.targets import Key, by_account
 from feedamp_sync.errors import InvalidPayload
 from feedamp_sync.outbox.facts import (
     ORDER_KINDS,
@@ -75,22 +76,11 @@ def load_facts_of(conn: Connection, subjects: Sequence[Subject]) -> list[Facts]:
     return [orders[s] if s.kind in ORDER_KINDS else returns[s] for s in subjects]
 
 
-Key = tuple[str, str]
-"""(account, FeedAMP id) of a stored order or return."""
-
-
-def _by_account(keys: Iterable[Key]) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = defaultdict(list)
-    for account, target_id in sorted(set(keys)):
-        grouped[account].append(target_id)
-    return grouped
-
-
 def _orders_facts(conn: Connection, subjects: Sequence[Subject]) -> dict[Subject, Facts]:
     if not subjects:
         return {}
     row_ids: dict[Key, int] = {}
-    for account, order_ids in _by_account((s.account, s.target_id) for s in subjects).items():
+    for account, order_ids in by_account((s.account, s.target_id) for s in subjects).items():
         rows = conn.execute(
             select(t.orders.c.id, t.orders.c.feedamp_id).where(
                 t.orders.c.account == account, t.orders.c.feedamp_id.in_(order_ids)
@@ -129,7 +119,7 @@ def _earlier_fulfillments(
     """The covering fulfillment messages of these orders, oldest first."""
     found: dict[Key, list[EarlierFulfillment]] = defaultdict(list)
     box = t.outbox
-    for account, order_ids in _by_account((s.account, s.target_id) for s in subjects).items():
+    for account, order_ids in by_account((s.account, s.target_id) for s in subjects).items():
         rows = conn.execute(
             select(box.c.id, box.c.target_id, box.c.status, box.c.payload)
             .where(
@@ -151,7 +141,7 @@ def _returns_facts(conn: Connection, subjects: Sequence[Subject]) -> dict[Subjec
     if not subjects:
         return {}
     stored: dict[Key, Any] = {}
-    for account, return_ids in _by_account((s.account, s.target_id) for s in subjects).items():
+    for account, return_ids in by_account((s.account, s.target_id) for s in subjects).items():
         rows = conn.execute(
             select(t.returns.c.id, t.returns.c.feedamp_id, t.returns.c.mp_return_number).where(
                 t.returns.c.account == account, t.returns.c.feedamp_id.in_(return_ids)
