@@ -57,6 +57,21 @@ def _collect(
             return done
 
 
+def collect_wait_seconds(
+    in_flight: int, finished: int, *, batch_size: int, last_flush: float, now: float
+) -> float:
+    """How long the drain may sleep for the next delivery to end.
+
+    With results waiting, only until they are due to be recorded; a drain that polled here
+    instead would spin, and every spin takes the interpreter lock from the workers.
+    """
+    if not in_flight or finished >= batch_size:
+        return 0.0
+    if not finished:
+        return FLUSH_SECONDS
+    return max(0.0, last_flush + FLUSH_SECONDS - now)
+
+
 @dataclass
 class DrainSummary:
     sent: int = 0
@@ -168,7 +183,13 @@ class OutboxEngine:
                     if not more_may_be_due:
                         break
                     continue
-                wait_seconds = FLUSH_SECONDS if in_flight and not finished else 0.0
+                wait_seconds = collect_wait_seconds(
+                    len(in_flight),
+                    len(finished),
+                    batch_size=self._settings.batch_size,
+                    last_flush=last_flush,
+                    now=time.monotonic(),
+                )
                 for future in _collect(completed, wait_seconds):
                     leases.forget(in_flight.pop(future))
                     finished.append(future.result())
