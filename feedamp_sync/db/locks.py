@@ -5,7 +5,8 @@ pollers would otherwise fetch the same pages and race to insert the same orders;
 outbox needs no such lock (its claims use ``FOR UPDATE SKIP LOCKED``). The lock is taken
 without waiting: an instance that finds it held skips that tick, because another instance
 is doing the same work right now. A lock is held by a database session, so it disappears
-with its holder, even after ``kill -9``.
+with its holder, even after ``kill -9``. MariaDB's named locks are server-wide, so the name
+carries the database's: two sellers (or a staging copy) on one server never share a lock.
 
 SQLite needs none: one daemon per file is enforced by :mod:`feedamp_sync.db.instance`.
 """
@@ -23,9 +24,9 @@ from feedamp_sync.db.engine import backend_name
 _MYSQL_NAME_LIMIT = 64
 
 
-def lock_name(account: str, job: str) -> str:
+def lock_name(database: str, account: str, job: str) -> str:
     """The lock's name: readable where it fits, hashed where MariaDB's 64 characters do not."""
-    name = f"feedamp_sync:{job}:{account}"
+    name = f"feedamp_sync:{database}:{job}:{account}"
     if len(name) <= _MYSQL_NAME_LIMIT:
         return name
     return "feedamp_sync:" + hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
@@ -44,7 +45,7 @@ def job_lock(engine: Engine, account: str, job: str) -> Iterator[bool]:
     if backend == "sqlite":
         yield True
         return
-    name = lock_name(account, job)
+    name = lock_name(engine.url.database or "", account, job)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         if backend == "postgresql":
             key = _pg_key(name)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from sqlalchemy import Engine
 
 from feedamp_sync.db.engine import create_engine_for
 from feedamp_sync.db.locks import job_lock, lock_name
+from tests.conftest import Server
 
 
 def test_a_held_lock_is_refused_to_another_instance(database_url: str, engine: Engine) -> None:
@@ -44,8 +49,35 @@ def test_different_jobs_and_accounts_do_not_block_each_other(engine: Engine) -> 
         assert (one, two, three) == (True, True, True)
 
 
+@pytest.fixture
+def neighbour_url(
+    request: pytest.FixtureRequest, tmp_path: Path, servers: dict[str, Server]
+) -> Iterator[str]:
+    """Another database on the same server: another seller's, or a staging copy."""
+    backend = request.node.callspec.params["database_url"]
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'neighbour.db'}"
+        return
+    with servers[backend].database() as url:
+        yield url
+
+
+def test_databases_sharing_a_server_do_not_share_locks(engine: Engine, neighbour_url: str) -> None:
+    """MariaDB's named locks are server-wide: each database's pollers still run."""
+    neighbour = create_engine_for(neighbour_url)
+    try:
+        with (
+            job_lock(engine, "main", "orders") as here,
+            job_lock(neighbour, "main", "orders") as there,
+        ):
+            assert (here, there) == (True, True)
+    finally:
+        neighbour.dispose()
+
+
 def test_long_names_fit_mariadb_limit() -> None:
     """A lock name never exceeds MariaDB's 64 characters, and stays distinct."""
-    long_a, long_b = "a" * 64, "a" * 63 + "b"
-    assert len(lock_name(long_a, "orders")) <= 64
-    assert lock_name(long_a, "orders") != lock_name(long_b, "orders")
+    database, long_a, long_b = "d" * 64, "a" * 64, "a" * 63 + "b"
+    assert len(lock_name(database, long_a, "orders")) <= 64
+    assert lock_name(database, long_a, "orders") != lock_name(database, long_b, "orders")
+    assert lock_name("shop", "main", "orders") != lock_name("staging", "main", "orders")
