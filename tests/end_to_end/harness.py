@@ -167,6 +167,10 @@ class Daemon:
     def output(self) -> str:
         return "\n".join(path.read_text(errors="replace") for path in self.outputs)
 
+    def latest_output(self) -> str:
+        """The output of the current (or last) process only."""
+        return self.outputs[-1].read_text(errors="replace") if self.outputs else ""
+
     def stop_quietly(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
