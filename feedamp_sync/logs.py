@@ -9,10 +9,12 @@ without local variables, so no frame can print a secret held in a variable.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
 import threading
+from collections import deque
 from collections.abc import Mapping
 from typing import Any, Final, Literal, TextIO
 
@@ -22,36 +24,62 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 REDACTED: Final = "[redacted]"
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|authorization|api[_-]?key|credential", re.I)
 _BASIC_HEADER = re.compile(r"(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]{6,}", re.I)
+_BASIC_HEADER_MIN_LENGTH: Final = len("Basic ") + 6
 _MIN_SECRET_LENGTH: Final = 4
+TOKENS_KEPT: Final = 100
+"""Issued tokens remembered for scrubbing. A token a client replaced is dropped from memory
+with it, so only the newest can still reach a log line; keeping every one would make each
+line slower, for ever, in a daemon that renews its token hourly for years."""
 
 LogFormat = Literal["json", "console", "auto"]
 
 
 class SecretRegistry:
-    """The set of secret values to scrub from every string that reaches a log line."""
+    """The secret values to scrub from every string that reaches a log line: passwords for
+    the life of the process, issued tokens up to the newest ``tokens_kept``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tokens_kept: int = TOKENS_KEPT) -> None:
         self._lock = threading.Lock()
-        self._values: frozenset[str] = frozenset()
+        self._permanent: frozenset[str] = frozenset()
+        self._tokens: deque[str] = deque(maxlen=tokens_kept)
+        self._values: tuple[str, ...] = ()
 
     def add(self, value: str) -> None:
         if len(value) >= _MIN_SECRET_LENGTH:
             with self._lock:
-                self._values = self._values | {value}
+                self._permanent |= {value}
+                self._remember()
+
+    def add_token(self, value: str) -> None:
+        if len(value) >= _MIN_SECRET_LENGTH:
+            with self._lock:
+                self._tokens.append(value)
+                self._remember()
+
+    def _remember(self) -> None:
+        self._values = tuple(self._permanent | set(self._tokens))
 
     def scrub(self, text: str) -> str:
         for value in self._values:
             if value in text:
                 text = text.replace(value, REDACTED)
-        return _BASIC_HEADER.sub(r"\1 " + REDACTED, text)
+        if len(text) >= _BASIC_HEADER_MIN_LENGTH and _BASIC_HEADER.search(text):
+            text = _BASIC_HEADER.sub(r"\1 " + REDACTED, text)
+        return text
 
 
 _registry: Final = SecretRegistry()
 
 
 def register_secret(value: str) -> None:
-    """Remember a secret value (a password, an issued token) so logs never show it."""
+    """Remember a secret value (a password) so logs never show it."""
     _registry.add(value)
+
+
+def register_token(value: str) -> None:
+    """Remember a token FeedAMP issued so logs never show it (the newest ones; see
+    :data:`TOKENS_KEPT`)."""
+    _registry.add_token(value)
 
 
 def scrub(text: str) -> str:
@@ -59,8 +87,14 @@ def scrub(text: str) -> str:
     return _registry.scrub(text)
 
 
+@functools.lru_cache(maxsize=1024)
+def _is_secret_key(key: str) -> bool:
+    """Log keys are few and repeat on every line: each is matched once."""
+    return _SECRET_KEY.search(key) is not None
+
+
 def _redact_value(key: str | None, value: Any) -> Any:
-    if key is not None and _SECRET_KEY.search(key) and value is not None:
+    if key is not None and value is not None and _is_secret_key(key):
         return REDACTED
     if isinstance(value, str):
         return _registry.scrub(value)

@@ -38,7 +38,7 @@ from feedamp_sync.feedamp.params import new_orders_params, returns_params
 from feedamp_sync.feedamp.ratelimit import RateLimiter
 from feedamp_sync.feedamp.retry import RetryRule, parse_retry_after, server_now
 from feedamp_sync.feedamp.transport import HttpTransport, RawResponse, RequestNotSent
-from feedamp_sync.logs import register_secret
+from feedamp_sync.logs import register_token
 from feedamp_sync.settings import AccountSettings, ApiSettings
 
 log = structlog.get_logger(__name__)
@@ -260,7 +260,7 @@ class FeedampClient:
     def _fetch_token(self, deadline: float) -> str:
         request = _Request("get_token", "GET", self._paths.get_token, self._other)
         value = responses.token(self._attempts(request, deadline, None).content)
-        register_secret(value)
+        register_token(value)
         log.info("api_token_fetched", account=self.account_name)
         return value
 

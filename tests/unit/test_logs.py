@@ -7,7 +7,7 @@ import json
 
 import structlog
 
-from feedamp_sync.logs import configure_logging, register_secret
+from feedamp_sync.logs import SecretRegistry, configure_logging, register_secret
 
 
 def capture(log_format: str = "json") -> io.StringIO:
@@ -46,6 +46,18 @@ def test_registered_secret_values_are_scrubbed_from_any_text() -> None:
     stream = capture()
     structlog.get_logger("t").error("failed", error="login canary-secret-value refused")
     assert "canary-secret-value" not in stream.getvalue()
+
+
+def test_only_the_newest_issued_tokens_are_kept_for_scrubbing_and_passwords_always() -> None:
+    """A token replaced long ago can no longer reach a log line; scrubbing it on every line
+    for ever would only make logging slower as the daemon ages."""
+    registry = SecretRegistry(tokens_kept=2)
+    registry.add("the-password")
+    for token in ("token-1", "token-2", "token-3"):
+        registry.add_token(token)
+    assert registry.scrub("the-password token-1 token-2 token-3") == (
+        "[redacted] token-1 [redacted] [redacted]"
+    )
 
 
 def test_basic_credentials_are_scrubbed() -> None:
