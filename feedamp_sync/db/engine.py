@@ -29,6 +29,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from feedamp_sync.db.types import json_text
 from feedamp_sync.errors import ConfigError
 
 Backend = Literal["sqlite", "postgresql", "mysql"]
@@ -81,7 +82,7 @@ def backend_name(engine: Engine) -> Backend:
 
 
 def _sqlite_engine(url: URL, pool_size: int) -> Engine:
-    engine = sa.create_engine(url, pool_size=pool_size)
+    engine = sa.create_engine(url, pool_size=pool_size, json_serializer=json_text)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
@@ -102,7 +103,9 @@ def _sqlite_engine(url: URL, pool_size: int) -> Engine:
 
 
 def _postgresql_engine(url: URL, pool_size: int) -> Engine:
-    engine = sa.create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+    engine = sa.create_engine(
+        url, pool_size=pool_size, pool_pre_ping=True, json_serializer=json_text
+    )
 
     @event.listens_for(engine, "connect")
     def _custom_plans(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
@@ -125,6 +128,7 @@ def _mysql_engine(url: URL, pool_size: int) -> Engine:
         pool_recycle=MYSQL_POOL_RECYCLE_SECONDS,
         isolation_level="READ COMMITTED",
         connect_args={"charset": "utf8mb4"},
+        json_serializer=json_text,
     )
 
     @event.listens_for(engine, "connect")

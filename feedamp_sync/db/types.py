@@ -7,9 +7,11 @@ caller ever sees a naive datetime.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects.postgresql import JSONB
@@ -54,6 +56,17 @@ def json_type() -> TypeEngine[Any]:
     as a literal or through a bound parameter of a batched statement, so ``IS NULL`` finds it.
     """
     return JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's text: written by orjson, several times faster than the standard library
+    (every recorded result stores FeedAMP's answer, often a whole order), with the standard
+    library's treatment of non-string keys; integers beyond 64 bits, which orjson refuses, go
+    through the standard library."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
 
 
 class utcnow(FunctionElement[datetime]):

@@ -108,6 +108,16 @@ def test_json_columns_round_trip_nested_unicode(engine: Engine) -> None:
     assert outbox_payload(engine, payload).payload == payload
 
 
+def test_json_columns_keep_integers_beyond_64_bits_and_numeric_keys(engine: Engine) -> None:
+    """Values the fast JSON writer refuses or treats differently come back as written."""
+    payload = {"huge": 2**70, "negative": -(2**65), "by_line": {1: "one"}}
+    assert outbox_payload(engine, payload).payload == {
+        "huge": 2**70,
+        "negative": -(2**65),
+        "by_line": {"1": "one"},
+    }
+
+
 def test_text_columns_hold_any_unicode(engine: Engine) -> None:
     """Text columns keep emoji and CJK, even where the database default is latin1."""
     assert outbox_payload(engine, {}, note="注文 📦").note == "注文 📦"
