@@ -114,7 +114,8 @@ def pull_returns(
 
     The new checkpoint is this poll's start, taken before the first request, and it is saved
     only once the last page is stored: a failure raises out with the old checkpoint in place,
-    and a stop between pages leaves it too, so the next poll covers the same window again.
+    and a stop between pages, or a pass cut short by a repeated cursor, leaves it too, so the
+    next poll covers the same window again.
     """
     account = client.account_name
     started = clock()
@@ -135,7 +136,7 @@ def pull_returns(
                 count=skipped,
                 hint="kept in the return JSON, not in feedamp_return_lines",
             )
-        if stop.is_set() and page.next_cursor is not None:
+        if page.cut_short or (stop.is_set() and page.next_cursor is not None):
             return pulled
     state.succeeded(account, RETURNS_JOB, clock(), checkpoint=checkpoint_value(started))
     pulled.complete = True

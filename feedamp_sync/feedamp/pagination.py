@@ -2,9 +2,9 @@
 
 The end of the list is signalled in ways the docs leave open (null, absent or empty cursor, or
 an empty page), and a misbehaving server could hand back a cursor already followed; that would
-loop forever, so a pass stops at the first repeated cursor with a warning. A pass is never
-complete knowledge (confirming orders may shift an offset-like cursor), so stopping early only
-delays items to the next pass.
+loop forever, so a pass stops at the first repeated cursor with a warning, and its last page
+says so: the pages after that cursor were never read. For new orders that only delays them to
+the next pass; a returns poll must not move its checkpoint past them.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ class Page:
     items: list[dict[str, Any]]
     next_cursor: str | None
     """None on the last page of the pass."""
+    cut_short: bool = False
+    """The pass ended here at a repeated cursor, not at the end of the list."""
 
 
 FetchPage = Callable[[str | None], tuple[list[dict[str, Any]], str | None]]
@@ -38,7 +40,8 @@ def follow_cursor(fetch: FetchPage, *, on_repeat: Callable[[str], None]) -> Iter
         items, next_cursor = fetch(cursor)
         if next_cursor is not None and next_cursor in followed:
             on_repeat(next_cursor)
-            next_cursor = None
+            yield Page(items, None, cut_short=True)
+            return
         yield Page(items, next_cursor)
         if next_cursor is None:
             return

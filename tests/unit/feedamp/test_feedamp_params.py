@@ -103,4 +103,12 @@ def test_a_repeated_cursor_stops_the_pass_and_is_reported() -> None:
     asked, fetch = pages_from(([{"id": "1"}], "a"), ([{"id": "2"}], "b"), ([{"id": "3"}], "a"))
     pages = list(follow_cursor(fetch, on_repeat=repeated.append))
     assert (asked, repeated) == ([None, "a", "b"], ["a"])
-    assert pages[-1] == Page([{"id": "3"}], None)
+    assert pages[-1] == Page([{"id": "3"}], None, cut_short=True)
+
+
+def test_a_pass_that_reaches_the_end_is_not_cut_short() -> None:
+    _, fetch = pages_from(([{"id": "1"}], "a"), ([{"id": "2"}], None))
+    assert [page.cut_short for page in follow_cursor(fetch, on_repeat=lambda _: None)] == [
+        False,
+        False,
+    ]
