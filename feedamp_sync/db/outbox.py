@@ -37,8 +37,8 @@ from feedamp_sync.outbox.operator import TARGET_STATUS, Action, MessageFacts, no
 
 RETURN_KINDS: Final = ("return_authorization", "return_refund")
 BLOCKING_STATUSES: Final = ("pending", "in_flight", "dead")
-SCAN_SLICE: Final = 200
-"""Due messages read at a time while looking for the heads of their targets."""
+SCAN_SLICE_MAX: Final = 1_000
+"""The most due messages read at a time while looking for the heads of their targets."""
 
 Outcome = Literal["sent", "retry", "dead", "deferred"]
 
@@ -320,10 +320,13 @@ def _due_heads(conn: Connection, now: datetime, limit: int) -> list[int]:
     up by the ``(account, target_id, id)`` index for their first blocking message. A single
     query with ``NOT EXISTS`` over the whole queue lets PostgreSQL's planner hash every
     pending row against every other, so each claim would cost in proportion to the backlog.
+    The first slice is ``limit`` rows, enough when due messages head their targets, as in a
+    backlog; each further slice doubles, so many due messages waiting behind others (a dead
+    fulfillment's later refunds) cost a few reads, not one per ``limit`` of them.
     """
     box = t.outbox
     in_due_order = (box.c.next_attempt_at, box.c.id)
-    slice_size = max(limit, SCAN_SLICE)
+    slice_size = limit
     heads: list[int] = []
     after: tuple[datetime, int] | None = None
     while len(heads) < limit:
@@ -344,6 +347,7 @@ def _due_heads(conn: Connection, now: datetime, limit: int) -> list[int]:
         if len(due) < slice_size:
             break
         after = (due[-1].next_attempt_at, due[-1].id)
+        slice_size = min(2 * slice_size, SCAN_SLICE_MAX)
     return heads[:limit]
 
 

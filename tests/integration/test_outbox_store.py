@@ -87,12 +87,9 @@ def test_the_next_message_follows_once_the_head_is_sent(engine: Engine) -> None:
     assert [m.id for m in claim(store)] == [second]
 
 
-def test_heads_behind_a_long_queue_of_one_target_are_found(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Due messages are read a slice at a time: 25 waiting behind one head do not hide the
-    heads of other targets queued after them."""
-    monkeypatch.setattr(outbox, "SCAN_SLICE", 1)  # slices of `limit` (10) rows
+def test_heads_behind_a_long_queue_of_one_target_are_found(engine: Engine) -> None:
+    """Due messages are read a slice at a time (the first of `limit` rows): 25 waiting
+    behind one head do not hide the heads of other targets queued after them."""
     first = enqueue(engine, "A")
     for _ in range(24):
         enqueue(engine, "A")
