@@ -24,9 +24,14 @@ from feedamp_sync.db.engine import backend_name
 _MYSQL_NAME_LIMIT = 64
 
 
-def lock_name(database: str, account: str, job: str) -> str:
-    """The lock's name: readable where it fits, hashed where MariaDB's 64 characters do not."""
-    name = f"feedamp_sync:{database}:{job}:{account}"
+def lock_name(account: str, job: str, *, database: str | None = None) -> str:
+    """The lock's name: readable where it fits, hashed where MariaDB's 64 characters do not.
+
+    ``database`` is given on MariaDB only: PostgreSQL's advisory locks belong to a database
+    already, and their keys stay what earlier releases used.
+    """
+    scope = "" if database is None else f"{database}:"
+    name = f"feedamp_sync:{scope}{job}:{account}"
     if len(name) <= _MYSQL_NAME_LIMIT:
         return name
     return "feedamp_sync:" + hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
@@ -45,15 +50,16 @@ def job_lock(engine: Engine, account: str, job: str) -> Iterator[bool]:
     if backend == "sqlite":
         yield True
         return
-    name = lock_name(engine.url.database or "", account, job)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         if backend == "postgresql":
-            key = _pg_key(name)
+            key = _pg_key(lock_name(account, job))
             acquired = bool(
                 connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
             )
             release = text("SELECT pg_advisory_unlock(:key)").bindparams(key=key)
         else:
+            # The server's name for the database, whatever alias or case the URL used.
+            name = lock_name(account, job, database=connection.scalar(text("SELECT DATABASE()")))
             acquired = connection.scalar(text("SELECT GET_LOCK(:name, 0)"), {"name": name}) == 1
             release = text("SELECT RELEASE_LOCK(:name)").bindparams(name=name)
         try:

@@ -63,7 +63,8 @@ def neighbour_url(
 
 
 def test_databases_sharing_a_server_do_not_share_locks(engine: Engine, neighbour_url: str) -> None:
-    """MariaDB's named locks are server-wide: each database's pollers still run."""
+    """MariaDB's named locks are server-wide: each database's pollers still run (PostgreSQL
+    and SQLite scope their locks to the database by themselves)."""
     neighbour = create_engine_for(neighbour_url)
     try:
         with (
@@ -78,6 +79,15 @@ def test_databases_sharing_a_server_do_not_share_locks(engine: Engine, neighbour
 def test_long_names_fit_mariadb_limit() -> None:
     """A lock name never exceeds MariaDB's 64 characters, and stays distinct."""
     database, long_a, long_b = "d" * 64, "a" * 64, "a" * 63 + "b"
-    assert len(lock_name(database, long_a, "orders")) <= 64
-    assert lock_name(database, long_a, "orders") != lock_name(database, long_b, "orders")
-    assert lock_name("shop", "main", "orders") != lock_name("staging", "main", "orders")
+    assert len(lock_name(long_a, "orders", database=database)) <= 64
+    assert lock_name(long_a, "orders", database=database) != lock_name(
+        long_b, "orders", database=database
+    )
+    assert lock_name("main", "orders", database="shop") != lock_name(
+        "main", "orders", database="staging"
+    )
+
+
+def test_postgresql_lock_keys_stay_those_of_earlier_releases() -> None:
+    """Instances of the old and the new release exclude each other during a rolling upgrade."""
+    assert lock_name("main", "orders") == "feedamp_sync:orders:main"
