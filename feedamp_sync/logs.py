@@ -2,8 +2,9 @@
 
 Redaction happens in two layers because secrets reach log lines two ways: by key (a field
 called ``password`` or ``token``) and by value (a password quoted inside an exception text).
-Every secret the process learns is registered with :func:`register_secret` so the second layer
-can scrub it from any string, tracebacks included. Tracebacks are rendered as plain text,
+Every secret the process learns is registered (:func:`register_secret` for passwords,
+:func:`register_token` for issued tokens) so the second layer can scrub it from any string,
+tracebacks included. Tracebacks are rendered as plain text,
 without local variables, so no frame can print a secret held in a variable.
 """
 
@@ -26,22 +27,24 @@ _SECRET_KEY = re.compile(r"pass(word)?|secret|token|authorization|api[_-]?key|cr
 _BASIC_HEADER = re.compile(r"(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]{6,}", re.I)
 _BASIC_HEADER_MIN_LENGTH: Final = len("Basic ") + 6
 _MIN_SECRET_LENGTH: Final = 4
-TOKENS_KEPT: Final = 100
-"""Issued tokens remembered for scrubbing. A token a client replaced is dropped from memory
-with it, so only the newest can still reach a log line; keeping every one would make each
-line slower, for ever, in a daemon that renews its token hourly for years."""
+TOKENS_KEPT: Final = 16
+"""Issued tokens of one account remembered for scrubbing. A token leaves memory once every
+call holding it has ended (each within twice ``api.timeout_seconds``), and a call sees at most
+a renewal or two, so only the newest can still reach a log line; keeping every one would
+make each line slower, for ever, in a daemon that renews its token hourly for years."""
 
 LogFormat = Literal["json", "console", "auto"]
 
 
 class SecretRegistry:
     """The secret values to scrub from every string that reaches a log line: passwords for
-    the life of the process, issued tokens up to the newest ``tokens_kept``."""
+    the life of the process, issued tokens up to the newest ``tokens_kept`` of each account."""
 
     def __init__(self, *, tokens_kept: int = TOKENS_KEPT) -> None:
         self._lock = threading.Lock()
+        self._tokens_kept = tokens_kept
         self._permanent: frozenset[str] = frozenset()
-        self._tokens: deque[str] = deque(maxlen=tokens_kept)
+        self._tokens: dict[str, deque[str]] = {}
         self._values: tuple[str, ...] = ()
 
     def add(self, value: str) -> None:
@@ -50,14 +53,16 @@ class SecretRegistry:
                 self._permanent |= {value}
                 self._remember()
 
-    def add_token(self, value: str) -> None:
+    def add_token(self, account: str, value: str) -> None:
         if len(value) >= _MIN_SECRET_LENGTH:
             with self._lock:
-                self._tokens.append(value)
+                kept = self._tokens.setdefault(account, deque(maxlen=self._tokens_kept))
+                kept.append(value)
                 self._remember()
 
     def _remember(self) -> None:
-        self._values = tuple(self._permanent | set(self._tokens))
+        tokens = {token for kept in self._tokens.values() for token in kept}
+        self._values = tuple(self._permanent | tokens)
 
     def scrub(self, text: str) -> str:
         for value in self._values:
@@ -76,10 +81,10 @@ def register_secret(value: str) -> None:
     _registry.add(value)
 
 
-def register_token(value: str) -> None:
-    """Remember a token FeedAMP issued so logs never show it (the newest ones; see
-    :data:`TOKENS_KEPT`)."""
-    _registry.add_token(value)
+def register_token(account: str, value: str) -> None:
+    """Remember a token FeedAMP issued to an account so logs never show it (the newest ones;
+    see :data:`TOKENS_KEPT`)."""
+    _registry.add_token(account, value)
 
 
 def scrub(text: str) -> str:

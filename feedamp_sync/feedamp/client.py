@@ -260,7 +260,7 @@ class FeedampClient:
     def _fetch_token(self, deadline: float) -> str:
         request = _Request("get_token", "GET", self._paths.get_token, self._other)
         value = responses.token(self._attempts(request, deadline, None).content)
-        register_token(value)
+        register_token(self.account_name, value)
         log.info("api_token_fetched", account=self.account_name)
         return value
 

@@ -54,10 +54,18 @@ def test_only_the_newest_issued_tokens_are_kept_for_scrubbing_and_passwords_alwa
     registry = SecretRegistry(tokens_kept=2)
     registry.add("the-password")
     for token in ("token-1", "token-2", "token-3"):
-        registry.add_token(token)
+        registry.add_token("main", token)
     assert registry.scrub("the-password token-1 token-2 token-3") == (
         "[redacted] token-1 [redacted] [redacted]"
     )
+
+
+def test_one_accounts_token_churn_never_evicts_another_accounts_token() -> None:
+    registry = SecretRegistry(tokens_kept=2)
+    registry.add_token("quiet", "quiet-token")
+    for n in range(10):
+        registry.add_token("churning", f"churned-{n}")
+    assert registry.scrub("quiet-token") == "[redacted]"
 
 
 def test_basic_credentials_are_scrubbed() -> None:
