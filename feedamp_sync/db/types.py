@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from sqlalchemy import JSON, DateTime
@@ -58,15 +58,28 @@ def json_type() -> TypeEngine[Any]:
     return JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
+_JSON_TEXT_OPTIONS: Final = (
+    orjson.OPT_NON_STR_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
 def json_text(value: Any) -> str:
-    """A JSON column's text: written by orjson, several times faster than the standard library
-    (every recorded result stores FeedAMP's answer, often a whole order), with the standard
-    library's treatment of non-string keys; integers beyond 64 bits, which orjson refuses, go
-    through the standard library."""
+    """A JSON column's text, written by orjson: several times faster than the standard library,
+    and every recorded result stores FeedAMP's answer, often a whole order.
+
+    What orjson would write differently goes through the standard library, as before:
+    integers beyond 64 bits, and datetimes, dataclasses and subclasses of the JSON types
+    (refused or converted as ``json.dumps`` does). orjson writes NaN and Infinity, which no
+    database's JSON accepts, as null; none comes from FeedAMP (a response holding one is
+    refused when read).
+    """
     try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+        return orjson.dumps(value, option=_JSON_TEXT_OPTIONS).decode()
     except orjson.JSONEncodeError:
-        return json.dumps(value)
+        return json.dumps(value, allow_nan=False)
 
 
 class utcnow(FunctionElement[datetime]):

@@ -21,11 +21,16 @@ _ERROR_KEYS: Final = ("error", "message", "errors")
 
 def _decode(endpoint: str, content: bytes) -> Any:
     try:
-        return json.loads(content)
+        return json.loads(content, parse_constant=_refuse_constant)
     except ValueError:
         raise ApiResponseInvalid(
             f"{endpoint}: the body is not JSON ({len(content)} bytes)"
         ) from None
+
+
+def _refuse_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON: no database column could store them as received."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _type_name(value: Any) -> str:

@@ -65,6 +65,7 @@ def test_integer_cursor_is_normalised_to_a_string() -> None:
     ("content", "problem"),
     [
         (b"<html>busy</html>", "new_orders: the body is not JSON"),
+        (b'{"orders": [{"id": "1", "total": NaN}]}', "new_orders: the body is not JSON"),
         (raw([ORDER]), "new_orders: expected an object with 'orders'"),
         (raw({"orders": {"id": "1"}}), "new_orders: 'orders' is a dict, not a list"),
         (raw({"orders": ["x"]}), r"new_orders: orders\[0\] is a str, not an object"),
@@ -75,6 +76,7 @@ def test_integer_cursor_is_normalised_to_a_string() -> None:
     ],
     ids=[
         "not-json",
+        "nan",
         "no-key",
         "not-list",
         "item-not-object",
