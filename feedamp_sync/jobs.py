@@ -16,6 +16,7 @@ import structlog
 from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.db.sync_state import SyncStateStore
+from feedamp_sync.errors import ApiResponseInvalid
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OrderRecord, order_record, return_record
 from feedamp_sync.policy import seller_number
@@ -114,8 +115,9 @@ def pull_returns(
 
     The new checkpoint is this poll's start, taken before the first request, and it is saved
     only once the last page is stored: a failure raises out with the old checkpoint in place,
-    and a stop between pages, or a pass cut short by a repeated cursor, leaves it too, so the
-    next poll covers the same window again.
+    and a stop between pages leaves it too, so the next poll covers the same window again. A
+    pass FeedAMP cuts short by repeating a cursor fails once its pages are stored, so the
+    tick shows as failed in ``status`` and ``/readyz`` rather than as a success.
     """
     account = client.account_name
     started = clock()
@@ -136,7 +138,13 @@ def pull_returns(
                 count=skipped,
                 hint="kept in the return JSON, not in feedamp_return_lines",
             )
-        if page.cut_short or (stop.is_set() and page.next_cursor is not None):
+        if page.cut_short:
+            raise ApiResponseInvalid(
+                "search_returns: FeedAMP handed back a cursor this poll had already followed "
+                "(pagination_cursor_repeated); the returns after it were not read, so the "
+                "checkpoint stays and the next poll asks for the same window"
+            )
+        if stop.is_set() and page.next_cursor is not None:
             return pulled
     state.succeeded(account, RETURNS_JOB, clock(), checkpoint=checkpoint_value(started))
     pulled.complete = True

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
@@ -22,11 +22,7 @@ from feedamp_sync.db import tables as t
 from feedamp_sync.db.returns import ReturnsSaved, ReturnStore
 from feedamp_sync.db.sync_state import SyncStateStore
 from feedamp_sync.errors import ApiUnavailable
-from feedamp_sync.feedamp.client import FeedampClient
-from feedamp_sync.feedamp.pagination import Page
-from feedamp_sync.jobs import pull_returns
 from feedamp_sync.model import ReturnRecord
-from feedamp_sync.returns_window import checkpoint_value
 from feedamp_sync.sandbox import RETURN_STATES, Faults, Sandbox, SandboxServer
 from feedamp_sync.settings import load_settings
 from tests.end_to_end.harness import (
@@ -255,39 +251,6 @@ def test_a_pass_that_fails_half_way_leaves_the_checkpoint(
     assert [e.status for e in sandbox.ledger("search_returns")].count(503) == 1
     assert failed["refreshed-after"] == repeated["refreshed-after"]
     assert state.checkpoint("main", "returns") != checkpoint
-
-
-def test_a_pass_cut_short_by_a_repeated_cursor_leaves_the_checkpoint(
-    sandbox: Sandbox, engine: Engine
-) -> None:
-    """Pages after a repeated cursor were never read: the next poll asks for the same window."""
-    first, second = (sandbox.return_(r) for r in sandbox.add_returns(2, states=OPEN_STATES))
-    state = SyncStateStore(engine)
-    earlier = checkpoint_value(datetime(2026, 11, 1, tzinfo=UTC))
-    state.succeeded("main", "returns", datetime.now(UTC), checkpoint=earlier)
-    client = RepeatingCursor([Page([first], "a"), Page([second], None, cut_short=True)])
-    pulled = pull_returns(
-        cast(FeedampClient, client),
-        ReturnStore(engine),
-        state,
-        overlap=timedelta(minutes=15),
-        clock=lambda: datetime.now(UTC),
-        stop=threading.Event(),
-    )
-    assert (pulled.returns, pulled.complete) == (2, False)
-    assert state.checkpoint("main", "returns") == earlier
-
-
-class RepeatingCursor:
-    """A client whose returns search hands back given pages (FeedAMP repeating a cursor)."""
-
-    account_name = "main"
-
-    def __init__(self, pages: list[Page]) -> None:
-        self._pages = pages
-
-    def iter_returns(self, **query: Any) -> Iterator[Page]:
-        return iter(self._pages)
 
 
 class FailingAfterFirstPage(ReturnStore):
