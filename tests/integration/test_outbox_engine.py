@@ -7,12 +7,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+import pytest
 from sqlalchemy import Engine, select
 
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
+from feedamp_sync.outbox import engine as outbox_engine_module
 from feedamp_sync.outbox.delivery import Delivered, RetryPolicy
 from feedamp_sync.outbox.engine import EngineSettings, OutboxEngine
 from feedamp_sync.policy import Backoff
@@ -46,6 +48,15 @@ class RecordingHandler:
         with self._lock:
             self.delivered.append(message.id)
         return Delivered(request=message.payload, response={"ok": True})
+
+
+class StaggeredHandler(RecordingHandler):
+    """Delivers message ``n`` of the payload in 20 to 160 ms, so deliveries end one by one
+    while others still run."""
+
+    def deliver(self, client: FeedampClient, message: OutboxMessage) -> Delivered:
+        time.sleep(0.02 * (message.payload["n"] % 8 + 1))
+        return super().deliver(client, message)
 
 
 def insert(engine: Engine, count: int, targets: int | None = None) -> list[int]:
@@ -108,6 +119,27 @@ def test_a_drain_sends_every_message_and_each_target_in_order(engine: Engine) ->
     for target in range(40):
         own = [message_id for message_id in ids if (message_id - ids[0]) % 40 == target]
         assert [i for i in handler.delivered if i in own] == own
+
+
+def test_a_drain_waiting_for_deliveries_sleeps_instead_of_polling(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With results waiting for their flush and deliveries still running, the drain sleeps
+    until the flush is due; one that polled would look thousands of times, each look taking
+    the interpreter lock from the workers."""
+    insert(engine, 16)
+    looks = 0
+    collect = outbox_engine_module._collect
+
+    def counted(*args: Any) -> Any:
+        nonlocal looks
+        looks += 1
+        return collect(*args)
+
+    monkeypatch.setattr(outbox_engine_module, "_collect", counted)
+    drain = outbox_engine(engine, StaggeredHandler(), concurrency=8, batch_size=16)
+    assert drain.drain(threading.Event()).sent == 16
+    assert looks < 100
 
 
 def test_a_stop_hands_back_claims_that_never_started_without_sending_them(
