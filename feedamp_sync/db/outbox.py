@@ -138,8 +138,7 @@ class OutboxStore:
         if not messages:
             return []
         with self._engine.begin() as conn:
-            held = _held(conn, owner, messages)
-            mine = [message for message in messages if held.get(message.id) == message.attempts]
+            mine = _still_mine(conn, owner, messages)
             if mine:
                 conn.execute(
                     _EXTEND, [{**_fence(owner, message), "b_until": until} for message in mine]
@@ -151,8 +150,7 @@ class OutboxStore:
         if not messages:
             return 0
         with self._engine.begin() as conn:
-            held = _held(conn, owner, messages)
-            mine = [message for message in messages if held.get(message.id) == message.attempts]
+            mine = _still_mine(conn, owner, messages)
             if mine:
                 conn.execute(
                     _RELEASE, [{**_fence(owner, message), "b_now": now} for message in mine]
@@ -170,8 +168,8 @@ class OutboxStore:
         ordered = sorted(results, key=lambda result: result.message.id)
 
         def record(conn: Connection) -> list[AttemptResult]:
-            held = _held(conn, owner, [result.message for result in ordered])
-            mine = [r for r in ordered if held.get(r.message.id) == r.message.attempts]
+            held = {m.id for m in _still_mine(conn, owner, [r.message for r in ordered])}
+            mine = [r for r in ordered if r.message.id in held]
             for outcome, statement in _RECORD.items():
                 rows = [_result_row(owner, r) for r in mine if r.outcome == outcome]
                 if rows:
@@ -183,7 +181,7 @@ class OutboxStore:
             attempts = [_attempt_row(r) for r in mine if r.outcome != "deferred"]
             if attempts:
                 conn.execute(t.outbox_attempts.insert(), attempts)
-            return [r for r in ordered if held.get(r.message.id) != r.message.attempts]
+            return [r for r in ordered if r.message.id not in held]
 
         return in_transaction(self._engine, record)
 
@@ -383,8 +381,11 @@ def _first_blocking(conn: Connection, targets: set[tuple[str, str]]) -> dict[Que
     return first
 
 
-def _held(conn: Connection, owner: str, messages: Sequence[OutboxMessage]) -> dict[int, int]:
-    """The attempt number of each of these messages still claimed by ``owner``, rows locked."""
+def _still_mine(
+    conn: Connection, owner: str, messages: Sequence[OutboxMessage]
+) -> list[OutboxMessage]:
+    """Those of ``messages`` still claimed by ``owner`` for the attempt each carries, their
+    rows locked in id order (as everywhere else, so two writers cannot deadlock)."""
     box = t.outbox
     rows = conn.execute(
         select(box.c.id, box.c.attempts)
@@ -396,7 +397,8 @@ def _held(conn: Connection, owner: str, messages: Sequence[OutboxMessage]) -> di
         .order_by(box.c.id)
         .with_for_update()
     )
-    return {row.id: row.attempts for row in rows}
+    held = {row.id: row.attempts for row in rows}
+    return [message for message in messages if held.get(message.id) == message.attempts]
 
 
 def _fence(owner: str, message: OutboxMessage) -> dict[str, Any]:
