@@ -126,9 +126,11 @@ def test_three_daemons_take_effect_once_each_while_one_is_paused(
     assert database_errors == []  # pollers never raced to insert the same order
     # Each claim another instance took over while it was frozen was fenced off: its result
     # was refused (whether its call had been under way or it had not started yet).
+    taken = set(taken_over(engine, held))
+    assert taken, "frozen for three leases, none of its claims was taken over"
     lost = {
         json.loads(line)["message_id"]
         for line in paused.output().splitlines()
         if '"outbox_lease_lost"' in line
     }
-    assert set(taken_over(engine, held)) <= lost
+    assert taken <= lost

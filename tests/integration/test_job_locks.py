@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -50,21 +49,15 @@ def test_different_jobs_and_accounts_do_not_block_each_other(engine: Engine) -> 
 
 
 @pytest.fixture
-def neighbour_url(
-    request: pytest.FixtureRequest, tmp_path: Path, servers: dict[str, Server]
-) -> Iterator[str]:
-    """Another database on the same server: another seller's, or a staging copy."""
-    backend = request.node.callspec.params["database_url"]
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'neighbour.db'}"
-        return
-    with servers[backend].database() as url:
+def neighbour_url(servers: dict[str, Server]) -> Iterator[str]:
+    """Another database on the same MariaDB server: another seller's, or a staging copy."""
+    with servers["mariadb"].database() as url:
         yield url
 
 
+@pytest.mark.backends("mariadb")  # PostgreSQL's advisory locks and SQLite's files are per database
 def test_databases_sharing_a_server_do_not_share_locks(engine: Engine, neighbour_url: str) -> None:
-    """MariaDB's named locks are server-wide: each database's pollers still run (PostgreSQL
-    and SQLite scope their locks to the database by themselves)."""
+    """MariaDB's named locks are server-wide: each database's pollers still run."""
     neighbour = create_engine_for(neighbour_url)
     try:
         with (
