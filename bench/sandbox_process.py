@@ -86,6 +86,10 @@ class SandboxProcess:
         params = {"endpoint": endpoint} if endpoint else None
         return self._get("/_sandbox/ledger", params)  # type: ignore[no-any-return]
 
+    def set_faults(self, faults: dict[str, Any]) -> None:
+        """Replace the sandbox's fault configuration (fields of ``Faults``; others default)."""
+        self._http.put("/_sandbox/faults", json=faults).raise_for_status()
+
     def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
         response = self._http.get(path, params=params)
         response.raise_for_status()

@@ -15,6 +15,9 @@ class Scale:
     """Scenario 2: orders listed and confirmed with the rate limits lifted."""
     push_messages: int
     """Scenario 2: seller actions (fulfillments) pushed from the outbox."""
+    round_trip_orders: int
+    """Scenario 2 again, with every answer taking a network's round trip: orders confirmed,
+    and as many fulfillments pushed."""
     memory_small: int
     memory_large: int
     """Scenario 3: the two backlogs whose peak RSS is compared."""
@@ -33,6 +36,7 @@ SCALES: Final = {
         ingest_orders=600,
         throughput_orders=400,
         push_messages=200,
+        round_trip_orders=100,
         memory_small=100,
         memory_large=1_000,
         idle_orders=0,
@@ -46,6 +50,7 @@ SCALES: Final = {
         ingest_orders=20_000,
         throughput_orders=20_000,
         push_messages=10_000,
+        round_trip_orders=4_000,
         memory_small=10_000,
         memory_large=100_000,
         idle_orders=1_000,

@@ -11,13 +11,14 @@ from bench import machine, report
 from bench.context import Bench
 from bench.results import Result
 from bench.scales import Scale
-from bench.scenarios import idle, ingest, memory, throughput, wakeup
+from bench.scenarios import idle, ingest, memory, round_trip, throughput, wakeup
 
 Scenario = Callable[[Bench], list[Result]]
 
 SCENARIOS: Final[dict[str, Scenario]] = {
     "ingest": ingest.run,
     "throughput": throughput.run,
+    "round-trip": round_trip.run,
     "memory": memory.run,
     "idle": idle.run,
     "wakeup": wakeup.run,

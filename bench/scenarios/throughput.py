@@ -10,7 +10,8 @@ daemon's inserted into its outbox with plain SQL). Each run is timed as a whole 
 from __future__ import annotations
 
 import json
-from typing import Final
+from dataclasses import dataclass
+from typing import Any, Final
 
 from bench.context import Bench
 from bench.daemon_process import LIFTED, write_config
@@ -26,11 +27,35 @@ _MIN_RATE: Final = 50.0
 """Items per second below which a run is declared stuck (bounds every wait)."""
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """The bare client and the daemon, each confirming a backlog and pushing shipments."""
+
+    scenario: str
+    concurrency: int
+    orders: int
+    pushes: int
+    confirm_base: Measured
+    confirm_daemon: Measured
+    push_base: Measured
+    push_daemon: Measured
+
+
 def run(bench: Bench) -> list[Result]:
-    directory = bench.directory("throughput")
-    orders, pushes = bench.scale.throughput_orders, bench.scale.push_messages
+    compared = compare(
+        bench, "throughput", bench.scale.throughput_orders, bench.scale.push_messages
+    )
+    target = Target(TARGET_RATIO, "at_least", f"≥ {TARGET_RATIO} x bare httpx")
+    return results(bench, compared, "limits lifted", target)
+
+
+def compare(
+    bench: Bench, name: str, orders: int, pushes: int, faults: dict[str, Any] | None = None
+) -> Comparison:
+    """Both clients against sandboxes answering with ``faults`` (none: as fast as they can)."""
+    directory = bench.directory(name)
     concurrency = OutboxSettings().concurrency
-    timeout = 120 + orders / _MIN_RATE
+    timeout = 120 + max(orders, pushes) / _MIN_RATE
     common = [f"--concurrency={concurrency}"]
     with (
         SandboxProcess(orders, directory, bench.root, name="sandbox-httpx") as plain,
@@ -38,6 +63,9 @@ def run(bench: Bench) -> list[Result]:
         bench.database(directory) as url,
         Database(url) as database,
     ):
+        if faults:
+            plain.set_faults(faults)
+            served.set_faults(faults)
         config = write_config(directory, url, served.base_url, LIFTED)
         confirm_base = baseline(
             plain,
@@ -65,31 +93,40 @@ def run(bench: Bench) -> list[Result]:
         push_daemon = run_once(served, config, directory, bench.root, "daemon-push", timeout)
         if database.statuses("fulfillment") != {"sent": pushes}:
             raise BenchError(f"pushes not all sent: {database.statuses('fulfillment')}")
+    return Comparison(
+        name, concurrency, orders, pushes, confirm_base, confirm_daemon, push_base, push_daemon
+    )
+
+
+def results(
+    bench: Bench, compared: Comparison, condition: str, target: Target | None
+) -> list[Result]:
+    """The confirm (2a) and push (2b) tables, titled with the ``condition`` they ran under."""
     confirmed = _result(
-        bench, "2a. Ingest and confirm, limits lifted", orders, "orders", confirm_base,
-        confirm_daemon, concurrency,
+        bench, compared, f"2a. Ingest and confirm, {condition}", compared.orders, "orders",
+        compared.confirm_base, compared.confirm_daemon, target,
     )  # fmt: skip
     pushed = _result(
-        bench, "2b. Push outbox messages (fulfillments), limits lifted", pushes, "messages",
-        push_base, push_daemon, concurrency,
+        bench, compared, f"2b. Push outbox messages (fulfillments), {condition}",
+        compared.pushes, "messages", compared.push_base, compared.push_daemon, target,
     )  # fmt: skip
     return [confirmed, pushed]
 
 
 def _result(
     bench: Bench,
+    compared: Comparison,
     title: str,
     items: int,
     unit: str,
     base: Measured,
     daemon: Measured,
-    concurrency: int,
+    target: Target | None,
 ) -> Result:
-    target = Target(TARGET_RATIO, "at_least", f"≥ {TARGET_RATIO} x bare httpx")
     whole = daemon.per_second(items) / base.per_second(items)
     working = daemon.per_span_second(items) / base.per_span_second(items)
     return Result(
-        scenario="throughput",
+        scenario=compared.scenario,
         title=title,
         backend=bench.backend,
         command=bench.command,
@@ -110,8 +147,9 @@ def _result(
             Row("daemon peak RSS", daemon.usage.max_rss_mib, "MiB", digits=0),
         ],
         notes=[
-            f"Both clients at concurrency {concurrency} (the default `outbox.concurrency`); "
-            "the daemon with `api.list_rate_per_second` and `api.rate_per_second` = 1e6.",
+            f"Both clients at concurrency {compared.concurrency} (the default "
+            "`outbox.concurrency`); the daemon with `api.list_rate_per_second` and "
+            "`api.rate_per_second` = 1e6.",
             "The sandbox is one Python process: at about 1.0 core busy it is the ceiling, "
             "for both clients alike.",
         ],
