@@ -18,6 +18,7 @@ from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.db.sync_state import SyncStateStore
 from feedamp_sync.errors import ApiResponseInvalid
 from feedamp_sync.feedamp.client import FeedampClient
+from feedamp_sync.feedamp.pagination import read_ahead
 from feedamp_sync.model import OrderRecord, order_record, return_record
 from feedamp_sync.policy import seller_number
 from feedamp_sync.returns_window import checkpoint_value, next_query, parse_checkpoint
@@ -68,7 +69,7 @@ def pull_orders(
             marketplace=record.marketplace or "",
         )
 
-    for page in client.iter_new_orders():
+    for page in read_ahead(client.iter_new_orders()):
         records = [order_record(order) for order in page.items]
         saved = store.save_page(
             account, records, now=clock(), number_for=number_for, confirm=confirm.enabled
@@ -123,7 +124,8 @@ def pull_returns(
     started = clock()
     query = next_query(parse_checkpoint(state.checkpoint(account, RETURNS_JOB)), overlap)
     pulled = ReturnsPulled(mode=query.mode)
-    for page in client.iter_returns(open=query.open, refreshed_after=query.refreshed_after):
+    pages = client.iter_returns(open=query.open, refreshed_after=query.refreshed_after)
+    for page in read_ahead(pages):
         records = [return_record(item) for item in page.items]
         saved = store.save_page(account, records, now=clock())
         pulled.pages += 1

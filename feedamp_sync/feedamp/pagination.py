@@ -9,7 +9,10 @@ the next pass; a returns poll must not move its checkpoint past them.
 
 from __future__ import annotations
 
+import contextvars
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,3 +50,35 @@ def follow_cursor(fetch: FetchPage, *, on_repeat: Callable[[str], None]) -> Iter
             return
         followed.add(next_cursor)
         cursor = next_cursor
+
+
+def read_ahead(pages: Iterator[Page]) -> Iterator[Page]:
+    """Yield ``pages``, requesting each next page while the caller stores the one it holds.
+
+    Taken in turn, a page costs its request plus its storing, and a pass at FeedAMP's list
+    limit (two requests a second) falls behind as soon as the two together take longer than
+    half a second: a slow answer, a slow disk. Overlapped, it falls behind only when one of
+    them alone does. One page ahead at most, so memory stays flat; a failed request raises
+    when the caller asks for that page, after every earlier page was handed over. The request
+    runs on a daemon thread in the caller's context (its log fields go along); a caller that
+    stops early leaves it behind, so a stop never waits for FeedAMP.
+    """
+    upcoming = _next_page(pages)
+    while (page := upcoming.result()) is not None:
+        upcoming = _next_page(pages)
+        yield page
+
+
+def _next_page(pages: Iterator[Page]) -> Future[Page | None]:
+    """``next(pages)`` on a thread of its own; None once they are exhausted."""
+    future: Future[Page | None] = Future()
+    context = contextvars.copy_context()
+
+    def fetch() -> None:
+        try:
+            future.set_result(context.run(next, pages, None))
+        except BaseException as error:  # handed to the caller, who raises it
+            future.set_exception(error)
+
+    threading.Thread(target=fetch, name="read-ahead", daemon=True).start()
+    return future

@@ -1,0 +1,93 @@
+"""Reading list pages one ahead: the next request overlaps the storing of the current page."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from feedamp_sync.feedamp.pagination import Page, read_ahead
+
+WAIT_SECONDS = 5.0
+
+
+class Pages:
+    """A pass of ``count`` pages whose requests can be held, and that says which began."""
+
+    def __init__(self, count: int, *, fail_at: int | None = None) -> None:
+        self.count = count
+        self.fail_at = fail_at
+        self.started = [threading.Event() for _ in range(count + 1)]
+        self.release = [threading.Event() for _ in range(count + 1)]
+        self.context: list[dict[str, object]] = []
+        for page in range(count + 1):
+            self.release[page].set()
+
+    def hold(self, page: int) -> None:
+        self.release[page].clear()
+
+    def __iter__(self) -> Iterator[Page]:
+        for page in range(1, self.count + 1):
+            self.started[page].set()
+            self.context.append(structlog.contextvars.get_contextvars())
+            assert self.release[page].wait(WAIT_SECONDS)
+            if page == self.fail_at:
+                raise ConnectionError(f"page {page} failed")
+            cursor = f"c{page}" if page < self.count else None
+            yield Page([{"id": str(page)}], cursor)
+
+
+def test_every_page_is_yielded_once_in_order() -> None:
+    pages = list(read_ahead(iter(Pages(4))))
+    assert [page.items[0]["id"] for page in pages] == ["1", "2", "3", "4"]
+    assert [page.next_cursor for page in pages] == ["c1", "c2", "c3", None]
+
+
+def test_the_next_page_is_requested_while_the_caller_holds_the_current_one() -> None:
+    source = Pages(3)
+    reader = read_ahead(iter(source))
+    first = next(reader)
+    assert first.items == [{"id": "1"}]
+    assert source.started[2].wait(WAIT_SECONDS)
+
+
+def test_no_more_than_one_page_is_requested_ahead() -> None:
+    source = Pages(3)
+    source.hold(2)
+    reader = read_ahead(iter(source))
+    next(reader)
+    assert source.started[2].wait(WAIT_SECONDS)
+    source.release[2].set()
+    assert not source.started[3].wait(0.3)
+
+
+def test_a_failed_request_raises_after_the_pages_before_it() -> None:
+    reader = read_ahead(iter(Pages(3, fail_at=2)))
+    assert next(reader).items == [{"id": "1"}]
+    with pytest.raises(ConnectionError, match="page 2 failed"):
+        next(reader)
+
+
+def test_requests_run_with_the_callers_log_context() -> None:
+    source = Pages(2)
+    with structlog.contextvars.bound_contextvars(job="orders", account="main"):
+        pages = list(read_ahead(iter(source)))
+    assert len(pages) == 2
+    assert source.context == [{"job": "orders", "account": "main"}] * 2
+
+
+def test_a_caller_that_stops_does_not_wait_for_the_request_in_flight() -> None:
+    source = Pages(2)
+    source.hold(2)
+    reader = read_ahead(iter(source))
+    next(reader)
+    assert source.started[2].wait(WAIT_SECONDS)
+    closing = threading.Thread(target=reader.close)
+    closing.start()
+    closing.join(WAIT_SECONDS)
+    try:
+        assert not closing.is_alive()
+    finally:
+        source.release[2].set()
