@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
@@ -25,6 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from feedamp_sync.app import App, guarded
 from feedamp_sync.db.engine import backend_name
 from feedamp_sync.db.notify import OutboxListener, listen_connector
+from feedamp_sync.feedamp.pagination import READ_AHEAD_THREAD
 from feedamp_sync.jobs import ORDERS_JOB, OUTBOX_JOB, RETURNS_JOB
 from feedamp_sync.ops.supervise import Supervisor
 from feedamp_sync.outbox.wakeups import scheduler_wakeups
@@ -145,16 +146,27 @@ def abandon_stuck_calls() -> None:
     thread of a ``concurrent.futures`` pool at exit (daemon or not), so the process ends
     without that join.
     """
-    stuck = [
-        thread
-        for thread in threading.enumerate()
-        if thread is not threading.main_thread() and thread.is_alive()
-    ]
+    stuck = stuck_calls(threading.enumerate(), threading.main_thread())
     if stuck:
         log.warning("daemon_abandoned_calls", threads=len(stuck))
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def stuck_calls(
+    threads: Iterable[threading.Thread], main: threading.Thread
+) -> list[threading.Thread]:
+    """The threads that would hold up the exit. A list page read ahead for a pass that was
+    stopped is not one: it holds no claim, nothing waits for its answer, and its thread is
+    a daemon thread, which the interpreter does not join."""
+    return [
+        thread
+        for thread in threads
+        if thread is not main
+        and thread.is_alive()
+        and not (thread.daemon and thread.name == READ_AHEAD_THREAD)
+    ]
 
 
 def stop_on_signals(stop: threading.Event) -> None:

@@ -69,7 +69,7 @@ def pull_orders(
             marketplace=record.marketplace or "",
         )
 
-    for page in read_ahead(client.iter_new_orders()):
+    for page in read_ahead(client.iter_new_orders(), stop):
         records = [order_record(order) for order in page.items]
         saved = store.save_page(
             account, records, now=clock(), number_for=number_for, confirm=confirm.enabled
@@ -125,7 +125,7 @@ def pull_returns(
     query = next_query(parse_checkpoint(state.checkpoint(account, RETURNS_JOB)), overlap)
     pulled = ReturnsPulled(mode=query.mode)
     pages = client.iter_returns(open=query.open, refreshed_after=query.refreshed_after)
-    for page in read_ahead(pages):
+    for page in read_ahead(pages, stop):
         records = [return_record(item) for item in page.items]
         saved = store.save_page(account, records, now=clock())
         pulled.pages += 1

@@ -1,12 +1,12 @@
-"""Scenario 2 with a network in between: every answer of both sandboxes takes a round trip.
+"""Scenario 2 with a network in between: every API answer of both sandboxes takes a round trip.
 
 The sandbox on 127.0.0.1 answers in well under a millisecond, so scenario 2 measures how
 much CPU each client spends per request: a contest of Python overheads. FeedAMP is reached
 over the internet, where each answer takes tens of milliseconds at best. Here both sandboxes
-hold every API answer for :data:`ROUND_TRIP_SECONDS` (their ``slow`` fault, drawn for every
-request), and the same comparison is made at the same concurrency: with the limits lifted,
-is the daemon held back by the API, as a seller needs, or by itself? It carries no target:
-the issue's target is scenario 2's, which is reported as measured.
+hold every API answer but ``get_token``'s for :data:`ROUND_TRIP_SECONDS` (their ``slow``
+fault, drawn for every request), and the same comparison is made at the same concurrency:
+with the limits lifted, is the daemon held back by the API, as a seller needs, or by
+itself? It carries no target: the issue's target is scenario 2's, reported as measured.
 """
 
 from __future__ import annotations

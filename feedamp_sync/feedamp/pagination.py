@@ -14,7 +14,8 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, Final
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,10 @@ def follow_cursor(fetch: FetchPage, *, on_repeat: Callable[[str], None]) -> Iter
         cursor = next_cursor
 
 
-def read_ahead(pages: Iterator[Page]) -> Iterator[Page]:
+READ_AHEAD_THREAD: Final = "read-ahead"
+
+
+def read_ahead(pages: Iterator[Page], stop: threading.Event) -> Iterator[Page]:
     """Yield ``pages``, requesting each next page while the caller stores the one it holds.
 
     Taken in turn, a page costs its request plus its storing, and a pass at FeedAMP's list
@@ -60,17 +64,19 @@ def read_ahead(pages: Iterator[Page]) -> Iterator[Page]:
     half a second: a slow answer, a slow disk. Overlapped, it falls behind only when one of
     them alone does. One page ahead at most, so memory stays flat; a failed request raises
     when the caller asks for that page, after every earlier page was handed over. The request
-    runs on a daemon thread in the caller's context (its log fields go along); a caller that
-    stops early leaves it behind, so a stop never waits for FeedAMP.
+    runs on a daemon thread in the caller's context (its log fields go along). Once ``stop``
+    is set nothing more is requested ahead (a stopping caller asks for no further page), and
+    a request already on its way is left behind: a stop never waits for FeedAMP.
     """
-    upcoming = _next_page(pages)
-    while (page := upcoming.result()) is not None:
-        upcoming = _next_page(pages)
+    upcoming = _in_background(pages)
+    while (page := upcoming()) is not None:
+        upcoming = partial(next, pages, None) if stop.is_set() else _in_background(pages)
         yield page
 
 
-def _next_page(pages: Iterator[Page]) -> Future[Page | None]:
-    """``next(pages)`` on a thread of its own; None once they are exhausted."""
+def _in_background(pages: Iterator[Page]) -> Callable[[], Page | None]:
+    """Start ``next(pages)`` on a thread of its own; the callable waits for its page (None
+    once they are exhausted) or raises its error."""
     future: Future[Page | None] = Future()
     context = contextvars.copy_context()
 
@@ -80,5 +86,5 @@ def _next_page(pages: Iterator[Page]) -> Future[Page | None]:
         except BaseException as error:  # handed to the caller, who raises it
             future.set_exception(error)
 
-    threading.Thread(target=fetch, name="read-ahead", daemon=True).start()
-    return future
+    threading.Thread(target=fetch, name=READ_AHEAD_THREAD, daemon=True).start()
+    return future.result
