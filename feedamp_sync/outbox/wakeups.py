@@ -82,12 +82,23 @@ class OutboxWakeups:
 
 
 def scheduler_wakeups(scheduler: Any, job_id: str) -> OutboxWakeups:
-    """Wake-ups for the job ``job_id`` of an APScheduler 3 scheduler, told of every run's end."""
+    """Wake-ups for the job ``job_id`` of an APScheduler 3 scheduler, told of every run's end.
 
-    def kick() -> None:
+    A kick moves the job's next run time on a thread of its own. A run that ends before its
+    executor attaches the completion callback has its end dispatched at once, on the
+    scheduler's own thread, inside the scheduler's processing of due jobs, which holds the
+    (re-entrant) job-store lock and, right after, sets the job's next run time a whole
+    interval ahead: a kick made there, in line, would be overwritten. From its own thread the
+    kick waits for that lock and lands after the processing.
+    """
+
+    def move_next_run() -> None:
         # Once the scheduler has shut down, its jobs are no longer found: nothing to run.
         with suppress(JobLookupError):
             scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+
+    def kick() -> None:
+        threading.Thread(target=move_next_run, name=f"{job_id}-kick", daemon=True).start()
 
     wakeups = OutboxWakeups(kick)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
+from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from feedamp_sync.outbox.wakeups import OutboxWakeups, scheduler_wakeups
@@ -222,3 +224,46 @@ def test_on_apscheduler_a_request_after_shutdown_is_ignored() -> None:
     scheduler.shutdown(wait=True)
     wakeups.requested()
     assert job.runs == 0
+
+
+class ReentrantScheduler:
+    """APScheduler 3 where it matters here: the end of a run that finished before its
+    completion callback was attached is dispatched on the scheduler's own thread, inside its
+    processing of due jobs, which holds the re-entrant job-store lock and then sets the job's
+    next run time an interval ahead."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[JobExecutionEvent], None]] = []
+        self.next_run = "in an interval"
+        self.moved = threading.Event()
+
+    def add_listener(self, listener: Callable[[JobExecutionEvent], None], mask: int) -> None:
+        self._listeners.append(listener)
+
+    def modify_job(self, job_id: str, *, next_run_time: datetime) -> None:
+        with self._lock:
+            self.next_run = "now"
+            self.moved.set()
+
+    def process_due_jobs_ending_one_inline(self) -> None:
+        with self._lock:
+            ended = JobExecutionEvent(EVENT_JOB_EXECUTED, "outbox", "default", datetime.now(UTC))
+            for listener in self._listeners:
+                listener(ended)
+            self.next_run = "in an interval"
+
+
+def test_a_kick_made_while_the_scheduler_processes_jobs_lands_after_its_processing() -> None:
+    """A request during a run that ends inside the scheduler's own processing still gets its
+    run: the kick is not overwritten by the next run time the processing sets."""
+    scheduler = ReentrantScheduler()
+    wakeups = scheduler_wakeups(scheduler, "outbox")
+    wakeups.requested()
+    assert scheduler.moved.wait(WAIT_SECONDS)
+    scheduler.moved.clear()
+    wakeups.started()
+    wakeups.requested()  # during the run
+    scheduler.process_due_jobs_ending_one_inline()
+    assert scheduler.moved.wait(WAIT_SECONDS)
+    assert scheduler.next_run == "now"
