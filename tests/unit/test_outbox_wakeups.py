@@ -1,7 +1,8 @@
 """Outbox wake-ups: a queued message runs the outbox job now, or right after the running tick.
 
-The state machine is driven by hand with a fake kick; the last tests run it on a real
-APScheduler scheduler, whose refusal of a second instance is what it works around.
+The state machine is driven by hand with a fake kick; the APScheduler tests run it on a real
+scheduler, whose refusal of a second instance is what it works around, and the last one on a
+stand-in that ends a run inside its own locked processing, as APScheduler can.
 """
 
 from __future__ import annotations

@@ -61,11 +61,9 @@ def test_the_next_page_is_requested_while_the_caller_holds_the_current_one() -> 
 
 def test_no_more_than_one_page_is_requested_ahead() -> None:
     source = Pages(3)
-    source.hold(2)
     reader = reading(source)
     next(reader)
     assert source.started[2].wait(WAIT_SECONDS)
-    source.release[2].set()
     assert not source.started[3].wait(0.3)
 
 
