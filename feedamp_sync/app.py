@@ -39,14 +39,10 @@ from feedamp_sync.jobs import (
 )
 from feedamp_sync.logs import register_secret
 from feedamp_sync.ops.telemetry import Telemetry
-from feedamp_sync.outbox.confirm import ConfirmHandler
-from feedamp_sync.outbox.delivery import Handler, RetryPolicy
+from feedamp_sync.outbox.delivery import RetryPolicy
 from feedamp_sync.outbox.engine import DrainSummary, EngineSettings, OutboxEngine
-from feedamp_sync.outbox.fulfillment import FulfillmentHandler
+from feedamp_sync.outbox.kinds import KINDS, Kinds
 from feedamp_sync.outbox.prepare import Preparer
-from feedamp_sync.outbox.refund import RefundHandler
-from feedamp_sync.outbox.return_authorization import ReturnAuthorizationHandler
-from feedamp_sync.outbox.return_refund import ReturnRefundHandler
 from feedamp_sync.policy import Backoff
 from feedamp_sync.settings import Settings
 
@@ -192,16 +188,6 @@ def open_database(settings: Settings) -> Iterator[Engine]:
         engine.dispose()
 
 
-def handlers() -> dict[str, Handler]:
-    return {
-        "confirm": ConfirmHandler(),
-        "fulfillment": FulfillmentHandler(),
-        "refund": RefundHandler(),
-        "return_authorization": ReturnAuthorizationHandler(),
-        "return_refund": ReturnRefundHandler(),
-    }
-
-
 @contextmanager
 def build_app(
     settings: Settings,
@@ -209,6 +195,7 @@ def build_app(
     environ: Mapping[str, str] | None = None,
     transport: httpx.BaseTransport | None = None,
     clock: Clock = utc_now,
+    kinds: Kinds = KINDS,
 ) -> Iterator[App]:
     """Everything the daemon needs, closed again on exit.
 
@@ -232,7 +219,7 @@ def build_app(
             )
             stack.callback(client.close)
             clients[account.name] = client
-        outbox = OutboxStore(engine)
+        outbox = OutboxStore(engine, kinds.return_kinds)
         engine_settings = EngineSettings(
             owner=instance_name(),
             concurrency=settings.outbox.concurrency,
@@ -254,12 +241,12 @@ def build_app(
             outbox_engine=OutboxEngine(
                 outbox,
                 clients,
-                handlers(),
+                kinds,
                 engine_settings,
                 policy,
                 clock=clock,
                 rng=random.Random(),
-                prepare=Preparer(engine, settings.outbox),
+                prepare=Preparer(engine, settings.outbox, kinds),
             ),
             clock=clock,
             telemetry=telemetry,

@@ -12,18 +12,24 @@ from feedamp_sync.cli.common import EXIT_DATA, EXIT_OK, Context, pass_context, t
 from feedamp_sync.errors import InvalidPayload
 from feedamp_sync.logs import scrub
 from feedamp_sync.outbox.enqueue import enqueue as add_to_outbox
+from feedamp_sync.outbox.kinds import KINDS
 from feedamp_sync.settings import Settings
 
-KINDS: Final = {
-    "fulfillment": "fulfillment",
-    "refund": "refund",
-    "return-authorization": "return_authorization",
-    "return-refund": "return_refund",
-}
+_CLI_NAMES: Final = [kind.cli_name for kind in KINDS.seller if kind.cli_name is not None]
 
 
-@click.command()
-@click.argument("kind", type=click.Choice(list(KINDS)))
+def _kinds_help() -> str:
+    width = max(len(f"{kind.cli_name} {kind.target.name}_ID") for kind in KINDS.seller)
+    return "\n".join(
+        f"{kind.cli_name} {kind.target.name}_ID".ljust(width + 1) + kind.summary
+        for kind in KINDS.seller
+    )
+
+
+@click.command(
+    epilog="\b\nKinds:\n" + _kinds_help(),
+)
+@click.argument("kind", type=click.Choice(_CLI_NAMES))
 @click.argument("target_id", metavar="ID")
 @click.argument("file", type=click.File("rb"))
 @click.option("--account", help="The account (required when several are configured).")
@@ -32,12 +38,6 @@ def enqueue(
     context: Context, kind: str, target_id: str, file: BinaryIO, account: str | None
 ) -> int:
     """Add a seller action for order (or return) ID, read as JSON from FILE ('-': stdin).
-
-    \b
-    fulfillment ORDER_ID           new shipments and cancellations of an order
-    refund ORDER_ID                a refund of one order line
-    return-authorization RETURN_ID authorize a return (merchant_return_number optional)
-    return-refund RETURN_ID        refund a return's lines in full (all lines by default)
 
     Everything is validated first: any problem exits 65 with every problem listed, and
     nothing is stored. Prints the new message as JSON.
@@ -51,7 +51,7 @@ def enqueue(
             added = add_to_outbox(
                 conn,
                 account=chosen,
-                kind=KINDS[kind],
+                kind=KINDS.by_cli_name(kind).name,
                 target_id=target_id,
                 payload=payload,
                 settings=settings,

@@ -1,7 +1,7 @@
 """``outbox``: the operator's view of the queue, and retry or cancel of one message.
 
 Retry and cancel record their reason on the message (``note``), so the table keeps why a
-message was sent again or given up; the rules are in :mod:`feedamp_sync.outbox.operator`.
+message was sent again or given up; the rules are in :mod:`feedamp_sync.core.operator`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import click
 
 from feedamp_sync.app import open_database, utc_now
 from feedamp_sync.cli.common import EXIT_FAILURE, EXIT_OK, Context, iso, pass_context, to_json
+from feedamp_sync.core.operator import Action, clean_reason
 from feedamp_sync.db.outbox import OutboxStore
-from feedamp_sync.db.tables import OUTBOX_KINDS, OUTBOX_STATUSES
-from feedamp_sync.outbox.operator import Action, clean_reason
+from feedamp_sync.db.tables import OUTBOX_STATUSES
+from feedamp_sync.outbox.kinds import KINDS
 
 ERROR_PREVIEW_CHARS = 80
 
@@ -27,7 +28,7 @@ def outbox() -> None:
 
 @outbox.command("list")
 @click.option("--status", type=click.Choice(OUTBOX_STATUSES), help="Only this status.")
-@click.option("--kind", type=click.Choice(OUTBOX_KINDS), help="Only this kind.")
+@click.option("--kind", type=click.Choice(list(KINDS)), help="Only this kind.")
 @click.option("--account", help="Only this account's messages.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -42,7 +43,9 @@ def outbox_list(
 ) -> None:
     """The most recent messages, newest first."""
     with open_database(context.settings) as engine:
-        rows = OutboxStore(engine).messages(status=status, kind=kind, account=account, limit=limit)
+        rows = OutboxStore(engine, KINDS.return_kinds).messages(
+            status=status, kind=kind, account=account, limit=limit
+        )
     if as_json:
         click.echo(to_json(rows))
         return
@@ -61,7 +64,7 @@ def outbox_list(
 def outbox_show(context: Context, message_id: int, as_json: bool) -> int:
     """One message: payload, last error and response, note, and every attempt."""
     with open_database(context.settings) as engine:
-        message = OutboxStore(engine).message(message_id)
+        message = OutboxStore(engine, KINDS.return_kinds).message(message_id)
     if message is None:
         click.echo(f"feedamp-sync: no outbox message with id {message_id}", err=True)
         return EXIT_FAILURE
@@ -145,7 +148,7 @@ def outbox_cancel(context: Context, message_id: int, reason: str) -> int:
 
 def _operate(context: Context, action: Action, message_id: int, reason: str) -> int:
     with open_database(context.settings) as engine:
-        store = OutboxStore(engine)
+        store = OutboxStore(engine, KINDS.return_kinds)
         operate = store.retry if action == "retry" else store.cancel
         result = operate(message_id, reason=reason, now=utc_now())
     if result.refused is not None:

@@ -10,6 +10,7 @@ from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
+from feedamp_sync.outbox.kinds import KINDS
 
 
 @click.command()
@@ -31,7 +32,7 @@ def status(context: Context, as_json: bool) -> None:
         report = {
             "orders": OrderStore(engine).counts(),
             "returns": ReturnStore(engine).counts(),
-            "outbox": OutboxStore(engine).counts(),
+            "outbox": OutboxStore(engine, KINDS.return_kinds).counts(),
             "jobs": jobs,
         }
     if as_json:

@@ -7,6 +7,7 @@ counts what it sends as it sends it (``feedamp_sync_outbox_results_total``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -28,8 +29,11 @@ class Backlog:
 
 
 class BacklogStore:
-    def __init__(self, engine: Engine) -> None:
+    """``kinds`` are every kind the daemon knows, counted even when none is waiting."""
+
+    def __init__(self, engine: Engine, kinds: Sequence[str]) -> None:
         self._engine = engine
+        self._kinds = tuple(kinds)
 
     def backlog(self) -> Backlog:
         with self._engine.connect() as conn:
@@ -41,6 +45,6 @@ class BacklogStore:
             oldest = conn.scalar(
                 select(func.min(t.outbox.c.created_at)).where(t.outbox.c.status == "pending")
             )
-        counts = {(kind, status): 0 for kind in t.OUTBOX_KINDS for status in UNFINISHED}
+        counts = {(kind, status): 0 for kind in self._kinds for status in UNFINISHED}
         counts.update({(row[0], row[1]): row[2] for row in rows})
         return Backlog(counts, oldest)

@@ -10,10 +10,10 @@ expired and was taken over can no longer change the row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from sqlalchemy import (
     Connection,
@@ -27,47 +27,29 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.sql.elements import ColumnElement
 
+from feedamp_sync.core.attempts import AttemptResult, OrderConfirmed, Outcome
+from feedamp_sync.core.operator import TARGET_STATUS, Action, MessageFacts, note_with, refusal
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.targets import by_account
 from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.model import OutboxMessage
-from feedamp_sync.outbox.operator import TARGET_STATUS, Action, MessageFacts, note_with, refusal
 
-RETURN_KINDS: Final = ("return_authorization", "return_refund")
 BLOCKING_STATUSES: Final = ("pending", "in_flight", "dead")
 SCAN_SLICE_MAX: Final = 1_000
 """The most due messages read at a time while looking for the heads of their targets."""
 
-Outcome = Literal["sent", "retry", "dead", "deferred"]
-
-
-@dataclass(frozen=True)
-class AttemptResult:
-    """The end of one attempt, as the engine decided it.
-
-    ``deferred`` returns the message to the queue without counting the attempt (nothing
-    reached FeedAMP, e.g. the account's credentials are being refused).
-    """
-
-    message: OutboxMessage
-    outcome: Outcome
-    now: datetime
-    next_attempt_at: datetime | None = None
-    error: str | None = None
-    status_code: int | None = None
-    request: Any = None
-    response: Any = None
-
-
-def _targets_returns(table: Any) -> ColumnElement[bool]:
-    return table.c.kind.in_(RETURN_KINDS)  # type: ignore[no-any-return]
-
 
 class OutboxStore:
-    def __init__(self, engine: Engine) -> None:
+    """The queue in ``feedamp_sync_outbox``.
+
+    ``return_kinds`` are the kinds whose ``target_id`` is a return: a return and an order
+    may share an id, and each has a queue of its own.
+    """
+
+    def __init__(self, engine: Engine, return_kinds: Collection[str]) -> None:
         self._engine = engine
+        self._return_kinds = tuple(return_kinds)
 
     def release_expired(self, now: datetime) -> int:
         """Return messages whose lease ran out (their worker died or hung) to the queue."""
@@ -88,7 +70,7 @@ class OutboxStore:
         box = t.outbox
         due = and_(box.c.status == "pending", box.c.next_attempt_at <= now)
         with self._engine.begin() as conn:
-            candidates = _due_heads(conn, now, limit)
+            candidates = _due_heads(conn, now, limit, self._return_kinds)
             if not candidates:
                 return []
             rows = conn.execute(
@@ -175,7 +157,7 @@ class OutboxStore:
                 if rows:
                     conn.execute(statement, rows)
             sent = [r for r in mine if r.outcome == "sent"]
-            confirmed = [_confirmed_row(r) for r in sent if r.message.kind == "confirm"]
+            confirmed = [_confirmed_row(r.confirmed, r.now) for r in sent if r.confirmed]
             if confirmed:
                 conn.execute(_CONFIRMED, confirmed)
             attempts = [_attempt_row(r) for r in mine if r.outcome != "deferred"]
@@ -311,7 +293,9 @@ _LIST_COLUMNS: Final = (
 )
 
 
-def _due_heads(conn: Connection, now: datetime, limit: int) -> list[int]:
+def _due_heads(
+    conn: Connection, now: datetime, limit: int, return_kinds: tuple[str, ...]
+) -> list[int]:
     """Up to ``limit`` due messages that head their target, earliest due first.
 
     Due rows are read in index order, a slice at a time, and each slice's targets are looked
@@ -323,13 +307,14 @@ def _due_heads(conn: Connection, now: datetime, limit: int) -> list[int]:
     fulfillment's later refunds) cost a few reads, not one per ``limit`` of them.
     """
     box = t.outbox
+    is_return = _is_return(return_kinds)
     in_due_order = (box.c.next_attempt_at, box.c.id)
     slice_size = limit
     heads: list[int] = []
     after: tuple[datetime, int] | None = None
     while len(heads) < limit:
         query = (
-            select(box.c.id, box.c.account, box.c.target_id, _is_return(box), *in_due_order)
+            select(box.c.id, box.c.account, box.c.target_id, is_return, *in_due_order)
             .where(box.c.status == "pending", box.c.next_attempt_at <= now)
             .order_by(*in_due_order)
             .limit(slice_size)
@@ -339,7 +324,7 @@ def _due_heads(conn: Connection, now: datetime, limit: int) -> list[int]:
         due = conn.execute(query).all()
         if not due:
             break
-        first = _first_blocking(conn, {(row.account, row.target_id) for row in due})
+        first = _first_blocking(conn, {(row.account, row.target_id) for row in due}, is_return)
         # A row claimed or finished by another instance since the slice was read is no head.
         heads += [row.id for row in due if first.get(_queue_of(row)) == row.id]
         if len(due) < slice_size:
@@ -349,9 +334,9 @@ def _due_heads(conn: Connection, now: datetime, limit: int) -> list[int]:
     return heads[:limit]
 
 
-def _is_return(table: Any) -> Any:
+def _is_return(return_kinds: tuple[str, ...]) -> Any:
     """1 for a message about a return, 0 for one about an order: its own queue per target."""
-    return case((_targets_returns(table), 1), else_=0).label("is_return")
+    return case((t.outbox.c.kind.in_(return_kinds), 1), else_=0).label("is_return")
 
 
 Queue = tuple[str, str, int]
@@ -362,10 +347,11 @@ def _queue_of(row: Any) -> Queue:
     return (row.account, row.target_id, row.is_return)
 
 
-def _first_blocking(conn: Connection, targets: set[tuple[str, str]]) -> dict[Queue, int]:
+def _first_blocking(
+    conn: Connection, targets: set[tuple[str, str]], is_return: Any
+) -> dict[Queue, int]:
     """The first message of each target's queues that is still waiting or being sent."""
     box = t.outbox
-    is_return = _is_return(box)
     first: dict[Queue, int] = {}
     for account, target_ids in by_account(targets).items():
         rows = conn.execute(
@@ -471,13 +457,12 @@ def _result_row(owner: str, result: AttemptResult) -> dict[str, Any]:
     }
 
 
-def _confirmed_row(result: AttemptResult) -> dict[str, Any]:
-    """What a sent confirm changes in the local copy of its order, in the same transaction."""
+def _confirmed_row(confirmed: OrderConfirmed, now: datetime) -> dict[str, Any]:
     return {
-        "b_account": result.message.account,
-        "b_target_id": result.message.target_id,
-        "b_now": result.now,
-        "b_state": _confirmed_state(result.response),
+        "b_account": confirmed.account,
+        "b_target_id": confirmed.order_id,
+        "b_now": now,
+        "b_state": confirmed.state,
     }
 
 
@@ -494,9 +479,3 @@ def _attempt_row(result: AttemptResult) -> dict[str, Any]:
         "request": result.request,
         "response": None if result.outcome == "sent" else result.response,
     }
-
-
-def _confirmed_state(order: Any) -> str | None:
-    """The state in FeedAMP's answer to a confirm (the order object it returns)."""
-    state = order.get("state") if isinstance(order, dict) else None
-    return str(state)[:64] if state else None

@@ -15,20 +15,20 @@ from typing import Any, Final
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from feedamp_sync.db import tables as t
-from feedamp_sync.db.targets import Key, by_account
-from feedamp_sync.errors import InvalidPayload
-from feedamp_sync.outbox.facts import (
-    ORDER_KINDS,
-    EarlierFulfillment,
+from feedamp_sync.core.facts import (
+    EarlierMessage,
     Facts,
     OrderFacts,
     ReturnFacts,
     StoredLine,
+    Target,
 )
+from feedamp_sync.db import tables as t
+from feedamp_sync.db.targets import Key, by_account
+from feedamp_sync.errors import InvalidPayload
 
 COVERING_STATUSES: Final = ("sent", "pending", "in_flight")
-"""Fulfillment messages whose entries count as shipped or cancelled for the quantity check."""
+"""Earlier messages that still count (a fulfillment's entries as shipped or cancelled)."""
 
 
 @dataclass(frozen=True)
@@ -49,31 +49,29 @@ class Fence:
 
 @dataclass(frozen=True)
 class Subject:
-    """What a seller action's facts are looked up by: its kind, account and target.
-
-    For a fulfillment, ``before_id`` limits its earlier fulfillments to messages enqueued
-    before it (all of them when None).
-    """
+    """What a message's facts are looked up by: its target, and for a kind that builds on
+    its predecessors (``with_earlier``), the earlier messages of that kind, limited to those
+    enqueued before ``before_id`` (all of them when None)."""
 
     kind: str
+    target: Target
     account: str
     target_id: str
     before_id: int | None = None
+    with_earlier: bool = False
 
 
-def load_facts(
-    conn: Connection, *, kind: str, account: str, target_id: str, before_id: int | None = None
-) -> Facts:
-    """The stored order or return a ``kind`` message is about; None if it is not stored."""
-    [facts] = load_facts_of(conn, [Subject(kind, account, target_id, before_id)])
+def load_facts(conn: Connection, subject: Subject) -> Facts:
+    """The stored order or return a message is about; None if it is not stored."""
+    [facts] = load_facts_of(conn, [subject])
     return facts
 
 
 def load_facts_of(conn: Connection, subjects: Sequence[Subject]) -> list[Facts]:
     """The facts of many messages (a whole claim) with a few queries per table, in order."""
-    orders = _orders_facts(conn, [s for s in subjects if s.kind in ORDER_KINDS])
-    returns = _returns_facts(conn, [s for s in subjects if s.kind not in ORDER_KINDS])
-    return [orders[s] if s.kind in ORDER_KINDS else returns[s] for s in subjects]
+    orders = _orders_facts(conn, [s for s in subjects if s.target is Target.ORDER])
+    returns = _returns_facts(conn, [s for s in subjects if s.target is Target.RETURN])
+    return [orders[s] if s.target is Target.ORDER else returns[s] for s in subjects]
 
 
 def _orders_facts(conn: Connection, subjects: Sequence[Subject]) -> dict[Subject, Facts]:
@@ -96,7 +94,7 @@ def _orders_facts(conn: Connection, subjects: Sequence[Subject]) -> dict[Subject
             .order_by(line.id)
         ):
             lines[row.order_id][row.mp_line_number] = StoredLine(row.quantity, row.sku)
-    earlier = _earlier_fulfillments(conn, [s for s in subjects if s.kind == "fulfillment"])
+    earlier = _earlier_messages(conn, [s for s in subjects if s.with_earlier])
     facts: dict[Subject, Facts] = {}
     for subject in subjects:
         row_id = row_ids.get((subject.account, subject.target_id))
@@ -105,35 +103,38 @@ def _orders_facts(conn: Connection, subjects: Sequence[Subject]) -> dict[Subject
             continue
         before = [
             e
-            for e in earlier.get((subject.account, subject.target_id), ())
-            if subject.kind == "fulfillment"
+            for e in earlier.get((subject.kind, subject.account, subject.target_id), ())
+            if subject.with_earlier
             and (subject.before_id is None or e.message_id < subject.before_id)
         ]
         facts[subject] = OrderFacts(subject.target_id, dict(lines[row_id]), tuple(before))
     return facts
 
 
-def _earlier_fulfillments(
+def _earlier_messages(
     conn: Connection, subjects: Sequence[Subject]
-) -> dict[Key, list[EarlierFulfillment]]:
-    """The covering fulfillment messages of these orders, oldest first."""
-    found: dict[Key, list[EarlierFulfillment]] = defaultdict(list)
+) -> dict[tuple[str, str, str], list[EarlierMessage]]:
+    """The messages of each subject's kind that still count, by (kind, account, target),
+    oldest first."""
+    found: dict[tuple[str, str, str], list[EarlierMessage]] = defaultdict(list)
     box = t.outbox
-    for account, order_ids in by_account((s.account, s.target_id) for s in subjects).items():
-        rows = conn.execute(
-            select(box.c.id, box.c.target_id, box.c.status, box.c.payload)
-            .where(
-                box.c.account == account,
-                box.c.target_id.in_(order_ids),
-                box.c.kind == "fulfillment",
-                box.c.status.in_(COVERING_STATUSES),
+    for kind in sorted({s.kind for s in subjects}):
+        of_kind = ((s.account, s.target_id) for s in subjects if s.kind == kind)
+        for account, target_ids in by_account(of_kind).items():
+            rows = conn.execute(
+                select(box.c.id, box.c.target_id, box.c.status, box.c.payload)
+                .where(
+                    box.c.account == account,
+                    box.c.target_id.in_(target_ids),
+                    box.c.kind == kind,
+                    box.c.status.in_(COVERING_STATUSES),
+                )
+                .order_by(box.c.id)
             )
-            .order_by(box.c.id)
-        )
-        for row in rows:
-            found[(account, row.target_id)].append(
-                EarlierFulfillment(row.id, row.status, row.payload)
-            )
+            for row in rows:
+                found[(kind, account, row.target_id)].append(
+                    EarlierMessage(row.id, row.status, row.payload)
+                )
     return found
 
 

@@ -37,7 +37,6 @@ metadata: Final = MetaData(
     }
 )
 
-OUTBOX_KINDS: Final = ("confirm", "fulfillment", "refund", "return_authorization", "return_refund")
 OUTBOX_STATUSES: Final = ("pending", "in_flight", "sent", "dead", "cancelled")
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, so the wide ids narrow there.

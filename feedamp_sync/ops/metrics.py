@@ -24,6 +24,7 @@ from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
 from feedamp_sync.jobs import OrdersPulled
 from feedamp_sync.ops.activity import AccountActivity
 from feedamp_sync.outbox.engine import DrainSummary
+from feedamp_sync.outbox.kinds import KINDS
 
 log = structlog.get_logger(__name__)
 
@@ -108,7 +109,7 @@ class StateCollector:
         activity: Callable[[], Mapping[str, AccountActivity]],
         clock: Callable[[], datetime],
     ) -> None:
-        self._backlog = BacklogStore(engine)
+        self._backlog = BacklogStore(engine, list(KINDS))
         self._state = SyncStateStore(engine)
         self._activity = activity
         self._clock = clock

@@ -1,8 +1,9 @@
-"""What a delivery handler is, and how an attempt's end becomes the message's next state.
+"""How an attempt's end becomes the message's next state.
 
-A handler knows one kind of message: how to check its payload and how to deliver it,
-reconciling with FeedAMP when an earlier attempt may have taken effect. It raises the API's
-errors; :func:`conclude` turns them into the row's next state with the retry policy.
+A kind's ``deliver`` (see :mod:`feedamp_sync.outbox.kind`) makes its action take effect once,
+reconciling with FeedAMP when an earlier attempt may have taken effect, and returns
+:class:`Delivered` or raises the API's errors; :func:`conclude` turns either into the row's
+next state with the retry policy.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from feedamp_sync.db.outbox import AttemptResult
+from feedamp_sync.core.attempts import AttemptResult, OrderConfirmed
 from feedamp_sync.errors import (
     ActionConflict,
     ApiAuthError,
@@ -22,7 +23,6 @@ from feedamp_sync.errors import (
     InvalidPayload,
     LeaseExpired,
 )
-from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.policy import Backoff, Verdict, after_failure
 
@@ -31,20 +31,17 @@ AUTH_RETRY_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class Delivered:
-    """A successful delivery: what was sent, what FeedAMP answered, and how we know."""
+    """A successful delivery: what was sent, what FeedAMP answered, and how we know.
+
+    ``confirmed`` is set by a confirm: the local order is marked confirmed in the same
+    transaction that records the message sent.
+    """
 
     request: Any
     response: Any
     status_code: int | None = 200
     reconciled: bool = False
-
-
-class Handler(Protocol):
-    def validate(self, payload: Any) -> None:
-        """Raise InvalidPayload naming each bad field."""
-
-    def deliver(self, client: FeedampClient, message: OutboxMessage) -> Delivered:
-        """Make the action take effect once; raise ApiError or ActionConflict otherwise."""
+    confirmed: OrderConfirmed | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +71,7 @@ def conclude(
             status_code=outcome.status_code,
             request=outcome.request,
             response=outcome.response,
+            confirmed=outcome.confirmed,
         )
     error = _describe(outcome)
     status = outcome.status_code if isinstance(outcome, ApiError) else None

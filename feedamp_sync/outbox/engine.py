@@ -20,12 +20,14 @@ from typing import Any
 
 import structlog
 
-from feedamp_sync.db.outbox import AttemptResult, OutboxStore
+from feedamp_sync.core.attempts import AttemptResult
+from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.errors import ActionConflict, ApiError, InvalidPayload, LeaseExpired
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
-from feedamp_sync.outbox.delivery import Delivered, Handler, RetryPolicy, conclude
-from feedamp_sync.outbox.plans import planned_request
+from feedamp_sync.outbox.delivery import Delivered, RetryPolicy, conclude
+from feedamp_sync.outbox.kind import planned_request
+from feedamp_sync.outbox.kinds import Kinds
 from feedamp_sync.outbox.prepare import Preparation
 
 log = structlog.get_logger(__name__)
@@ -131,7 +133,7 @@ class OutboxEngine:
         self,
         store: OutboxStore,
         clients: Mapping[str, FeedampClient],
-        handlers: Mapping[str, Handler],
+        kinds: Kinds,
         settings: EngineSettings,
         policy: RetryPolicy,
         *,
@@ -141,7 +143,7 @@ class OutboxEngine:
     ) -> None:
         self._store = store
         self._clients = clients
-        self._handlers = handlers
+        self._kinds = kinds
         self._settings = settings
         self._policy = policy
         self._clock = clock
@@ -310,19 +312,16 @@ class OutboxEngine:
             )
 
     def _deliver(self, message: OutboxMessage) -> Delivered:
-        handler = self._handlers.get(message.kind)
-        if handler is None:
-            raise InvalidPayload(
-                [f"kind: unknown {message.kind!r}; known: {sorted(self._handlers)}"]
-            )
+        kind = self._kinds.get(message.kind)
+        if kind is None:
+            raise InvalidPayload([f"kind: unknown {message.kind!r}; known: {sorted(self._kinds)}"])
         client = self._clients.get(message.account)
         if client is None:
             raise InvalidPayload(
                 [f"account: {message.account!r} is not configured; known: {sorted(self._clients)}"]
             )
-        handler.validate(message.payload)
         with structlog.contextvars.bound_contextvars(**_context(message)):
-            return handler.deliver(client, message)
+            return kind.deliver(client, message)
 
 
 def _context(message: OutboxMessage) -> dict[str, object]:

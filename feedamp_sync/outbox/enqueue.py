@@ -33,8 +33,11 @@ from feedamp_sync.db.seller_actions import (
 from feedamp_sync.errors import InvalidPayload
 from feedamp_sync.outbox.context import require_context
 from feedamp_sync.outbox.fields import shown
+from feedamp_sync.outbox.kind import Kind
+from feedamp_sync.outbox.kinds import KINDS, Kinds
 from feedamp_sync.outbox.numbers import Numbered, already_used, numbered
 from feedamp_sync.outbox.payloads import check_payload
+from feedamp_sync.outbox.prepare import subject_of
 from feedamp_sync.settings import OutboxSettings, Settings
 
 
@@ -68,13 +71,15 @@ def enqueue(
     target_id: str,
     payload: Any,
     settings: Settings | OutboxSettings | None = None,
+    kinds: Kinds = KINDS,
 ) -> EnqueuedMessage:
     """Validate a seller action and add it to the outbox in the caller's transaction.
 
     ``kind`` is ``fulfillment``, ``refund``, ``return_authorization`` or ``return_refund``;
     ``target_id`` the FeedAMP order (or return) id, which must be stored for ``account``.
     ``settings`` (the daemon's, or its ``[outbox]`` section) give the number templates; the
-    defaults apply without them. Nothing is committed here: the caller commits.
+    defaults apply without them. ``kinds`` is the daemon's registry unless it was extended
+    with kinds of one's own. Nothing is committed here: the caller commits.
 
     Raises InvalidPayload (nothing added) when anything is wrong. If it reports another
     message taking the same number at the same moment, the transaction is unusable on
@@ -82,20 +87,21 @@ def enqueue(
     """
     if not isinstance(target_id, str) or not target_id:
         raise InvalidPayload([f"target_id: must be a non-empty string, got {shown(target_id)}"])
-    checked = check_payload(kind, payload)
+    declared = kinds.seller_kind(kind)
+    checked = check_payload(declared, payload)
     conn = (
         connection_or_session.connection()
         if isinstance(connection_or_session, Session)
         else connection_or_session
     )
-    facts = load_facts(conn, kind=kind, account=account, target_id=target_id)
-    require_context(checked, facts, account=account, target_id=target_id)
+    facts = load_facts(conn, subject_of(declared, account, target_id, before_id=None))
+    require_context(declared, checked, facts, account=account, target_id=target_id)
     message_id = insert_message(
         conn, account=account, kind=kind, target_id=target_id, payload=checked.payload
     )
     try:
         number = numbered(
-            kind,
+            declared,
             checked.payload,
             message_id=message_id,
             account=account,
@@ -104,7 +110,7 @@ def enqueue(
             templates=_templates(settings),
         )
         if number is not None:
-            _refuse_if_taken(conn, kind, number)
+            _refuse_if_taken(conn, declared, number)
     except InvalidPayload:
         delete_message(conn, message_id)
         raise
@@ -116,7 +122,7 @@ def enqueue(
     )
 
 
-def _refuse_if_taken(conn: Connection, kind: str, number: Numbered) -> None:
+def _refuse_if_taken(conn: Connection, kind: Kind, number: Numbered) -> None:
     taken = holder_of(conn, number.unique_key)
     if taken is not None:
         raise already_used(kind, number.number, taken.message_id, taken.status)

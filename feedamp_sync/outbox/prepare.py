@@ -1,12 +1,13 @@
-"""Claimed seller actions made ready for their handlers, in the engine's claiming thread.
+"""Claimed messages made ready for delivery, in the engine's claiming thread.
 
 A seller's system may insert a row straight into ``feedamp_outbox``, so nothing about it has
-been checked when it is claimed. Before a handler sees it, each claimed seller action is
-validated exactly as ``enqueue`` would (shape, then the stored order or return), gets its
-number written into its payload and ``unique_key`` if it needs one and has none yet (before
-its first send, fenced by the claim), and is given the plan its handler sends. A message
+been checked when it is claimed. Before its kind's ``deliver`` sees it, each claimed message
+is validated exactly as ``enqueue`` would (shape, then the stored order or return), gets its
+number written into its payload and ``unique_key`` if its kind carries one and it has none
+yet (before its first send, fenced by the claim), and is given the plan it sends. A message
 that fails is refused here and the engine puts it to ``dead`` with every problem named; the
-rest of the batch goes on. A claim is prepared in one transaction. Handlers never run SQL.
+rest of the batch goes on. A claim that needs stored data is prepared in one transaction.
+Delivery never runs SQL.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from functools import partial
 import structlog
 from sqlalchemy import Connection, Engine
 
+from feedamp_sync.core.facts import Facts
 from feedamp_sync.db.seller_actions import (
     Fence,
     Subject,
@@ -31,10 +33,10 @@ from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.errors import InvalidPayload
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.context import require_context
-from feedamp_sync.outbox.facts import Facts
+from feedamp_sync.outbox.kind import Kind
+from feedamp_sync.outbox.kinds import Kinds
 from feedamp_sync.outbox.numbers import already_used, numbered
-from feedamp_sync.outbox.payloads import SELLER_KINDS, check_payload
-from feedamp_sync.outbox.plans import plan_for
+from feedamp_sync.outbox.payloads import check_payload
 from feedamp_sync.settings import OutboxSettings
 
 log = structlog.get_logger(__name__)
@@ -49,32 +51,54 @@ class Preparation:
 
 
 class Preparer:
-    """Checks, numbers and plans claimed seller actions; other kinds pass through."""
+    """Checks, numbers and plans claimed messages by what their kind asks for."""
 
-    def __init__(self, engine: Engine, templates: OutboxSettings) -> None:
+    def __init__(self, engine: Engine, templates: OutboxSettings, kinds: Kinds) -> None:
         self._engine = engine
         self._templates = templates
+        self._kinds = kinds
 
     def __call__(self, owner: str, messages: Sequence[OutboxMessage]) -> Preparation:
-        if not any(message.kind in SELLER_KINDS for message in messages):
-            return Preparation(ready=list(messages))
-        return in_transaction(self._engine, partial(self._prepare_all, owner, messages))
+        preparation = Preparation()
+        needing_facts: list[tuple[OutboxMessage, Kind]] = []
+        for message in messages:
+            try:
+                kind = self._kind_of(message)
+                if not kind.needs_facts:
+                    check_payload(kind, message.payload)
+                    preparation.ready.append(message)
+                    continue
+            except InvalidPayload as problems:
+                preparation.refused.append((message, problems))
+                continue
+            needing_facts.append((message, kind))
+        if needing_facts:
+            with_facts = in_transaction(
+                self._engine, partial(self._prepare_all, owner, needing_facts)
+            )
+            preparation.ready += with_facts.ready
+            preparation.refused += with_facts.refused
+        return preparation
+
+    def _kind_of(self, message: OutboxMessage) -> Kind:
+        kind = self._kinds.get(message.kind)
+        if kind is None:
+            raise InvalidPayload([f"kind: unknown {message.kind!r}; known: {sorted(self._kinds)}"])
+        return kind
 
     def _prepare_all(
-        self, owner: str, messages: Sequence[OutboxMessage], conn: Connection
+        self, owner: str, messages: Sequence[tuple[OutboxMessage, Kind]], conn: Connection
     ) -> Preparation:
-        """The whole claim in one transaction: a refused message has written nothing (every
+        """Every message in one transaction: a refused message has written nothing (every
         check comes before its number is reserved), so it cannot spoil the others."""
         preparation = Preparation()
-        actions = [message for message in messages if message.kind in SELLER_KINDS]
-        subjects = [Subject(m.kind, m.account, m.target_id, before_id=m.id) for m in actions]
-        facts_of = dict(zip((m.id for m in actions), load_facts_of(conn, subjects), strict=True))
-        for message in messages:
-            if message.kind not in SELLER_KINDS:
-                preparation.ready.append(message)
-                continue
+        subjects = [
+            subject_of(kind, m.account, m.target_id, before_id=m.id) for m, kind in messages
+        ]
+        facts_of = load_facts_of(conn, subjects)
+        for (message, kind), facts in zip(messages, facts_of, strict=True):
             try:
-                ready = self._prepare(owner, message, facts_of[message.id], conn)
+                ready = self._prepare(owner, message, kind, facts, conn)
             except InvalidPayload as problems:
                 preparation.refused.append((message, problems))
                 continue
@@ -85,17 +109,17 @@ class Preparer:
         return preparation
 
     def _prepare(
-        self, owner: str, message: OutboxMessage, facts: Facts, conn: Connection
+        self, owner: str, message: OutboxMessage, kind: Kind, facts: Facts, conn: Connection
     ) -> OutboxMessage | None:
         """The message with its plan; None if its claim was lost while numbering it."""
-        checked = check_payload(message.kind, message.payload)
+        checked = check_payload(kind, message.payload)
         if message.attempts == 1:
             for warning in checked.warnings:
                 log.warning("outbox_payload_warning", message_id=message.id, warning=warning)
-        require_context(checked, facts, account=message.account, target_id=message.target_id)
+        require_context(kind, checked, facts, account=message.account, target_id=message.target_id)
         payload = checked.payload
         number = numbered(
-            message.kind,
+            kind,
             payload,
             message_id=message.id,
             account=message.account,
@@ -107,7 +131,7 @@ class Preparer:
             if unique_key_of(conn, message.id) != number.unique_key:
                 taken = holder_of(conn, number.unique_key)
                 if taken is not None:
-                    raise already_used(message.kind, number.number, taken.message_id, taken.status)
+                    raise already_used(kind, number.number, taken.message_id, taken.status)
                 # A savepoint: a number taken at the same moment fails this statement, and
                 # on PostgreSQL that would spoil the rest of the claim's transaction.
                 with conn.begin_nested():
@@ -121,6 +145,17 @@ class Preparer:
                 if not reserved:
                     return None
             payload = number.payload
-        return dataclasses.replace(
-            message, payload=payload, plan=plan_for(message.kind, payload, facts)
-        )
+        plan = kind.plan(payload, facts) if kind.plan is not None else None
+        return dataclasses.replace(message, payload=payload, plan=plan)
+
+
+def subject_of(kind: Kind, account: str, target_id: str, *, before_id: int | None) -> Subject:
+    """What the facts of a ``kind`` message are looked up by."""
+    return Subject(
+        kind.name,
+        kind.target,
+        account,
+        target_id,
+        before_id=before_id,
+        with_earlier=kind.builds_on_earlier,
+    )

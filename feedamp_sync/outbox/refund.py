@@ -2,18 +2,124 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
 
 import structlog
 
+from feedamp_sync.core.facts import Facts, OrderFacts, Target
 from feedamp_sync.errors import ApiRejected
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
+from feedamp_sync.outbox.context import unknown_line
 from feedamp_sync.outbox.delivery import Delivered
-from feedamp_sync.outbox.payloads import check_payload
-from feedamp_sync.outbox.plans import RefundPlan
+from feedamp_sync.outbox.fields import Fields, Report, join, shown
+from feedamp_sync.outbox.kind import Kind, NumberRule, NumberSource
+from feedamp_sync.outbox.payloads import OTHER_REASON_WARNING
 
 log = structlog.get_logger(__name__)
+
+Json = dict[str, Any]
+
+REFUND_REASONS: Final = (
+    "customer_cancelled",
+    "customer_return",
+    "accidental_order",
+    "wrong_item_received",
+    "defective_item_received",
+    "damaged_item_received",
+    "item_never_received",
+    "item_received_late",
+    "wrong_quantity_received",
+    "could_not_ship",
+    "abandoned",
+    "price_error",
+    "tax_error",
+    "shipping_cost_error",
+    "other",
+)
+REFUND_AMOUNTS: Final = (
+    "item_refund",
+    "item_tax_refund",
+    "shipping_refund",
+    "shipping_tax_refund",
+    "discount_refund",
+)
+_REFUND_KEYS: Final = (
+    "cp_refund_number",
+    "mp_line_number",
+    "refund_reason",
+    "currency",
+    "refund_quantity",
+    *REFUND_AMOUNTS,
+    "refund_notes",
+)
+
+
+def check_shape(report: Report, obj: Mapping[str, Any]) -> Json:
+    """The refund itself, or the same inside the API's ``{"refund_info": {...}}`` wrapper,
+    which is unwrapped."""
+    path = ""
+    if "refund_info" in obj:
+        Fields(report, obj, "", ("refund_info",))  # only the wrapper key may be there
+        inner = obj["refund_info"]
+        if not isinstance(inner, dict):
+            report.problem("refund_info", f"must be an object, got {shown(inner)}")
+            return {}
+        obj, path = inner, "refund_info"
+    fields = Fields(report, obj, path, _REFUND_KEYS)
+    info: Json = {}
+    number = fields.text("cp_refund_number", required=False)
+    if number is not None:
+        info["cp_refund_number"] = number
+    info["mp_line_number"] = fields.text("mp_line_number", required=True)
+    info["refund_reason"] = fields.choice("refund_reason", REFUND_REASONS, required=True)
+    info["currency"] = fields.currency("currency")
+    quantity = fields.positive_int("refund_quantity", required=False)
+    if quantity is not None:
+        info["refund_quantity"] = quantity
+    for key in REFUND_AMOUNTS:
+        amount = fields.amount(key)
+        if amount is not None:
+            info[key] = amount
+    notes = fields.free_text("refund_notes")
+    if notes is not None:
+        info["refund_notes"] = notes
+    if info["refund_reason"] == "other" and not (notes or "").strip():
+        report.warn(join(path, "refund_reason"), OTHER_REASON_WARNING + "; say why in refund_notes")
+    return info
+
+
+def check_stored(payload: Json, facts: Facts) -> list[str]:
+    """The line must be the order's, and no more units refunded than it was ordered."""
+    assert isinstance(facts, OrderFacts)
+    number = payload["mp_line_number"]
+    stored = facts.lines.get(number)
+    if stored is None:
+        return [f"mp_line_number: {unknown_line(facts, number)}"]
+    quantity = payload.get("refund_quantity")
+    if quantity is not None and stored.quantity is not None and quantity > stored.quantity:
+        return [
+            f"refund_quantity: {quantity} is more than line {shown(number)} has "
+            f"({stored.quantity} ordered)"
+        ]
+    return []
+
+
+@dataclass(frozen=True)
+class RefundPlan:
+    """The ``refund_info`` to POST, with its ``cp_refund_number``."""
+
+    refund_info: Json
+
+    @property
+    def request(self) -> Json:
+        return {"refund_info": self.refund_info}
+
+
+def plan(payload: Json, facts: Facts) -> RefundPlan:
+    return RefundPlan(payload)
 
 
 def duplicate_means_sent(rejection: ApiRejected, *, earlier_attempt_may_have_applied: bool) -> bool:
@@ -29,26 +135,48 @@ def duplicate_means_sent(rejection: ApiRejected, *, earlier_attempt_may_have_app
     return earlier_attempt_may_have_applied and duplicate
 
 
-class RefundHandler:
-    def validate(self, payload: Any) -> None:
-        check_payload("refund", payload)
+def deliver(client: FeedampClient, message: OutboxMessage) -> Delivered:
+    planned: RefundPlan = message.plan
+    request = planned.request
+    try:
+        response = client.create_refund(message.target_id, planned.refund_info)
+    except ApiRejected as rejection:
+        if not duplicate_means_sent(
+            rejection, earlier_attempt_may_have_applied=message.earlier_attempt_may_have_applied
+        ):
+            raise
+        number = planned.refund_info["cp_refund_number"]
+        log.info("refund_reconciled", order_id=message.target_id, cp_refund_number=number)
+        return Delivered(
+            request=request,
+            response={"reconciled": f"FeedAMP already holds cp_refund_number {number}"},
+            status_code=rejection.status_code,
+            reconciled=True,
+        )
+    return Delivered(request=request, response=response, status_code=201)
 
-    def deliver(self, client: FeedampClient, message: OutboxMessage) -> Delivered:
-        plan: RefundPlan = message.plan
-        request = plan.request
-        try:
-            response = client.create_refund(message.target_id, plan.refund_info)
-        except ApiRejected as rejection:
-            if not duplicate_means_sent(
-                rejection, earlier_attempt_may_have_applied=message.earlier_attempt_may_have_applied
-            ):
-                raise
-            number = plan.refund_info["cp_refund_number"]
-            log.info("refund_reconciled", order_id=message.target_id, cp_refund_number=number)
-            return Delivered(
-                request=request,
-                response={"reconciled": f"FeedAMP already holds cp_refund_number {number}"},
-                status_code=rejection.status_code,
-                reconciled=True,
-            )
-        return Delivered(request=request, response=response, status_code=201)
+
+def _number_fields(source: NumberSource) -> dict[str, Any]:
+    return {
+        "id": source.message_id,
+        "account": source.account,
+        "order_id": source.target_id,
+        "mp_line_number": source.payload["mp_line_number"],
+    }
+
+
+REFUND: Final = Kind(
+    name="refund",
+    cli_name="refund",
+    summary="a refund of one order line",
+    target=Target.ORDER,
+    check=check_shape,
+    check_stored=check_stored,
+    plan=plan,
+    number=NumberRule(
+        field="cp_refund_number",
+        template=lambda templates: templates.cp_refund_number_template,
+        fields=_number_fields,
+    ),
+    deliver=deliver,
+)

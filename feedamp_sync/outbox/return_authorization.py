@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Final
 
 import structlog
 
+from feedamp_sync.core.facts import Facts, ReturnFacts, Target
 from feedamp_sync.errors import ActionConflict
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import Delivered
-from feedamp_sync.outbox.payloads import check_payload
-from feedamp_sync.outbox.plans import ReturnAuthorizationPlan
+from feedamp_sync.outbox.fields import Fields, Report
+from feedamp_sync.outbox.kind import Kind, NumberRule, NumberSource
 
 log = structlog.get_logger(__name__)
+
+Json = dict[str, Any]
+
+
+def check_shape(report: Report, obj: Mapping[str, Any]) -> Json:
+    fields = Fields(report, obj, "", ("merchant_return_number",))
+    number = fields.text("merchant_return_number", required=False)
+    return {} if number is None else {"merchant_return_number": number}
+
+
+@dataclass(frozen=True)
+class ReturnAuthorizationPlan:
+    merchant_return_number: str
+
+    @property
+    def request(self) -> Json:
+        return {"merchant_return_number": self.merchant_return_number}
+
+
+def plan(payload: Json, facts: Facts) -> ReturnAuthorizationPlan:
+    return ReturnAuthorizationPlan(payload["merchant_return_number"])
 
 
 class Authorization(Enum):
@@ -39,25 +62,48 @@ def authorization_read_back(
     return (Authorization.OURS if held_number == number else Authorization.OTHER), held_number
 
 
-class ReturnAuthorizationHandler:
-    def validate(self, payload: Any) -> None:
-        check_payload("return_authorization", payload)
+def deliver(client: FeedampClient, message: OutboxMessage) -> Delivered:
+    planned: ReturnAuthorizationPlan = message.plan
+    number = planned.merchant_return_number
+    request = planned.request
+    if message.earlier_attempt_may_have_applied:
+        returned = client.get_return(message.target_id)
+        verdict, held = authorization_read_back(returned, number)
+        if verdict is Authorization.OURS:
+            log.info("return_authorization_reconciled", return_id=message.target_id)
+            return Delivered(request=request, response=returned, reconciled=True)
+        if verdict is Authorization.OTHER:
+            raise ActionConflict(
+                f"return {message.target_id} is already authorized in FeedAMP with "
+                f"merchant_return_number {held!r}, not ours ({number!r}); check who "
+                "authorized it before retrying"
+            )
+    response = client.authorize_return(message.target_id, number)
+    return Delivered(request=request, response=response)
 
-    def deliver(self, client: FeedampClient, message: OutboxMessage) -> Delivered:
-        plan: ReturnAuthorizationPlan = message.plan
-        number = plan.merchant_return_number
-        request = plan.request
-        if message.earlier_attempt_may_have_applied:
-            returned = client.get_return(message.target_id)
-            verdict, held = authorization_read_back(returned, number)
-            if verdict is Authorization.OURS:
-                log.info("return_authorization_reconciled", return_id=message.target_id)
-                return Delivered(request=request, response=returned, reconciled=True)
-            if verdict is Authorization.OTHER:
-                raise ActionConflict(
-                    f"return {message.target_id} is already authorized in FeedAMP with "
-                    f"merchant_return_number {held!r}, not ours ({number!r}); check who "
-                    "authorized it before retrying"
-                )
-        response = client.authorize_return(message.target_id, number)
-        return Delivered(request=request, response=response)
+
+def _number_fields(source: NumberSource) -> dict[str, Any]:
+    """``mp_return_number`` is None when FeedAMP sent none for the stored return."""
+    facts = source.facts
+    return {
+        "id": source.message_id,
+        "account": source.account,
+        "return_id": source.target_id,
+        "mp_return_number": facts.mp_return_number if isinstance(facts, ReturnFacts) else None,
+    }
+
+
+RETURN_AUTHORIZATION: Final = Kind(
+    name="return_authorization",
+    cli_name="return-authorization",
+    summary="authorize a return (merchant_return_number optional)",
+    target=Target.RETURN,
+    check=check_shape,
+    plan=plan,
+    number=NumberRule(
+        field="merchant_return_number",
+        template=lambda templates: templates.merchant_return_number_template,
+        fields=_number_fields,
+    ),
+    deliver=deliver,
+)

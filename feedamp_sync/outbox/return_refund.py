@@ -3,20 +3,90 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import structlog
 
+from feedamp_sync.core.facts import Facts, ReturnFacts, Target
 from feedamp_sync.errors import ApiRejected
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import Delivered
-from feedamp_sync.outbox.payloads import check_payload
-from feedamp_sync.outbox.plans import ReturnRefundPlan
+from feedamp_sync.outbox.fields import Fields, Report, join, shown
+from feedamp_sync.outbox.kind import Kind
 
 log = structlog.get_logger(__name__)
 
+Json = dict[str, Any]
+
 REFUNDED_STATES: Final = frozenset({"Processing Refund", "Merchant Refunded"})
+_LINE_KEYS: Final = ("feedamp_return_line_id", "merchant_full_refund")
+
+
+def check_shape(report: Report, obj: Mapping[str, Any]) -> Json:
+    """The lines to refund in full; none (or ``[]``) means every line of the stored return."""
+    fields = Fields(report, obj, "", ("merchant_refund_lines",))
+    lines: list[Json] = []
+    first_seen: dict[str, str] = {}
+    for path, raw in fields.objects("merchant_refund_lines", required=False):
+        line_fields = Fields(report, raw, path, _LINE_KEYS)
+        line_id = line_fields.text("feedamp_return_line_id", required=True)
+        line_fields.true("merchant_full_refund")
+        if line_id in first_seen:
+            report.problem(
+                join(path, "feedamp_return_line_id"),
+                f"{shown(line_id)} is named twice (also {first_seen[line_id]})",
+            )
+        elif line_id is not None:
+            first_seen[line_id] = path
+        lines.append({"feedamp_return_line_id": line_id, "merchant_full_refund": True})
+    return {"merchant_refund_lines": lines} if lines else {}
+
+
+def check_stored(payload: Json, facts: Facts) -> list[str]:
+    """Every named line must be the return's; with none named, the return needs a line."""
+    assert isinstance(facts, ReturnFacts)
+    lines = payload.get("merchant_refund_lines", [])
+    if not lines and not facts.line_ids:
+        return [
+            f"merchant_refund_lines: none given, and stored return {facts.return_id} has no "
+            "line with a feedamp_return_line_id to refund"
+        ]
+    known = ", ".join(facts.line_ids) or "none"
+    return [
+        f"{join(join('merchant_refund_lines', index), 'feedamp_return_line_id')}: "
+        f"{shown(line['feedamp_return_line_id'])} is not a line of return {facts.return_id} "
+        f"(its lines: {known})"
+        for index, line in enumerate(lines)
+        if line["feedamp_return_line_id"] not in facts.line_ids
+    ]
+
+
+@dataclass(frozen=True)
+class ReturnRefundPlan:
+    """The return lines to refund in full: those named, or every stored line of the return."""
+
+    line_ids: tuple[str, ...]
+
+    @property
+    def request(self) -> Json:
+        return self.body
+
+    @property
+    def body(self) -> Json:
+        return {
+            "merchant_refund_lines": [
+                {"feedamp_return_line_id": line_id, "merchant_full_refund": True}
+                for line_id in self.line_ids
+            ]
+        }
+
+
+def plan(payload: Json, facts: Facts) -> ReturnRefundPlan:
+    assert isinstance(facts, ReturnFacts)
+    named = [line["feedamp_return_line_id"] for line in payload.get("merchant_refund_lines", [])]
+    return ReturnRefundPlan(tuple(named) or facts.line_ids)
 
 
 def return_refunded(returned: Mapping[str, Any], line_ids: Sequence[str]) -> bool:
@@ -43,28 +113,36 @@ def already_refunded(rejection: ApiRejected, *, earlier_attempt_may_have_applied
     return earlier_attempt_may_have_applied and (status == 409 or said)
 
 
-class ReturnRefundHandler:
-    def validate(self, payload: Any) -> None:
-        check_payload("return_refund", payload)
-
-    def deliver(self, client: FeedampClient, message: OutboxMessage) -> Delivered:
-        plan: ReturnRefundPlan = message.plan
-        earlier = message.earlier_attempt_may_have_applied
-        if earlier:
-            returned = client.get_return(message.target_id)
-            if return_refunded(returned, plan.line_ids):
-                log.info("return_refund_reconciled", return_id=message.target_id)
-                return Delivered(request=plan.body, response=returned, reconciled=True)
-        try:
-            response = client.refund_return(message.target_id, plan.body)
-        except ApiRejected as rejection:
-            if not already_refunded(rejection, earlier_attempt_may_have_applied=earlier):
-                raise
+def deliver(client: FeedampClient, message: OutboxMessage) -> Delivered:
+    planned: ReturnRefundPlan = message.plan
+    earlier = message.earlier_attempt_may_have_applied
+    if earlier:
+        returned = client.get_return(message.target_id)
+        if return_refunded(returned, planned.line_ids):
             log.info("return_refund_reconciled", return_id=message.target_id)
-            return Delivered(
-                request=plan.body,
-                response={"reconciled": f"FeedAMP: {rejection.message}"},
-                status_code=rejection.status_code,
-                reconciled=True,
-            )
-        return Delivered(request=plan.body, response=response)
+            return Delivered(request=planned.body, response=returned, reconciled=True)
+    try:
+        response = client.refund_return(message.target_id, planned.body)
+    except ApiRejected as rejection:
+        if not already_refunded(rejection, earlier_attempt_may_have_applied=earlier):
+            raise
+        log.info("return_refund_reconciled", return_id=message.target_id)
+        return Delivered(
+            request=planned.body,
+            response={"reconciled": f"FeedAMP: {rejection.message}"},
+            status_code=rejection.status_code,
+            reconciled=True,
+        )
+    return Delivered(request=planned.body, response=response)
+
+
+RETURN_REFUND: Final = Kind(
+    name="return_refund",
+    cli_name="return-refund",
+    summary="refund a return's lines in full (all lines by default)",
+    target=Target.RETURN,
+    check=check_shape,
+    check_stored=check_stored,
+    plan=plan,
+    deliver=deliver,
+)

@@ -10,6 +10,7 @@ from typing import Any, cast
 import pytest
 from sqlalchemy import Engine, select
 
+from feedamp_sync.core.facts import Target
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.feedamp.client import FeedampClient
@@ -17,6 +18,8 @@ from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox import engine as outbox_engine_module
 from feedamp_sync.outbox.delivery import Delivered, RetryPolicy
 from feedamp_sync.outbox.engine import EngineSettings, OutboxEngine
+from feedamp_sync.outbox.kind import Kind
+from feedamp_sync.outbox.kinds import Kinds
 from feedamp_sync.policy import Backoff
 
 WAIT_SECONDS = 10.0
@@ -36,9 +39,6 @@ class RecordingHandler:
         self.started = threading.Event()
         self._until = until
         self._lock = threading.Lock()
-
-    def validate(self, payload: Any) -> None:
-        return None
 
     def deliver(self, client: FeedampClient, message: OutboxMessage) -> Delivered:
         self.started.set()
@@ -93,9 +93,9 @@ def outbox_engine(
         drain_seconds=WAIT_SECONDS,
     )
     return OutboxEngine(
-        OutboxStore(engine),
+        OutboxStore(engine, ()),
         {"main": cast(FeedampClient, object())},  # the handler never uses it
-        {"fulfillment": handler},
+        Kinds([Kind("fulfillment", Target.ORDER, deliver=handler.deliver)]),
         settings,
         RetryPolicy(3, Backoff(1, 10)),
         clock=later,

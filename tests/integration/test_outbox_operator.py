@@ -8,11 +8,13 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from feedamp_sync.core.attempts import AttemptResult
 from feedamp_sync.db import tables as t
-from feedamp_sync.db.outbox import AttemptResult, OutboxStore
+from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.errors import ApiUnavailable
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import RetryPolicy, conclude
+from feedamp_sync.outbox.kinds import KINDS
 from feedamp_sync.policy import Backoff
 
 POLICY = RetryPolicy(max_attempts=2, backoff=Backoff(base_seconds=0.001, cap_seconds=0.001))
@@ -71,7 +73,7 @@ def row(engine: Engine, message_id: int) -> Any:
 
 def test_retry_puts_a_dead_message_back_due_now(engine: Engine) -> None:
     """A retried dead message is pending again, due at the time of the retry."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     message_id = make_dead(engine, store)
     retried_at = clock(3)
     result = store.retry(message_id, reason="outage over", now=retried_at)
@@ -84,7 +86,7 @@ def test_a_retried_message_gets_a_fresh_budget_and_keeps_counting_attempts(
     engine: Engine,
 ) -> None:
     """After a retry, two more attempts are allowed; attempts goes on from 2 to 4."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     message_id = make_dead(engine, store)
     store.retry(message_id, reason="outage over", now=clock(3))
     third = claim_one(store, clock(3))
@@ -99,7 +101,7 @@ def test_a_retried_message_gets_a_fresh_budget_and_keeps_counting_attempts(
 
 def test_the_reason_is_recorded_in_the_note(engine: Engine) -> None:
     """Each action appends its stamped reason to the note, keeping what was there."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     message_id = make_dead(engine, store)
     retried_at, cancelled_at = clock(3), clock(5)  # read once: the clock moves on meanwhile
     store.retry(message_id, reason="outage over", now=retried_at)
@@ -115,7 +117,7 @@ def test_the_reason_is_recorded_in_the_note(engine: Engine) -> None:
 
 def test_retry_refuses_a_message_that_is_not_dead(engine: Engine) -> None:
     """Retrying a pending message changes nothing and says why."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     message_id = enqueue(engine)
     result = store.retry(message_id, reason="why not", now=clock())
     assert result.status == "pending"
@@ -126,7 +128,7 @@ def test_retry_refuses_a_message_that_is_not_dead(engine: Engine) -> None:
 
 def test_cancel_unblocks_the_next_message_of_the_target(engine: Engine) -> None:
     """A dead head blocks its target until cancelled; then the next message is claimed."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     dead = make_dead(engine, store)
     later = enqueue(engine)
     assert store.claim("w1", clock(3), limit=5, lease_seconds=60) == []
@@ -136,7 +138,7 @@ def test_cancel_unblocks_the_next_message_of_the_target(engine: Engine) -> None:
 
 def test_cancel_refuses_a_message_being_delivered(engine: Engine) -> None:
     """An in-flight message with a live lease cannot be cancelled."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     message_id = enqueue(engine)
     claim_one(store, clock())
     result = store.cancel(message_id, reason="stop", now=clock(0.5))
@@ -147,7 +149,7 @@ def test_cancel_refuses_a_message_being_delivered(engine: Engine) -> None:
 
 def test_cancel_refuses_a_sent_message(engine: Engine) -> None:
     """A sent message has taken effect; cancel refuses it."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     message_id = enqueue(engine)
     message = claim_one(store, clock())
     store.finish("w1", [AttemptResult(message, "sent", clock())])
@@ -158,7 +160,7 @@ def test_cancel_refuses_a_sent_message(engine: Engine) -> None:
 
 def test_a_cancelled_worker_can_no_longer_record_its_result(engine: Engine) -> None:
     """Cancelling a claim whose lease ran out fences its old worker off."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     message_id = enqueue(engine)
     message = claim_one(store, clock())
     assert store.cancel(message_id, reason="stuck", now=clock(2)).refused is None
@@ -171,13 +173,13 @@ def test_a_cancelled_worker_can_no_longer_record_its_result(engine: Engine) -> N
 
 def test_an_unknown_message_is_reported(engine: Engine) -> None:
     """Acting on an id that does not exist is refused with the id named."""
-    result = OutboxStore(engine).cancel(424242, reason="x", now=clock())
+    result = OutboxStore(engine, KINDS.return_kinds).cancel(424242, reason="x", now=clock())
     assert (result.status, result.refused) == (None, "no outbox message with id 424242")
 
 
 def test_messages_filter_by_status_kind_and_account(engine: Engine) -> None:
     """messages() lists newest first and filters by status, kind and account."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     dead = make_dead(engine, store, "A")
     refund = enqueue(engine, "B", kind="refund")
     other = enqueue(engine, "C", account="eu")
@@ -195,7 +197,7 @@ def test_messages_filter_by_status_kind_and_account(engine: Engine) -> None:
 
 def test_message_shows_every_attempt_with_what_was_sent(engine: Engine) -> None:
     """message() returns the row and each attempt's outcome, status, error and request."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     message_id = enqueue(engine)
     first = claim_one(store, clock())
     store.finish(

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, select
 
+from feedamp_sync.core.attempts import AttemptResult, OrderConfirmed
 from feedamp_sync.db import outbox
 from feedamp_sync.db import tables as t
-from feedamp_sync.db.outbox import AttemptResult, OutboxStore
+from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.model import OutboxMessage
+from feedamp_sync.outbox.kinds import KINDS
 
 NOW = datetime.now(UTC).replace(microsecond=0)  # server defaults use the real clock
 LATER = NOW + timedelta(hours=1)
@@ -57,14 +59,16 @@ def finish(
 def test_a_plain_insert_is_claimable_at_once(engine: Engine) -> None:
     """A row with only account, kind, target_id and payload is due immediately."""
     message_id = enqueue(engine, "A")
-    claimed = claim(OutboxStore(engine), now=datetime.now(UTC) + timedelta(seconds=5))
+    claimed = claim(
+        OutboxStore(engine, KINDS.return_kinds), now=datetime.now(UTC) + timedelta(seconds=5)
+    )
     assert [(m.id, m.attempts, m.payload) for m in claimed] == [(message_id, 1, {"n": "A"})]
 
 
 def test_claim_marks_messages_in_flight_with_a_lease(engine: Engine) -> None:
     """A claimed message is in_flight, owned, and leased until now + lease."""
     message_id = enqueue(engine, "A")
-    claim(OutboxStore(engine))
+    claim(OutboxStore(engine, KINDS.return_kinds))
     row = status_of(engine, message_id)
     assert (row.status, row.lease_owner, row.attempts) == ("in_flight", "w1", 1)
     assert row.lease_expires_at == LATER + timedelta(seconds=60)
@@ -73,13 +77,13 @@ def test_claim_marks_messages_in_flight_with_a_lease(engine: Engine) -> None:
 def test_only_the_head_message_of_a_target_is_claimed(engine: Engine) -> None:
     """A later message for the same order waits while an earlier one is unsent."""
     first, _, other = enqueue(engine, "A"), enqueue(engine, "A"), enqueue(engine, "B")
-    claimed = claim(OutboxStore(engine))
+    claimed = claim(OutboxStore(engine, KINDS.return_kinds))
     assert sorted(m.id for m in claimed) == [first, other]
 
 
 def test_the_next_message_follows_once_the_head_is_sent(engine: Engine) -> None:
     """Sending the head makes the next message of that target claimable."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     enqueue(engine, "A")
     second = enqueue(engine, "A")
     [head] = claim(store)
@@ -94,7 +98,7 @@ def test_heads_behind_a_long_queue_of_one_target_are_found(engine: Engine) -> No
     for _ in range(24):
         enqueue(engine, "A")
     later = [enqueue(engine, target) for target in "BCD"]
-    claimed = claim(OutboxStore(engine), limit=10)
+    claimed = claim(OutboxStore(engine, KINDS.return_kinds), limit=10)
     assert [m.id for m in claimed] == [first, *later]
 
 
@@ -103,13 +107,13 @@ def test_a_message_finished_between_the_claims_two_reads_is_skipped(
 ) -> None:
     """Another instance may finish a due row after the claim read it (READ COMMITTED): the
     claim passes over it and takes the rest."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     finished, other = enqueue(engine, "A"), enqueue(engine, "B")
     first_blocking = outbox._first_blocking
 
-    def meanwhile_sent(conn: Connection, targets: set[tuple[str, str]]) -> Any:
+    def meanwhile_sent(conn: Connection, targets: set[tuple[str, str]], is_return: Any) -> Any:
         conn.execute(t.outbox.update().where(t.outbox.c.id == finished).values(status="sent"))
-        return first_blocking(conn, targets)
+        return first_blocking(conn, targets, is_return)
 
     monkeypatch.setattr(outbox, "_first_blocking", meanwhile_sent)
     assert [m.id for m in claim(store)] == [other]
@@ -117,7 +121,7 @@ def test_a_message_finished_between_the_claims_two_reads_is_skipped(
 
 def test_a_dead_message_blocks_only_its_own_target(engine: Engine) -> None:
     """Dead A blocks later A messages; B flows."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     enqueue(engine, "A")
     enqueue(engine, "A")
     other = enqueue(engine, "B")
@@ -133,18 +137,18 @@ def test_orders_and_returns_with_the_same_id_are_different_targets(engine: Engin
     """Return 5 and order 5 are not ordered with respect to each other."""
     enqueue(engine, "5", kind="refund")
     enqueue(engine, "5", kind="return_authorization")
-    assert len(claim(OutboxStore(engine))) == 2
+    assert len(claim(OutboxStore(engine, KINDS.return_kinds))) == 2
 
 
 def test_a_future_message_is_not_claimed(engine: Engine) -> None:
     """A message scheduled for later is left alone until then."""
     enqueue(engine, "A", next_attempt_at=LATER + timedelta(minutes=5))
-    assert claim(OutboxStore(engine)) == []
+    assert claim(OutboxStore(engine, KINDS.return_kinds)) == []
 
 
 def test_retry_reschedules_and_keeps_the_error(engine: Engine) -> None:
     """A retry returns the message to pending with its next time and last error."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     message_id = enqueue(engine, "A")
     [message] = claim(store)
     finish(
@@ -167,7 +171,7 @@ def test_retry_reschedules_and_keeps_the_error(engine: Engine) -> None:
 
 def test_deferred_does_not_count_the_attempt(engine: Engine) -> None:
     """A deferred attempt (nothing reached FeedAMP) gives the attempt back."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     message_id = enqueue(engine, "A")
     [message] = claim(store)
     finish(store, message, "deferred", next_attempt_at=LATER, error="401")
@@ -176,7 +180,7 @@ def test_deferred_does_not_count_the_attempt(engine: Engine) -> None:
 
 def test_each_attempt_is_recorded(engine: Engine) -> None:
     """Every finished attempt leaves a row with its outcome, status code and request."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     message_id = enqueue(engine, "A")
     [message] = claim(store)
     finish(store, message, "sent", status_code=200, request={"x": 1}, response={"ok": True})
@@ -195,7 +199,7 @@ def test_a_sent_answer_is_kept_on_the_message_and_a_failed_one_on_its_attempt(
     engine: Engine,
 ) -> None:
     """FeedAMP's answer is stored once: a success's on the message, a failure's per attempt."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     message_id = enqueue(engine, "A")
     [first] = claim(store)
     finish(store, first, "retry", next_attempt_at=LATER, status_code=503, response={"e": 1})
@@ -211,7 +215,7 @@ def test_a_sent_answer_is_kept_on_the_message_and_a_failed_one_on_its_attempt(
 
 def test_an_expired_lease_returns_the_message_to_the_queue(engine: Engine) -> None:
     """release_expired hands back claims whose lease ran out."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     message_id = enqueue(engine, "A")
     claim(store)
     assert store.release_expired(LATER + timedelta(seconds=61)) == 1
@@ -220,7 +224,7 @@ def test_an_expired_lease_returns_the_message_to_the_queue(engine: Engine) -> No
 
 def test_a_worker_whose_claim_was_taken_over_cannot_change_the_row(engine: Engine) -> None:
     """Fencing: after expiry and a new claim, the old worker's result is refused."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     message_id = enqueue(engine, "A")
     [old] = claim(store, owner="slow")
     store.release_expired(LATER + timedelta(seconds=61))
@@ -232,7 +236,7 @@ def test_a_worker_whose_claim_was_taken_over_cannot_change_the_row(engine: Engin
 
 def test_extending_a_lease_keeps_the_claim(engine: Engine) -> None:
     """A renewed lease is not released at the original expiry."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     enqueue(engine, "A")
     [message] = claim(store)
     store.extend_leases("w1", [message], LATER + timedelta(seconds=120))
@@ -241,7 +245,7 @@ def test_extending_a_lease_keeps_the_claim(engine: Engine) -> None:
 
 def test_extending_leases_skips_and_names_only_the_claims_still_held(engine: Engine) -> None:
     """A claim another instance took over is neither renewed nor returned as held."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     kept_id, taken_id = enqueue(engine, "A"), enqueue(engine, "B")
     messages = claim(store)
     with engine.begin() as conn:
@@ -253,7 +257,7 @@ def test_extending_leases_skips_and_names_only_the_claims_still_held(engine: Eng
 
 def test_release_hands_claims_back_at_shutdown(engine: Engine) -> None:
     """release() returns a worker's unfinished claims to pending at once."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     message_id = enqueue(engine, "A")
     [message] = claim(store)
     assert store.release("w1", [message], LATER) == 1
@@ -276,10 +280,15 @@ def test_a_sent_confirm_marks_the_order_confirmed(engine: Engine) -> None:
                 data={},
             )
         )
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     enqueue(engine, "7", kind="confirm")
     [message] = claim(store)
-    finish(store, message, response={"id": "7", "state": "PLACED"})
+    finish(
+        store,
+        message,
+        response={"id": "7", "state": "PLACED"},
+        confirmed=OrderConfirmed("main", "7", "PLACED"),
+    )
     with engine.connect() as conn:
         row = conn.execute(select(t.orders)).one()
     assert (row.state, row.confirmed_at) == ("PLACED", LATER)
@@ -287,7 +296,7 @@ def test_a_sent_confirm_marks_the_order_confirmed(engine: Engine) -> None:
 
 def test_a_batch_records_each_outcome_and_refuses_only_the_lost_claim(engine: Engine) -> None:
     """One finish() of mixed outcomes: each row gets its own result; a taken-over one is kept."""
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     ids = [enqueue(engine, target) for target in "ABCDE"]
     messages = claim(store)
     with engine.begin() as conn:  # another instance took E over after its lease ran out
@@ -334,10 +343,10 @@ def test_a_sent_confirm_without_a_state_keeps_the_stored_one(engine: Engine) -> 
                 data={},
             )
         )
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     enqueue(engine, "8", kind="confirm")
     [message] = claim(store)
-    finish(store, message, response=None)
+    finish(store, message, response=None, confirmed=OrderConfirmed("main", "8", None))
     with engine.connect() as conn:
         row = conn.execute(select(t.orders)).one()
         response_is_null = conn.execute(select(t.outbox.c.response.is_(None))).scalar_one()
@@ -347,7 +356,7 @@ def test_a_sent_confirm_without_a_state_keeps_the_stored_one(engine: Engine) -> 
 def test_counts_cover_every_status(engine: Engine) -> None:
     """counts() reports all five statuses, zero included."""
     enqueue(engine, "A")
-    assert OutboxStore(engine).counts() == {
+    assert OutboxStore(engine, KINDS.return_kinds).counts() == {
         "pending": 1,
         "in_flight": 0,
         "sent": 0,
@@ -360,7 +369,7 @@ def test_concurrent_claimers_never_share_a_message(engine: Engine) -> None:
     """Four threads claiming at once get disjoint messages."""
     for n in range(60):
         enqueue(engine, f"T{n}")
-    store = OutboxStore(engine)
+    store = OutboxStore(engine, KINDS.return_kinds)
     results: list[list[OutboxMessage]] = [[] for _ in range(4)]
     barrier = threading.Barrier(4, timeout=10)
 

@@ -9,17 +9,19 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from feedamp_sync.core.facts import OrderFacts, ReturnFacts
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.db.returns import ReturnStore
-from feedamp_sync.db.seller_actions import Subject, load_facts_of
+from feedamp_sync.db.seller_actions import load_facts_of
 from feedamp_sync.errors import InvalidPayload
 from feedamp_sync.model import order_record, return_record
 from feedamp_sync.outbox.enqueue import enqueue
-from feedamp_sync.outbox.facts import OrderFacts, ReturnFacts
-from feedamp_sync.outbox.plans import FulfillmentPlan, RefundPlan
-from feedamp_sync.outbox.prepare import Preparer
+from feedamp_sync.outbox.fulfillment import FulfillmentPlan
+from feedamp_sync.outbox.kinds import KINDS
+from feedamp_sync.outbox.prepare import Preparer, subject_of
+from feedamp_sync.outbox.refund import RefundPlan
 from feedamp_sync.settings import OutboxSettings
 
 NOW = datetime.now(UTC)
@@ -183,14 +185,14 @@ def insert(engine: Engine, kind: str, target_id: str, payload: Any) -> None:
 def claim(engine: Engine, owner: str = "w1") -> list[Any]:
     # The rows' server-default times are the real now, whenever this test runs.
     due = datetime.now(UTC) + timedelta(minutes=5)
-    return OutboxStore(engine).claim(owner, due, limit=10, lease_seconds=60)
+    return OutboxStore(engine, KINDS.return_kinds).claim(owner, due, limit=10, lease_seconds=60)
 
 
 def test_preparing_an_inserted_refund_persists_its_number_before_delivery(engine: Engine) -> None:
     """At first claim the number is rendered, written to payload and unique_key, and planned."""
     store_order(engine)
     insert(engine, "refund", "10042", {"refund_info": REFUND})
-    preparation = Preparer(engine, OutboxSettings())("w1", claim(engine))
+    preparation = Preparer(engine, OutboxSettings(), KINDS)("w1", claim(engine))
     [ready] = preparation.ready
     number = f"RF{ready.id:08d}"
     assert ready.plan == RefundPlan({**REFUND, "cp_refund_number": number})
@@ -205,7 +207,7 @@ def test_preparing_a_claim_that_was_lost_drops_it(engine: Engine) -> None:
     claimed = claim(engine)
     with engine.begin() as conn:
         conn.execute(t.outbox.update().values(lease_owner="someone-else"))
-    preparation = Preparer(engine, OutboxSettings())("w1", claimed)
+    preparation = Preparer(engine, OutboxSettings(), KINDS)("w1", claimed)
     assert (preparation.ready, preparation.refused) == ([], [])
     assert rows(engine)[0].unique_key is None
 
@@ -216,7 +218,7 @@ def test_preparing_an_invalid_row_refuses_it_and_readies_the_rest(engine: Engine
     store_order(engine, "10043")
     insert(engine, "fulfillment", "10042", {"order_lines": [{"mp_line_number": "L1"}]})
     insert(engine, "fulfillment", "10043", ship(1, "A"))
-    preparation = Preparer(engine, OutboxSettings())("w1", claim(engine))
+    preparation = Preparer(engine, OutboxSettings(), KINDS)("w1", claim(engine))
     [(refused, problems)] = preparation.refused
     assert refused.target_id == "10042"
     assert problems.problems == ["order_lines[0]: needs at least one fulfillment or cancellation"]
@@ -232,7 +234,7 @@ def test_two_rows_of_one_claim_asking_for_the_same_number_the_second_is_refused(
     store_order(engine, "10043")
     for order_id in ("10042", "10043"):
         insert(engine, "refund", order_id, {"refund_info": {**REFUND, "cp_refund_number": "R7"}})
-    preparation = Preparer(engine, OutboxSettings())("w1", claim(engine))
+    preparation = Preparer(engine, OutboxSettings(), KINDS)("w1", claim(engine))
     [ready] = preparation.ready
     [(refused, problems)] = preparation.refused
     assert (ready.target_id, refused.target_id) == ("10042", "10043")
@@ -244,7 +246,7 @@ def test_confirms_pass_through_preparation_untouched(engine: Engine) -> None:
     """The daemon's own confirm messages need no preparation."""
     insert(engine, "confirm", "10042", {"cp_order_number": "FA1"})
     claimed = claim(engine)
-    assert Preparer(engine, OutboxSettings())("w1", claimed).ready == claimed
+    assert Preparer(engine, OutboxSettings(), KINDS)("w1", claimed).ready == claimed
 
 
 def test_a_number_the_template_cannot_render_takes_back_the_row(engine: Engine) -> None:
@@ -274,22 +276,22 @@ def test_facts_of_a_whole_claim_are_each_messages_own(engine: Engine) -> None:
     insert(engine, "fulfillment", "10042", ship(1, "C"))
     first, _, third = (row.id for row in rows(engine))
     subjects = [
-        Subject("fulfillment", "main", "10042", before_id=third),
-        Subject("refund", "main", "10043"),
-        Subject("return_authorization", "main", "5001"),
-        Subject("fulfillment", "main", "404"),
-        Subject("fulfillment", "other", "10042"),
-        Subject("fulfillment", "main", "10042", before_id=first),
+        subject_of(KINDS["fulfillment"], "main", "10042", before_id=third),
+        subject_of(KINDS["refund"], "main", "10043", before_id=None),
+        subject_of(KINDS["return_authorization"], "main", "5001", before_id=None),
+        subject_of(KINDS["fulfillment"], "main", "404", before_id=None),
+        subject_of(KINDS["fulfillment"], "other", "10042", before_id=None),
+        subject_of(KINDS["fulfillment"], "main", "10042", before_id=first),
     ]
     with engine.connect() as conn:
         together = load_facts_of(conn, subjects)
     shipped, refunded, authorized, missing, elsewhere, earliest = together
     assert isinstance(shipped, OrderFacts)
     assert isinstance(earliest, OrderFacts)
-    assert [e.message_id for e in shipped.earlier_fulfillments] == [first]
-    assert earliest.earlier_fulfillments == ()
+    assert [e.message_id for e in shipped.earlier_messages] == [first]
+    assert earliest.earlier_messages == ()
     assert isinstance(refunded, OrderFacts)
-    assert refunded.earlier_fulfillments == ()
+    assert refunded.earlier_messages == ()
     assert isinstance(authorized, ReturnFacts)
     assert authorized.line_ids == ("900001",)
     assert (missing, elsewhere) == (None, None)

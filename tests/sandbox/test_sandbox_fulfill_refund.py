@@ -64,7 +64,7 @@ def test_partial_fulfill_keeps_the_order_placed_and_echoes_the_shipment(
     assert shown["state"] == "PLACED"
 
 
-def test_fulfill_replaces_all_earlier_fulfillments(sandbox: Sandbox, api: httpx.Client) -> None:
+def test_fulfill_replaces_all_earlier_messages(sandbox: Sandbox, api: httpx.Client) -> None:
     """A second fulfill that omits the first shipment erases it (PUT is a full replacement)."""
     order = confirmed_order(sandbox, api, min_units=2)
     first = order_line_numbers(order)[0]

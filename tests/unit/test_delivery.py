@@ -12,6 +12,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from feedamp_sync.core.attempts import OrderConfirmed
 from feedamp_sync.errors import (
     ActionConflict,
     ApiAuthError,
@@ -22,10 +23,12 @@ from feedamp_sync.errors import (
 )
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
-from feedamp_sync.outbox.confirm import ConfirmHandler
+from feedamp_sync.outbox.confirm import CONFIRM
 from feedamp_sync.outbox.delivery import Delivered, RetryPolicy, conclude
 from feedamp_sync.outbox.engine import Leases
-from feedamp_sync.outbox.plans import RefundPlan, planned_request
+from feedamp_sync.outbox.kind import planned_request
+from feedamp_sync.outbox.payloads import check_payload
+from feedamp_sync.outbox.refund import RefundPlan
 from feedamp_sync.policy import Backoff
 from feedamp_sync.settings import AccountSettings, ApiSettings
 
@@ -102,7 +105,7 @@ def test_an_unexpected_error_is_retried() -> None:
 def test_confirm_payload_needs_a_number(payload: Any) -> None:
     """A confirm payload without a non-empty string number is refused."""
     with pytest.raises(InvalidPayload):
-        ConfirmHandler().validate(payload)
+        check_payload(CONFIRM, payload)
 
 
 def client_for(routes: dict[tuple[str, str], httpx.Response], calls: list[str]) -> FeedampClient:
@@ -143,7 +146,7 @@ def test_a_first_attempt_confirms_without_reading_back() -> None:
         },
         calls,
     )
-    delivered = ConfirmHandler().deliver(client, message())
+    delivered = CONFIRM.deliver(client, message())
     assert (delivered.reconciled, calls[-1]) == (False, "PUT /api/v1/orders/42/confirm")
 
 
@@ -151,7 +154,7 @@ def test_a_retry_finds_our_number_and_sends_nothing() -> None:
     """After an unknown outcome, our number on the order means done: no second confirm."""
     calls: list[str] = []
     client = client_for({("GET", "/api/v1/orders/42"): order_json("PLACED", "FA42")}, calls)
-    delivered = ConfirmHandler().deliver(client, message(attempts=2))
+    delivered = CONFIRM.deliver(client, message(attempts=2))
     assert delivered.reconciled
     assert "PUT /api/v1/orders/42/confirm" not in calls
 
@@ -168,7 +171,7 @@ def test_a_retry_of_an_unconfirmed_order_sends_the_same_number() -> None:
         },
         calls,
     )
-    delivered = ConfirmHandler().deliver(client, message(attempts=2))
+    delivered = CONFIRM.deliver(client, message(attempts=2))
     assert (delivered.reconciled, delivered.request) == (False, {"cp_order_number": "FA42"})
 
 
@@ -176,7 +179,7 @@ def test_another_number_on_the_order_is_a_conflict() -> None:
     """An order confirmed with a different number is never confirmed again."""
     client = client_for({("GET", "/api/v1/orders/42"): order_json("PLACED", "ELSE-1")}, [])
     with pytest.raises(ActionConflict, match="ELSE-1"):
-        ConfirmHandler().deliver(client, message(attempts=2))
+        CONFIRM.deliver(client, message(attempts=2))
 
 
 def test_a_409_on_a_first_attempt_is_checked_by_reading_back() -> None:
@@ -190,7 +193,7 @@ def test_a_409_on_a_first_attempt_is_checked_by_reading_back() -> None:
         },
         [],
     )
-    assert ConfirmHandler().deliver(client, message()).reconciled
+    assert CONFIRM.deliver(client, message()).reconciled
 
 
 def test_a_409_with_the_order_still_unconfirmed_is_a_rejection() -> None:
@@ -205,7 +208,7 @@ def test_a_409_with_the_order_still_unconfirmed_is_a_rejection() -> None:
         [],
     )
     with pytest.raises(ApiRejected, match="duplicate"):
-        ConfirmHandler().deliver(client, message())
+        CONFIRM.deliver(client, message())
 
 
 def test_a_claim_that_ran_out_before_sending_is_deferred_without_counting() -> None:
@@ -248,3 +251,37 @@ def test_a_confirm_sends_its_payload_and_a_seller_action_its_plan() -> None:
     plan = RefundPlan({"cp_refund_number": "RF1", "mp_line_number": "L1"})
     assert planned_request(None, {"cp_order_number": "FA1"}) == {"cp_order_number": "FA1"}
     assert planned_request(plan, None) == {"refund_info": plan.refund_info}
+
+
+def test_a_sent_confirm_marks_the_order_confirmed_with_feedamps_state() -> None:
+    """The order FeedAMP answers a confirm with gives the local order its new state."""
+    client = client_for(
+        {
+            ("PUT", "/api/v1/orders/42/confirm"): httpx.Response(
+                200, json={"order": {"id": "42", "cp_order_number": "FA42", "state": "PLACED"}}
+            )
+        },
+        [],
+    )
+    delivered = CONFIRM.deliver(client, message())
+    assert delivered.confirmed == OrderConfirmed("main", "42", "PLACED")
+
+
+def test_a_confirm_answer_without_a_state_leaves_the_state_unknown() -> None:
+    """No state in FeedAMP's answer: the order is confirmed and keeps its stored state."""
+    client = client_for(
+        {
+            ("PUT", "/api/v1/orders/42/confirm"): httpx.Response(
+                200, json={"order": {"id": "42", "cp_order_number": "FA42"}}
+            )
+        },
+        [],
+    )
+    assert CONFIRM.deliver(client, message()).confirmed == OrderConfirmed("main", "42", None)
+
+
+def test_a_sent_attempt_carries_the_confirmation_to_the_record() -> None:
+    """conclude passes a delivery's confirmation on, so the store marks the order."""
+    confirmed = OrderConfirmed("main", "42", "PLACED")
+    result = end(Delivered(request={}, response={}, confirmed=confirmed))
+    assert (result.outcome, result.confirmed) == ("sent", confirmed)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feedamp_sync.outbox.operator import (
+from feedamp_sync.core.operator import (
     REASON_MAX_CHARS,
     Action,
     MessageFacts,

@@ -6,17 +6,20 @@ from typing import Any
 
 import pytest
 
-from feedamp_sync.errors import InvalidPayload
-from feedamp_sync.outbox.context import check_context, require_context
-from feedamp_sync.outbox.facts import (
-    EarlierFulfillment,
+from feedamp_sync.core.facts import (
+    EarlierMessage,
     Facts,
     OrderFacts,
     ReturnFacts,
     StoredLine,
 )
+from feedamp_sync.errors import InvalidPayload
+from feedamp_sync.outbox.context import check_context, require_context
+from feedamp_sync.outbox.fulfillment import FulfillmentPlan
+from feedamp_sync.outbox.kind import Plan
+from feedamp_sync.outbox.kinds import KINDS
 from feedamp_sync.outbox.payloads import check_payload
-from feedamp_sync.outbox.plans import FulfillmentPlan, ReturnRefundPlan, plan_for
+from feedamp_sync.outbox.return_refund import ReturnRefundPlan
 
 ORDER = OrderFacts("10042", {"L1": StoredLine(3, "SKU-1"), "L2": StoredLine(1, None)})
 RETURN = ReturnFacts("5001", "123RT", ("900001", "900002"))
@@ -36,12 +39,21 @@ def with_earlier(*earlier: tuple[str, Any]) -> OrderFacts:
     return OrderFacts(
         ORDER.order_id,
         ORDER.lines,
-        tuple(EarlierFulfillment(i, status, p) for i, (status, p) in enumerate(earlier, start=7)),
+        tuple(EarlierMessage(i, status, p) for i, (status, p) in enumerate(earlier, start=7)),
     )
 
 
 def problems(kind: str, payload: Any, facts: Facts) -> list[str]:
-    return check_context(check_payload(kind, payload), facts, account="main", target_id="10042")
+    declared = KINDS[kind]
+    return check_context(
+        declared, check_payload(declared, payload), facts, account="main", target_id="10042"
+    )
+
+
+def plan_of(kind: str, payload: Any, facts: Facts) -> Plan:
+    planner = KINDS[kind].plan
+    assert planner is not None
+    return planner(payload, facts)
 
 
 def test_an_order_that_is_not_stored_is_refused() -> None:
@@ -148,16 +160,16 @@ def test_refunding_every_line_of_a_return_without_lines_is_refused() -> None:
 
 def test_require_context_raises_with_every_problem() -> None:
     """require_context refuses with the same problems check_context lists."""
-    checked = check_payload("fulfillment", ship(9, line="L9"))
+    checked = check_payload(KINDS["fulfillment"], ship(9, line="L9"))
     with pytest.raises(InvalidPayload) as refused:
-        require_context(checked, ORDER, account="main", target_id="10042")
+        require_context(KINDS["fulfillment"], checked, ORDER, account="main", target_id="10042")
     assert len(refused.value.problems) == 1
 
 
 def test_a_fulfillment_plan_holds_what_was_sent_and_the_new_entries() -> None:
     """Only sent earlier messages join the union: a queued one is not in FeedAMP yet."""
     facts = with_earlier(("sent", ship(1, "A")), ("pending", ship(1, "B")))
-    plan = plan_for("fulfillment", check_payload("fulfillment", ship(1, "C")).payload, facts)
+    plan = plan_of("fulfillment", check_payload(KINDS["fulfillment"], ship(1, "C")).payload, facts)
     assert isinstance(plan, FulfillmentPlan)
     shipped = plan.body["order_lines"][0]["fulfillments"]
     assert [entry["tracking_number"] for entry in shipped] == ["A", "C"]
@@ -165,7 +177,7 @@ def test_a_fulfillment_plan_holds_what_was_sent_and_the_new_entries() -> None:
 
 def test_a_return_refund_without_lines_refunds_every_stored_line() -> None:
     """An empty return refund becomes every line of the stored return, in full."""
-    plan = plan_for("return_refund", {}, RETURN)
+    plan = plan_of("return_refund", {}, RETURN)
     assert plan == ReturnRefundPlan(("900001", "900002"))
     assert isinstance(plan, ReturnRefundPlan)
     assert plan.body == {
@@ -183,4 +195,4 @@ def test_a_return_refund_of_named_lines_refunds_only_those() -> None:
             {"feedamp_return_line_id": "900002", "merchant_full_refund": True}
         ]
     }
-    assert plan_for("return_refund", payload, RETURN) == ReturnRefundPlan(("900002",))
+    assert plan_of("return_refund", payload, RETURN) == ReturnRefundPlan(("900002",))

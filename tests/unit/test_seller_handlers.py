@@ -9,22 +9,19 @@ import pytest
 from feedamp_sync.errors import ActionConflict, ApiRejected
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
-from feedamp_sync.outbox.fulfillment import FulfillmentHandler
-from feedamp_sync.outbox.plans import (
-    FulfillmentPlan,
-    Plan,
-    RefundPlan,
-    ReturnAuthorizationPlan,
-    ReturnRefundPlan,
-)
-from feedamp_sync.outbox.refund import RefundHandler, duplicate_means_sent
+from feedamp_sync.outbox.fulfillment import FULFILLMENT, FulfillmentPlan
+from feedamp_sync.outbox.kind import Plan
+from feedamp_sync.outbox.refund import REFUND as REFUND_KIND
+from feedamp_sync.outbox.refund import RefundPlan, duplicate_means_sent
 from feedamp_sync.outbox.return_authorization import (
+    RETURN_AUTHORIZATION,
     Authorization,
-    ReturnAuthorizationHandler,
+    ReturnAuthorizationPlan,
     authorization_read_back,
 )
 from feedamp_sync.outbox.return_refund import (
-    ReturnRefundHandler,
+    RETURN_REFUND,
+    ReturnRefundPlan,
     already_refunded,
     return_refunded,
 )
@@ -96,9 +93,7 @@ def order_holding(*shipments: dict[str, Any]) -> dict[str, Any]:
 def test_a_first_fulfillment_attempt_puts_the_union_without_reading_back() -> None:
     """Attempt 1 sends the planned union and records it as the request."""
     fake = FakeClient()
-    done = FulfillmentHandler().deliver(
-        client(fake), message("fulfillment", FulfillmentPlan(UNION))
-    )
+    done = FULFILLMENT.deliver(client(fake), message("fulfillment", FulfillmentPlan(UNION)))
     assert fake.calls == [("fulfill_order", UNION)]
     assert (done.request, done.reconciled) == (UNION, False)
 
@@ -107,7 +102,7 @@ def test_a_retried_fulfillment_that_feedamp_holds_is_not_sent_again() -> None:
     """After an unknown outcome, FeedAMP holding the union means sent, with no second PUT."""
     fake = FakeClient(get_order=order_holding(SHIPMENT))
     plan = FulfillmentPlan(UNION)
-    done = FulfillmentHandler().deliver(client(fake), message("fulfillment", plan, attempts=2))
+    done = FULFILLMENT.deliver(client(fake), message("fulfillment", plan, attempts=2))
     assert fake.names() == ["get_order"]
     assert done.reconciled
 
@@ -115,7 +110,7 @@ def test_a_retried_fulfillment_that_feedamp_holds_is_not_sent_again() -> None:
 def test_a_retried_fulfillment_that_feedamp_lacks_is_sent() -> None:
     """After an unknown outcome, FeedAMP not holding the union means PUT it now."""
     fake = FakeClient(get_order=order_holding())
-    FulfillmentHandler().deliver(client(fake), message("fulfillment", FulfillmentPlan(UNION), 2))
+    FULFILLMENT.deliver(client(fake), message("fulfillment", FulfillmentPlan(UNION), 2))
     assert fake.names() == ["get_order", "fulfill_order"]
 
 
@@ -123,13 +118,13 @@ def test_a_fulfillment_rejection_is_raised_for_the_message_to_die() -> None:
     """FeedAMP's "order is complete" is final; the handler does not hide it."""
     fake = FakeClient(fulfill_order=ApiRejected("order is complete", status_code=400))
     with pytest.raises(ApiRejected):
-        FulfillmentHandler().deliver(client(fake), message("fulfillment", FulfillmentPlan(UNION)))
+        FULFILLMENT.deliver(client(fake), message("fulfillment", FulfillmentPlan(UNION)))
 
 
 def test_a_refund_is_posted_in_its_wrapper() -> None:
     """The request recorded is the API body {"refund_info": {...}}."""
     fake = FakeClient()
-    done = RefundHandler().deliver(client(fake), message("refund", RefundPlan(REFUND)))
+    done = REFUND_KIND.deliver(client(fake), message("refund", RefundPlan(REFUND)))
     assert fake.calls == [("create_refund", REFUND)]
     assert done.request == {"refund_info": REFUND}
 
@@ -137,7 +132,7 @@ def test_a_refund_is_posted_in_its_wrapper() -> None:
 def test_a_duplicate_refusal_after_an_unknown_outcome_counts_as_sent() -> None:
     """Our own number refused as a duplicate on a retry: the earlier attempt applied."""
     fake = FakeClient(create_refund=ApiRejected("duplicate cp_refund_number", status_code=409))
-    done = RefundHandler().deliver(client(fake), message("refund", RefundPlan(REFUND), attempts=2))
+    done = REFUND_KIND.deliver(client(fake), message("refund", RefundPlan(REFUND), attempts=2))
     assert (done.reconciled, done.status_code) == (True, 409)
 
 
@@ -145,7 +140,7 @@ def test_a_duplicate_refusal_on_a_first_attempt_is_an_error() -> None:
     """On attempt 1 nobody of ours sent the number before: someone else used it."""
     fake = FakeClient(create_refund=ApiRejected("duplicate cp_refund_number", status_code=409))
     with pytest.raises(ApiRejected):
-        RefundHandler().deliver(client(fake), message("refund", RefundPlan(REFUND)))
+        REFUND_KIND.deliver(client(fake), message("refund", RefundPlan(REFUND)))
 
 
 @pytest.mark.parametrize(
@@ -189,9 +184,7 @@ def test_a_retried_authorization_already_in_feedamp_is_not_sent_again() -> None:
     """Our merchant_return_number on the return: sent, no second PUT."""
     fake = FakeClient(get_return={"id": "5001", "return_info": {"merchant_return_number": "RMA-1"}})
     plan = ReturnAuthorizationPlan("RMA-1")
-    done = ReturnAuthorizationHandler().deliver(
-        client(fake), message("return_authorization", plan, 2)
-    )
+    done = RETURN_AUTHORIZATION.deliver(client(fake), message("return_authorization", plan, 2))
     assert (fake.names(), done.reconciled) == (["get_return"], True)
 
 
@@ -200,14 +193,14 @@ def test_a_return_authorized_with_another_number_is_a_conflict() -> None:
     fake = FakeClient(get_return={"id": "5001", "return_info": {"merchant_return_number": "X"}})
     plan = ReturnAuthorizationPlan("RMA-1")
     with pytest.raises(ActionConflict, match="already authorized in FeedAMP"):
-        ReturnAuthorizationHandler().deliver(client(fake), message("return_authorization", plan, 2))
+        RETURN_AUTHORIZATION.deliver(client(fake), message("return_authorization", plan, 2))
 
 
 def test_a_first_authorization_sends_our_number() -> None:
     """Attempt 1 authorizes with the planned number."""
     fake = FakeClient()
     plan = ReturnAuthorizationPlan("RMA-1")
-    ReturnAuthorizationHandler().deliver(client(fake), message("return_authorization", plan))
+    RETURN_AUTHORIZATION.deliver(client(fake), message("return_authorization", plan))
     assert fake.calls == [("authorize_return", "RMA-1")]
 
 
@@ -239,7 +232,7 @@ def test_a_retried_return_refund_already_applied_is_not_sent_again() -> None:
     """After an unknown outcome, a return already refunded is sent without a second PUT."""
     fake = FakeClient(get_return=returned("Merchant Refunded"))
     plan = ReturnRefundPlan(("1", "2"))
-    done = ReturnRefundHandler().deliver(client(fake), message("return_refund", plan, 2))
+    done = RETURN_REFUND.deliver(client(fake), message("return_refund", plan, 2))
     assert (fake.names(), done.reconciled) == (["get_return"], True)
 
 
@@ -250,7 +243,7 @@ def test_already_refunded_after_an_unknown_outcome_counts_as_sent() -> None:
         refund_return=ApiRejected("return line already refunded", status_code=409),
     )
     plan = ReturnRefundPlan(("1",))
-    done = ReturnRefundHandler().deliver(client(fake), message("return_refund", plan, 2))
+    done = RETURN_REFUND.deliver(client(fake), message("return_refund", plan, 2))
     assert done.reconciled
 
 
@@ -275,7 +268,7 @@ def test_which_refusals_prove_an_earlier_return_refund_applied(
 def test_a_return_refund_sends_every_planned_line_in_full() -> None:
     """The body lists the planned lines, each merchant_full_refund: true."""
     fake = FakeClient()
-    ReturnRefundHandler().deliver(client(fake), message("return_refund", ReturnRefundPlan(("1",))))
+    RETURN_REFUND.deliver(client(fake), message("return_refund", ReturnRefundPlan(("1",))))
     assert fake.calls == [
         (
             "refund_return",

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from feedamp_sync.core.facts import ReturnFacts
 from feedamp_sync.errors import InvalidPayload
-from feedamp_sync.outbox.facts import ReturnFacts
+from feedamp_sync.outbox.kinds import KINDS
 from feedamp_sync.outbox.numbers import Numbered, already_used, numbered, unique_key
 from feedamp_sync.settings import OutboxSettings
 
@@ -19,7 +20,7 @@ def number(kind: str, payload: dict[str, Any], **options: Any) -> Numbered | Non
     facts = options.pop("facts", STORED_RETURN)
     templates = OutboxSettings(**options) if options else DEFAULTS
     return numbered(
-        kind,
+        KINDS[kind],
         payload,
         message_id=42,
         account="main",
@@ -102,7 +103,7 @@ def test_the_unique_key_names_kind_account_and_number() -> None:
 
 def test_a_taken_number_names_the_message_holding_it() -> None:
     """The refusal tells which message already uses the number, and its status."""
-    assert already_used("refund", "RF1", 7, "sent").problems == [
+    assert already_used(KINDS["refund"], "RF1", 7, "sent").problems == [
         'cp_refund_number: "RF1" is already used by outbox message 7 (sent); each refund needs '
         "a cp_refund_number of its own"
     ]

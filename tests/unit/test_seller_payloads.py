@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from feedamp_sync.errors import InvalidPayload
+from feedamp_sync.outbox.kinds import KINDS
 from feedamp_sync.outbox.payloads import Checked, check_payload
 
 
@@ -30,13 +31,13 @@ def refund(**fields: Any) -> dict[str, Any]:
 
 def problems(kind: str, payload: Any) -> list[str]:
     with pytest.raises(InvalidPayload) as refused:
-        check_payload(kind, payload)
+        check_payload(KINDS.seller_kind(kind), payload)
     return refused.value.problems
 
 
 def test_a_valid_fulfillment_is_accepted_with_both_lists_present() -> None:
     """Absent cancellations become an empty list, so every line has the same shape."""
-    checked = check_payload("fulfillment", fulfillment())
+    checked = check_payload(KINDS["fulfillment"], fulfillment())
     assert checked == Checked(
         "fulfillment",
         {
@@ -87,7 +88,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_a_date_time_without_offset_is_taken_as_utc_with_a_warning() -> None:
     """A naive date-time is sent with +00:00 and the seller is told."""
-    checked = check_payload("fulfillment", fulfillment(shipped_date="2026-05-01T10:00:00"))
+    checked = check_payload(KINDS["fulfillment"], fulfillment(shipped_date="2026-05-01T10:00:00"))
     sent = checked.payload["order_lines"][0]["fulfillments"][0]["shipped_date"]
     assert sent == "2026-05-01T10:00:00+00:00"
     assert checked.warnings == (
@@ -101,7 +102,7 @@ def test_a_date_time_without_offset_is_taken_as_utc_with_a_warning() -> None:
 )
 def test_a_date_or_a_date_time_with_offset_is_kept_as_given(value: str) -> None:
     """Dates and offset date-times are valid ISO 8601 and are sent unchanged, without warning."""
-    checked = check_payload("fulfillment", fulfillment(shipped_date=value))
+    checked = check_payload(KINDS["fulfillment"], fulfillment(shipped_date=value))
     assert checked.payload["order_lines"][0]["fulfillments"][0]["shipped_date"] == value
     assert checked.warnings == ()
 
@@ -159,7 +160,7 @@ def test_the_same_shipment_twice_in_one_message_is_refused() -> None:
 
 def test_the_refund_wrapper_is_accepted_and_unwrapped() -> None:
     """{"refund_info": {...}} is the API's body; it is stored as its inner fields."""
-    checked = check_payload("refund", {"refund_info": refund(item_refund=2)})
+    checked = check_payload(KINDS["refund"], {"refund_info": refund(item_refund=2)})
     assert checked.payload == refund(item_refund=2)
 
 
@@ -179,7 +180,7 @@ def test_a_refund_reason_must_be_one_of_the_api_enum() -> None:
 @pytest.mark.parametrize("code", ["USD", "EUR", "JPY", "XCG", "ZWG"])
 def test_an_active_currency_is_accepted(code: str) -> None:
     """Active ISO 4217 codes, including the 2024-2025 additions, pass."""
-    assert check_payload("refund", refund(currency=code)).payload["currency"] == code
+    assert check_payload(KINDS["refund"], refund(currency=code)).payload["currency"] == code
 
 
 @pytest.mark.parametrize("code", ["HRK", "ZWL", "ANG", "XXX", "XYZ", "US", "usd ", 840])
@@ -206,12 +207,12 @@ def test_an_amount_must_be_a_non_negative_number(value: Any) -> None:
 
 def test_a_zero_amount_is_accepted() -> None:
     """Refunding nothing of one component (e.g. shipping) is allowed."""
-    assert check_payload("refund", refund(shipping_refund=0)).payload["shipping_refund"] == 0
+    assert check_payload(KINDS["refund"], refund(shipping_refund=0)).payload["shipping_refund"] == 0
 
 
 def test_the_reason_other_without_notes_is_accepted_with_a_warning() -> None:
     """FeedAMP advises against 'other' and asks for notes; the seller is warned, not refused."""
-    checked = check_payload("refund", refund(refund_reason="other"))
+    checked = check_payload(KINDS["refund"], refund(refund_reason="other"))
     [warning] = checked.warnings
     assert warning.startswith("refund_reason: 'other' is refused by some marketplaces")
 
@@ -227,12 +228,12 @@ def test_required_refund_fields_are_named() -> None:
 
 def test_an_empty_return_authorization_is_valid() -> None:
     """The merchant_return_number is optional (the template makes one)."""
-    assert check_payload("return_authorization", {}).payload == {}
+    assert check_payload(KINDS["return_authorization"], {}).payload == {}
 
 
 def test_an_empty_return_refund_means_every_line() -> None:
     """No lines, or an empty list, is stored as no lines: every line of the return, in full."""
-    assert check_payload("return_refund", {"merchant_refund_lines": []}).payload == {}
+    assert check_payload(KINDS["return_refund"], {"merchant_refund_lines": []}).payload == {}
 
 
 def test_a_return_refund_line_must_be_a_full_refund() -> None:

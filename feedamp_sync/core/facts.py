@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from enum import Enum
+from typing import Any
 
-ORDER_KINDS: Final = frozenset({"fulfillment", "refund"})
-"""Seller actions about an order; the other two are about a return."""
+
+class Target(Enum):
+    """What a message is about. Each target's messages form a queue of their own."""
+
+    ORDER = "order"
+    RETURN = "return"
 
 
 @dataclass(frozen=True)
@@ -24,8 +29,9 @@ class StoredLine:
 
 
 @dataclass(frozen=True)
-class EarlierFulfillment:
-    """A fulfillment message enqueued before the one being checked, and not given up on.
+class EarlierMessage:
+    """A message of the same kind enqueued before the one being checked (for a kind that
+    builds on its predecessors, as fulfillments do), and not given up on.
 
     ``status`` is ``sent``, ``pending`` or ``in_flight``; a ``dead`` or ``cancelled`` one
     covers nothing until an operator puts it back in the queue.
@@ -38,15 +44,16 @@ class EarlierFulfillment:
 
 @dataclass(frozen=True)
 class OrderFacts:
-    """A stored order: its lines by ``mp_line_number`` and its earlier fulfillments."""
+    """A stored order: its lines by ``mp_line_number`` and the earlier messages of the kind
+    being checked, when that kind asks for them."""
 
     order_id: str
     lines: Mapping[str, StoredLine]
-    earlier_fulfillments: tuple[EarlierFulfillment, ...] = field(default=())
+    earlier_messages: tuple[EarlierMessage, ...] = field(default=())
 
     @property
-    def sent_fulfillments(self) -> tuple[EarlierFulfillment, ...]:
-        return tuple(e for e in self.earlier_fulfillments if e.status == "sent")
+    def sent_earlier(self) -> tuple[EarlierMessage, ...]:
+        return tuple(e for e in self.earlier_messages if e.status == "sent")
 
 
 @dataclass(frozen=True)

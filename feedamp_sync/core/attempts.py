@@ -1,0 +1,43 @@
+"""How one delivery attempt ended, as the outbox decided it and the database records it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, Literal
+
+from feedamp_sync.model import OutboxMessage
+
+CONFIRM_KIND: Final = "confirm"
+"""The daemon's own kind: stored with each new order, in the order's transaction."""
+
+Outcome = Literal["sent", "retry", "dead", "deferred"]
+
+
+@dataclass(frozen=True)
+class OrderConfirmed:
+    """What a sent confirm changes in the local copy of its order, in the same transaction
+    that marks the message sent: ``confirmed_at``, and FeedAMP's state when it gave one."""
+
+    account: str
+    order_id: str
+    state: str | None
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """The end of one attempt, as the engine decided it.
+
+    ``deferred`` returns the message to the queue without counting the attempt (nothing
+    reached FeedAMP, e.g. the account's credentials are being refused).
+    """
+
+    message: OutboxMessage
+    outcome: Outcome
+    now: datetime
+    next_attempt_at: datetime | None = None
+    error: str | None = None
+    status_code: int | None = None
+    request: Any = None
+    response: Any = None
+    confirmed: OrderConfirmed | None = None

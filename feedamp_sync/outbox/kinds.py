@@ -1,0 +1,69 @@
+"""Every outbox kind the daemon knows, in one list.
+
+The queue, ``enqueue``, preparation, the engine, the metrics and the CLI all read this
+registry; a new kind is a module declaring its :class:`~feedamp_sync.outbox.kind.Kind` plus
+one line below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Final
+
+from feedamp_sync.core.facts import Target
+from feedamp_sync.errors import InvalidPayload
+from feedamp_sync.outbox.confirm import CONFIRM
+from feedamp_sync.outbox.fields import shown
+from feedamp_sync.outbox.fulfillment import FULFILLMENT
+from feedamp_sync.outbox.kind import Kind
+from feedamp_sync.outbox.refund import REFUND
+from feedamp_sync.outbox.return_authorization import RETURN_AUTHORIZATION
+from feedamp_sync.outbox.return_refund import RETURN_REFUND
+
+
+class Kinds(Mapping[str, Kind]):
+    """Kinds by name, in the order declared."""
+
+    def __init__(self, kinds: Iterable[Kind]) -> None:
+        self._by_name: dict[str, Kind] = {}
+        for kind in kinds:
+            if kind.name in self._by_name:
+                raise ValueError(f"outbox kind {kind.name!r} is declared twice")
+            self._by_name[kind.name] = kind
+
+    def __getitem__(self, name: str) -> Kind:
+        return self._by_name[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_name)
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def with_kinds(self, *more: Kind) -> Kinds:
+        """This registry and ``more`` (to extend the daemon, or in a test)."""
+        return Kinds([*self.values(), *more])
+
+    @property
+    def seller(self) -> list[Kind]:
+        """The kinds a seller may enqueue, in the order declared."""
+        return [kind for kind in self.values() if kind.cli_name is not None]
+
+    @property
+    def return_kinds(self) -> tuple[str, ...]:
+        """Names of the kinds about a return (each target type queues on its own)."""
+        return tuple(name for name, kind in self.items() if kind.target is Target.RETURN)
+
+    def seller_kind(self, name: str) -> Kind:
+        """The seller kind called ``name``; InvalidPayload naming the choices otherwise."""
+        kind = self._by_name.get(name)
+        if kind is None or kind.cli_name is None:
+            names = ", ".join(kind.name for kind in self.seller)
+            raise InvalidPayload([f"kind: must be one of {names}, got {shown(name)}"])
+        return kind
+
+    def by_cli_name(self, cli_name: str) -> Kind:
+        return next(kind for kind in self.seller if kind.cli_name == cli_name)
+
+
+KINDS: Final = Kinds([CONFIRM, FULFILLMENT, REFUND, RETURN_AUTHORIZATION, RETURN_REFUND])
