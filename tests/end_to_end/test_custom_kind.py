@@ -9,7 +9,7 @@ its one declaration, registered with ``KINDS.with_kinds``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -17,7 +17,7 @@ from typing import Any, Final
 import pytest
 from sqlalchemy import Engine
 
-from feedamp_sync.app import build_app
+from feedamp_sync.app import App, build_app
 from feedamp_sync.core.facts import Facts, OrderFacts, Target
 from feedamp_sync.errors import InvalidPayload
 from feedamp_sync.feedamp.client import FeedampClient
@@ -27,7 +27,7 @@ from feedamp_sync.outbox.enqueue import enqueue
 from feedamp_sync.outbox.fields import Fields, Report
 from feedamp_sync.outbox.kind import Kind, NumberRule, NumberSource
 from feedamp_sync.outbox.kinds import KINDS
-from feedamp_sync.sandbox import SandboxServer
+from feedamp_sync.sandbox import Sandbox, SandboxServer
 from feedamp_sync.settings import load_settings
 from tests.end_to_end.actions import QUICK_RETRIES, lines_of
 from tests.end_to_end.harness import new_sandbox, write_config
@@ -84,31 +84,45 @@ ORDER_NOTE: Final = Kind(
 WITH_NOTES: Final = KINDS.with_kinds(ORDER_NOTE)
 
 
-def test_a_kind_declared_in_one_place_is_enqueued_planned_and_delivered(
-    database_url: str, engine: Engine, tmp_path: Path
-) -> None:
-    """Registered alone, a new kind is validated, numbered, planned, sent and recorded
-    (``engine`` migrates the database)."""
+@dataclass(frozen=True)
+class World:
+    app: App
+    sandbox: Sandbox
+    order_id: str
+
+    def enqueue_note(self, payload: Json) -> int:
+        with self.app.engine.begin() as conn:
+            added = enqueue(
+                conn,
+                account="main",
+                kind="order_note",
+                target_id=self.order_id,
+                payload=payload,
+                kinds=WITH_NOTES,
+            )
+        return added.id
+
+
+@pytest.fixture
+def world(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[World]:
+    """A daemon that knows the note kind, with one order stored (``engine`` migrates)."""
     sandbox = new_sandbox(seed=31)
     [order_id] = sandbox.add_orders(1)
     with SandboxServer(sandbox, host="127.0.0.1", port=0) as server:
         config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
         with build_app(load_settings(config), kinds=WITH_NOTES) as app:
             assert app.run_once(threading.Event())  # stores and confirms the order
-            with app.engine.begin() as conn:
-                added = enqueue(
-                    conn,
-                    account="main",
-                    kind="order_note",
-                    target_id=order_id,
-                    payload={"text": "gift wrap"},
-                    kinds=WITH_NOTES,
-                )
-            assert app.run_once(threading.Event())
-            row = app.outbox.message(added.id)
+            yield World(app, sandbox, order_id)
+
+
+def test_a_kind_declared_in_one_place_is_enqueued_planned_and_delivered(world: World) -> None:
+    """Registered alone, a new kind is validated, numbered, planned, sent and recorded."""
+    message_id = world.enqueue_note({"text": "gift wrap"})
+    assert world.app.run_once(threading.Event())
+    row = world.app.outbox.message(message_id)
     assert row is not None
-    number = f"NT{added.id:06d}"
-    lines = sorted(line["mp_line_number"] for line in lines_of(sandbox, order_id))
+    number = f"NT{message_id:06d}"
+    lines = sorted(line["mp_line_number"] for line in lines_of(world.sandbox, world.order_id))
     assert (row["status"], row["unique_key"], row["payload"]) == (
         "sent",
         f"order_note:main:{number}",
@@ -116,26 +130,14 @@ def test_a_kind_declared_in_one_place_is_enqueued_planned_and_delivered(
     )
     [attempt] = row["attempt_history"]
     assert attempt["request"] == {"text": "gift wrap", "note_number": number, "lines": lines}
-    assert [entry.path for entry in sandbox.ledger("get_order")] == [f"/api/v1/orders/{order_id}"]
+    assert [entry.path for entry in world.sandbox.ledger("get_order")] == [
+        f"/api/v1/orders/{world.order_id}"
+    ]
 
 
-def test_a_new_kinds_own_checks_refuse_its_bad_payloads(
-    database_url: str, engine: Engine, tmp_path: Path
-) -> None:
+def test_a_new_kinds_own_checks_refuse_its_bad_payloads(world: World) -> None:
     """The kind's shape check runs at enqueue: a misspelt field is named, nothing stored."""
-    sandbox = new_sandbox(seed=31)
-    [order_id] = sandbox.add_orders(1)
-    with SandboxServer(sandbox, host="127.0.0.1", port=0) as server:
-        config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
-        with build_app(load_settings(config), kinds=WITH_NOTES) as app:
-            assert app.run_once(threading.Event())
-            with pytest.raises(InvalidPayload) as refused, app.engine.begin() as conn:
-                enqueue(
-                    conn,
-                    account="main",
-                    kind="order_note",
-                    target_id=order_id,
-                    payload={"txt": "gift wrap"},
-                    kinds=WITH_NOTES,
-                )
+    with pytest.raises(InvalidPayload) as refused:
+        world.enqueue_note({"txt": "gift wrap"})
     assert refused.value.problems == ['txt: unknown field (did you mean "text"?)', "text: required"]
+    assert world.app.outbox.counts()["pending"] == 0
