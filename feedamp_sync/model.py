@@ -190,6 +190,16 @@ def return_record(obj: Mapping[str, Any]) -> ReturnRecord:
 
 
 @dataclass(frozen=True)
+class Undecodable:
+    """A stored JSON value that cannot be read back: text inserted by hand that is not JSON,
+    or JSON nested too deep to decode. Carried in place of the value so the one row can be
+    refused while the rest are read."""
+
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class OutboxMessage:
     """A message claimed for delivery; ``attempts`` counts this attempt too.
 
@@ -203,6 +213,7 @@ class OutboxMessage:
     kind: str
     target_id: str
     payload: Any
+    """The decoded JSON, or :class:`Undecodable`."""
     attempts: int
     attempts_budget_start: int = 0
     plan: Any = None

@@ -56,7 +56,9 @@ def to_json(value: Any) -> str:
             return obj.isoformat()
         raise TypeError(f"cannot serialise {type(obj).__name__}")
 
-    return json.dumps(value, default=default, indent=2, ensure_ascii=False)
+    text = json.dumps(value, default=default, indent=2, ensure_ascii=False)
+    # A lone surrogate (a bad row, shown so it can be dealt with) is no UTF-8: escape it.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def iso(value: datetime | None) -> str | None:

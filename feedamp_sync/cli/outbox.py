@@ -16,6 +16,7 @@ from feedamp_sync.cli.common import EXIT_FAILURE, EXIT_OK, Context, iso, pass_co
 from feedamp_sync.core.operator import Action, clean_reason
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.db.tables import OUTBOX_STATUSES
+from feedamp_sync.model import Undecodable
 from feedamp_sync.outbox.kinds import KINDS
 
 ERROR_PREVIEW_CHARS = 80
@@ -68,6 +69,10 @@ def outbox_show(context: Context, message_id: int, as_json: bool) -> int:
     if message is None:
         click.echo(f"feedamp-sync: no outbox message with id {message_id}", err=True)
         return EXIT_FAILURE
+    payload = message["payload"]
+    if isinstance(payload, Undecodable):
+        # Shown as stored, so an operator can see what was inserted and cancel or fix it.
+        message |= {"payload": None, "payload_text": payload.text, "payload_error": payload.reason}
     click.echo(to_json(message) if as_json else "\n".join(_describe(message)))
     return EXIT_OK
 
@@ -87,7 +92,7 @@ def _describe(message: dict[str, Any]) -> list[str]:
         f"next try:   {iso(message['next_attempt_at'])}",
         f"sent:       {iso(message['sent_at']) or '-'}",
         f"last error: {_error(message['last_status_code'], message['last_error']) or '-'}",
-        f"payload:    {_compact(message['payload'])}",
+        f"payload:    {_payload(message)}",
         f"response:   {_compact(message['response'])}",
         "note:" + "".join(f"\n  {line}" for line in note.splitlines()) if note else "note: -",
         f"attempt history ({len(message['attempt_history'])}):",
@@ -107,6 +112,12 @@ def _error(code: int | None, error: str | None) -> str:
     status = f"HTTP {code}" if code is not None else ""
     text = error or ""
     return text if text.startswith(status) else f"{status} {text}".strip()
+
+
+def _payload(message: dict[str, Any]) -> str:
+    if "payload_error" in message:
+        return f"{message['payload_error']}: {message['payload_text']}"
+    return _compact(message["payload"])
 
 
 def _compact(value: Any) -> str:

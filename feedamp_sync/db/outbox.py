@@ -33,6 +33,7 @@ from feedamp_sync.core.operator import TARGET_STATUS, Action, MessageFacts, note
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.targets import by_account
 from feedamp_sync.db.transactions import in_transaction
+from feedamp_sync.db.types import decoded, json_as_text
 from feedamp_sync.model import OutboxMessage
 
 BLOCKING_STATUSES: Final = ("pending", "in_flight", "dead")
@@ -79,7 +80,7 @@ class OutboxStore:
                     box.c.account,
                     box.c.kind,
                     box.c.target_id,
-                    box.c.payload,
+                    json_as_text(box.c.payload),
                     box.c.attempts,
                     box.c.attempts_budget_start,
                 )
@@ -105,7 +106,7 @@ class OutboxStore:
                 row.account,
                 row.kind,
                 row.target_id,
-                row.payload,
+                decoded(row.payload),
                 row.attempts + 1,
                 row.attempts_budget_start,
             )
@@ -193,9 +194,13 @@ class OutboxStore:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     def message(self, message_id: int) -> dict[str, Any] | None:
-        """One message, every column, with ``attempt_history``: each finished attempt."""
+        """One message, every column, with ``attempt_history``: each finished attempt.
+
+        A payload that cannot be decoded comes back as :class:`~feedamp_sync.model.Undecodable`.
+        """
+        columns = [json_as_text(c) if c is t.outbox.c.payload else c for c in t.outbox.c]
         with self._engine.connect() as conn:
-            row = conn.execute(select(t.outbox).where(t.outbox.c.id == message_id)).first()
+            row = conn.execute(select(*columns).where(t.outbox.c.id == message_id)).first()
             if row is None:
                 return None
             attempts = conn.execute(
@@ -207,7 +212,7 @@ class OutboxStore:
                 {k: v for k, v in a._mapping.items() if k not in ("id", "message_id")}
                 for a in attempts
             ]
-        return {**row._mapping, "attempt_history": history}
+        return {**row._mapping, "payload": decoded(row.payload), "attempt_history": history}
 
     def retry(self, message_id: int, *, reason: str, now: datetime) -> Operated:
         """Put a dead message back in the queue, due now, with a fresh attempt budget."""

@@ -25,6 +25,7 @@ from feedamp_sync.core.facts import (
 )
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.targets import Key, by_account
+from feedamp_sync.db.types import decoded, json_as_text
 from feedamp_sync.errors import InvalidPayload
 
 COVERING_STATUSES: Final = ("sent", "pending", "in_flight")
@@ -122,7 +123,7 @@ def _earlier_messages(
         of_kind = ((s.account, s.target_id) for s in subjects if s.kind == kind)
         for account, target_ids in by_account(of_kind).items():
             rows = conn.execute(
-                select(box.c.id, box.c.target_id, box.c.status, box.c.payload)
+                select(box.c.id, box.c.target_id, box.c.status, json_as_text(box.c.payload))
                 .where(
                     box.c.account == account,
                     box.c.target_id.in_(target_ids),
@@ -133,7 +134,7 @@ def _earlier_messages(
             )
             for row in rows:
                 found[(kind, account, row.target_id)].append(
-                    EarlierMessage(row.id, row.status, row.payload)
+                    EarlierMessage(row.id, row.status, decoded(row.payload))
                 )
     return found
 

@@ -12,14 +12,20 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, DateTime, Text, cast
 from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from feedamp_sync.model import Undecodable
+
+UNDECODABLE_TEXT_CHARS: Final = 200
+"""How much of an undecodable value's text is kept to show an operator."""
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -80,6 +86,26 @@ def json_text(value: Any) -> str:
         return orjson.dumps(value, option=_JSON_TEXT_OPTIONS).decode()
     except orjson.JSONEncodeError:
         return json.dumps(value, allow_nan=False)
+
+
+def json_as_text(column: ColumnElement[Any]) -> ColumnElement[str]:
+    """A JSON column read as its stored text, for rows anyone may have written: decoding it
+    in SQLAlchemy's result processing would fail the whole query for one bad row."""
+    return cast(column, Text).label(column.key or "json_text")
+
+
+def decoded(text: str | None) -> Any:
+    """The value of a JSON column read with :func:`json_as_text`; :class:`Undecodable` for
+    text that is not JSON or too deeply nested to decode."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        reason = "nested too deeply to decode"
+    except ValueError as error:
+        reason = f"not valid JSON ({error})"
+    return Undecodable(text[:UNDECODABLE_TEXT_CHARS], reason)
 
 
 class utcnow(FunctionElement[datetime]):

@@ -14,15 +14,26 @@ import json
 import math
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from feedamp_sync.outbox.currencies import ACTIVE_CURRENCIES
 
 TEXT_MAX_CHARS: Final = 128
 """Longest identifier or number we accept; the tables' indexed text columns hold 128."""
+FREE_TEXT_MAX_CHARS: Final = 2_000
+"""Longest note or URL accepted."""
+QUANTITY_MAX: Final = 1_000_000
+"""Most units one shipment, cancellation or refund may name."""
+AMOUNT_MAX: Final = 1_000_000
+"""Largest amount accepted in a refund field (in the currency's units)."""
+AMOUNT_DECIMALS: Final = 4
+"""Decimal places an amount may have (what the money columns keep)."""
+EARLIEST_YEAR: Final = 2000
 
 _SHOWN_MAX_CHARS: Final = 60
+_HTTP_URL: Final = re.compile(r"https?://", re.IGNORECASE)
 _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATE_TIME: Final = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?P<offset>Z|[+-]\d{2}:\d{2})?"
@@ -94,14 +105,34 @@ class Fields:
         return value
 
     def free_text(self, key: str) -> str | None:
-        """An optional string of any length (notes, URLs); empty is allowed."""
+        """An optional string (notes) of at most 2,000 characters; empty is allowed."""
         value = self._value(key, required=False)
         if value is not None and not isinstance(value, str):
             self.report.problem(join(self.path, key), f"must be a string, got {shown(value)}")
             return None
+        if value is not None and len(value) > FREE_TEXT_MAX_CHARS:
+            self.report.problem(
+                join(self.path, key),
+                f"must be at most {FREE_TEXT_MAX_CHARS} characters, got {len(value)}",
+            )
+            return None
+        return value
+
+    def url(self, key: str) -> str | None:
+        """An optional absolute http(s) URL: a marketplace shows it to the buyer as a link."""
+        value = self.free_text(key)
+        if value is None:
+            return None
+        parts = urlsplit(value) if _HTTP_URL.match(value) else None
+        if parts is None or not parts.netloc or any(c.isspace() for c in value):
+            self.report.problem(
+                join(self.path, key), f"must be an http:// or https:// URL, got {shown(value)}"
+            )
+            return None
         return value
 
     def positive_int(self, key: str, *, required: bool) -> int | None:
+        """A whole number of units, from 1 to 1,000,000."""
         value = self._value(key, required)
         if value is None:
             return None
@@ -110,10 +141,15 @@ class Fields:
                 join(self.path, key), f"must be a positive integer, got {shown(value)}"
             )
             return None
+        if value > QUANTITY_MAX:
+            self.report.problem(
+                join(self.path, key), f"must be at most {QUANTITY_MAX:,}, got {shown(value)}"
+            )
+            return None
         return value
 
     def amount(self, key: str) -> float | int | None:
-        """An optional non-negative, finite number."""
+        """An optional non-negative number up to 1,000,000 with at most 4 decimal places."""
         value = self._value(key, required=False)
         if value is None:
             return None
@@ -125,6 +161,13 @@ class Fields:
         ):
             self.report.problem(
                 join(self.path, key), f"must be a non-negative number, got {shown(value)}"
+            )
+            return None
+        if value > AMOUNT_MAX or round(value, AMOUNT_DECIMALS) != value:
+            self.report.problem(
+                join(self.path, key),
+                f"must be at most {AMOUNT_MAX:,} with at most {AMOUNT_DECIMALS} decimal places, "
+                f"got {shown(value)}",
             )
             return None
         return value
@@ -178,14 +221,27 @@ class Fields:
             return None
         match = _DATE_TIME.fullmatch(value)
         if _DATE.fullmatch(value) and _parses(date.fromisoformat, value):
-            return value
+            return value if self._plausible_year(path, value) else None
         if match is None or not _parses(datetime.fromisoformat, value):
             self.report.problem(path, problem)
+            return None
+        if not self._plausible_year(path, value):
             return None
         if match.group("offset") is None:
             self.report.warn(path, f"{shown(value)} has no UTC offset; taken as UTC")
             return value + "+00:00"
         return value
+
+    def _plausible_year(self, path: str, value: str) -> bool:
+        """A shipment from this century, and not from past next year (a typo such as 9999
+        would be shown to the buyer)."""
+        latest = datetime.now(UTC).year + 1
+        if EARLIEST_YEAR <= int(value[:4]) <= latest:
+            return True
+        self.report.problem(
+            path, f"must be a date from {EARLIEST_YEAR} to {latest}, got {shown(value)}"
+        )
+        return False
 
     def objects(self, key: str, *, required: bool) -> list[tuple[str, Mapping[str, Any]]]:
         """The objects of a list with their paths; null or absent is an empty list."""

@@ -112,7 +112,7 @@ def _shipment(report: Report, raw: Mapping[str, Any], path: str) -> Json:
         "carrier": fields.text("carrier", required=True),
         "tracking_number": fields.text("tracking_number", required=True),
     }
-    url = fields.free_text("tracking_url")
+    url = fields.url("tracking_url")
     if url is not None:
         shipment["tracking_url"] = url
     return shipment

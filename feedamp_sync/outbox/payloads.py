@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from feedamp_sync.core.storable import json_problems
 from feedamp_sync.errors import InvalidPayload
-from feedamp_sync.outbox.fields import Report, top_object
+from feedamp_sync.model import Undecodable
+from feedamp_sync.outbox.fields import Report, shown, top_object
 from feedamp_sync.outbox.kind import Kind
 
 Json = dict[str, Any]
@@ -34,8 +36,15 @@ class Checked:
 def check_payload(kind: Kind, payload: Any) -> Checked:
     """The normalised payload of a ``kind`` message; InvalidPayload names every problem.
 
-    A kind without a shape check takes any JSON object as it is.
+    Text or nesting that some database cannot store is refused first, whatever the kind
+    (:mod:`feedamp_sync.core.storable`). A kind without a shape check takes any JSON object
+    as it is.
     """
+    if isinstance(payload, Undecodable):
+        raise InvalidPayload([f"payload: {payload.reason}: {shown(payload.text)}"])
+    unstorable = json_problems(payload)
+    if unstorable:
+        raise InvalidPayload(unstorable)
     report = Report()
     obj = top_object(report, payload)
     normalised: Json = {}

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
+from feedamp_sync.db import tables as t
 from feedamp_sync.sandbox import Sandbox, SandboxServer
 from tests.end_to_end.actions import (
     QUICK_RETRIES,
@@ -20,7 +21,7 @@ from tests.end_to_end.actions import (
     shipment,
     store_returns,
 )
-from tests.end_to_end.harness import write_config
+from tests.end_to_end.harness import cli, write_config
 
 INSERT = text(
     "INSERT INTO feedamp_outbox (account, kind, target_id, payload) "
@@ -154,3 +155,53 @@ def test_a_refund_inserted_without_a_number_gets_one_before_its_first_send(
     assert row.payload["cp_refund_number"] == number
     assert row.unique_key == f"refund:main:{number}"
     assert [e["cp_refund_number"] for e in sandbox.effects("refund")] == [number]
+
+
+def poisons(engine: Engine) -> dict[str, str]:
+    """Payload texts a plain INSERT gets past this backend's own checks, none of them usable:
+    not JSON (SQLite keeps any text), nested far too deep (PostgreSQL), text holding a NUL
+    (MariaDB) or a lone surrogate (SQLite)."""
+    deep = '{"order_lines": ' + "[" * 3_000 + "]" * 3_000 + "}"
+    return {
+        "sqlite": {
+            "not JSON": "{'merchant_return_number': 'X'}",
+            "too deep": deep,
+            "lone surrogate": '{"merchant_return_number": "\\ud800"}',
+        },
+        "postgresql": {"too deep": deep},
+        "mysql": {"NUL": '{"merchant_return_number": "A\\u0000B"}'},
+    }[engine.dialect.name]
+
+
+def test_a_row_no_one_can_read_goes_dead_while_new_orders_are_confirmed(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A poison row fails only itself: in the same pass, every new order is confirmed, the
+    poison goes dead with the reason, and ``outbox show`` prints it as stored."""
+    sandbox.add_orders(10)
+    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+    poisoned = {
+        label: insert(engine, "return_authorization", f"P{n}", document)  # a target each
+        for n, (label, document) in enumerate(poisons(engine).items())
+    }
+    code, _, err = cli(capsys, config, "run", "--once")
+    assert code == 0, err
+    assert sandbox.unconfirmed_orders() == []
+    with engine.connect() as conn:
+        ends = {
+            row.id: (row.status, row.last_error)
+            for row in conn.execute(select(t.outbox.c.id, t.outbox.c.status, t.outbox.c.last_error))
+        }
+    for label, message_id in poisoned.items():
+        status, error = ends[message_id]
+        assert status == "dead", label
+        assert error.startswith("invalid payload: "), error
+        code, out, err = cli(capsys, config, "outbox", "show", str(message_id), "--json")
+        assert code == 0, err
+        shown = json.loads(out)
+        assert shown["payload"] is not None or shown["payload_text"], label

@@ -265,3 +265,44 @@ def test_an_over_long_number_is_refused() -> None:
     assert problems("refund", refund(cp_refund_number="R" * 129)) == [
         "cp_refund_number: must be at most 128 characters, got 129"
     ]
+
+
+def test_text_no_database_can_store_is_refused_naming_the_field() -> None:
+    """A NUL in a tracking number is refused before it reaches a table or FeedAMP."""
+    payload = fulfillment(tracking_number="1Z\x00X")
+    [problem] = problems("fulfillment", payload)
+    assert problem.startswith("order_lines[0].fulfillments[0].tracking_number: contains a NUL")
+
+
+@pytest.mark.parametrize("value", [1_000_000.01, 1e308, 1e-7, 0.12345])
+def test_an_absurd_amount_is_refused(value: float) -> None:
+    """Amounts are at most 1,000,000 with at most four decimal places."""
+    [problem] = problems("refund", refund(item_refund=value))
+    assert problem.startswith("item_refund: must be at most 1,000,000 with at most 4 decimal")
+
+
+def test_a_quantity_has_an_upper_bound() -> None:
+    """No shipment ships more than a million units."""
+    [problem] = problems("fulfillment", fulfillment(quantity_shipped=3_000_000_000))
+    assert problem.endswith("must be at most 1,000,000, got 3000000000")
+
+
+@pytest.mark.parametrize("value", ["9999-12-31", "1999-12-31T10:00:00Z"])
+def test_a_shipped_date_from_an_implausible_year_is_refused(value: str) -> None:
+    """A typo in the year would be shown to the buyer."""
+    [problem] = problems("fulfillment", fulfillment(shipped_date=value))
+    assert "must be a date from 2000 to" in problem
+
+
+@pytest.mark.parametrize("value", ["javascript:alert(1)", "ftp://x.example/t", "https://", "1Z"])
+def test_a_tracking_url_must_be_http_or_https(value: str) -> None:
+    """The marketplace shows the URL to the buyer as a link: only web addresses go."""
+    [problem] = problems("fulfillment", fulfillment(tracking_url=value))
+    assert "tracking_url: must be an http:// or https:// URL" in problem
+
+
+def test_a_web_tracking_url_is_kept() -> None:
+    """An ordinary carrier URL passes unchanged."""
+    url = "https://www.ups.com/track?tracknum=1Z999"
+    checked = check_payload(KINDS["fulfillment"], fulfillment(tracking_url=url))
+    assert checked.payload["order_lines"][0]["fulfillments"][0]["tracking_url"] == url
