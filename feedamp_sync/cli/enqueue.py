@@ -102,6 +102,8 @@ def _read_json(file: BinaryIO) -> Any:
         ) from None
     except ValueError as exc:
         raise InvalidPayload([f"{source}: not valid JSON ({exc})"]) from None
+    except RecursionError:
+        raise InvalidPayload([f"{source}: JSON nested too deeply to read"]) from None
 
 
 def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

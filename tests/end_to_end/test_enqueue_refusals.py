@@ -7,6 +7,7 @@ already queued (a partial shipment, a refund and an authorization whose numbers 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -368,6 +369,45 @@ CASES: list[tuple[str, str, str, Payload, str]] = [
         RETURN,
         lambda w: {"merchant_refund_lines": "all"},
         "merchant_refund_lines: must be a list of objects",
+    ),
+    # Text and values no database can store, or that no marketplace should show.
+    (
+        "nul-in-text",
+        "fulfillment",
+        ORDER,
+        lambda w: json.dumps(ship(w, tracking_number="A\x00B")),
+        "tracking_number: contains a NUL character",
+    ),
+    (
+        "lone-surrogate",
+        "fulfillment",
+        ORDER,
+        lambda w: json.dumps(ship(w, carrier="UPS\ud800")),
+        "carrier: contains an unpaired surrogate",
+    ),
+    ("nested-100000", "refund", ORDER, lambda w: "[" * 100_000, "JSON nested too deeply"),
+    (
+        "nested-40",
+        "refund",
+        ORDER,
+        lambda w: refund_of(w) | {"x": json.loads("[" * 40 + "]" * 40)},
+        "nested deeper than 32 levels",
+    ),
+    (
+        "huge-amount",
+        "refund",
+        ORDER,
+        lambda w: refund_of(w, item_refund=1e308),
+        "at most 1,000,000",
+    ),
+    ("tiny-amount", "refund", ORDER, lambda w: refund_of(w, item_refund=1e-7), "4 decimal places"),
+    ("year-9999", "fulfillment", ORDER, lambda w: ship(w, shipped_date="9999-12-31"), "from 2000"),
+    (
+        "script-url",
+        "fulfillment",
+        ORDER,
+        lambda w: ship(w, tracking_url="javascript:alert(1)"),
+        "must be an http:// or https:// URL",
     ),
 ]
 
