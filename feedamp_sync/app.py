@@ -25,6 +25,7 @@ from feedamp_sync.db.instance import single_instance_guard
 from feedamp_sync.db.locks import job_lock
 from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.outbox import OutboxStore
+from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
 from feedamp_sync.feedamp.client import FeedampClient
@@ -69,6 +70,7 @@ class App:
     engine: Engine
     orders: OrderStore
     returns: ReturnStore
+    quarantine: QuarantineStore
     outbox: OutboxStore
     sync_state: SyncStateStore
     clients: Mapping[str, FeedampClient]
@@ -91,7 +93,12 @@ class App:
                 ORDERS_JOB,
                 self.clock,
                 lambda: pull_orders(
-                    client, self.orders, self.settings.confirm, clock=self.clock, stop=stop
+                    client,
+                    self.orders,
+                    self.quarantine,
+                    self.settings.confirm,
+                    clock=self.clock,
+                    stop=stop,
                 ),
             )
             assert isinstance(pulled, OrdersPulled)
@@ -116,6 +123,7 @@ class App:
                 lambda: pull_returns(
                     client,
                     self.returns,
+                    self.quarantine,
                     self.sync_state,
                     overlap=overlap,
                     clock=self.clock,
@@ -235,6 +243,7 @@ def build_app(
             engine=engine,
             orders=OrderStore(engine),
             returns=ReturnStore(engine),
+            quarantine=QuarantineStore(engine),
             outbox=outbox,
             sync_state=SyncStateStore(engine),
             clients=clients,

@@ -5,6 +5,7 @@
     ├── DatabaseNotMigrated    the schema is not at head: stop, exit 78
     ├── InstanceConflict       another daemon owns this SQLite file: stop, exit 78
     ├── InvalidPayload         a seller action is malformed: refuse it, exit 65
+    ├── Unstorable             an order or return FeedAMP sent cannot be stored: quarantine it
     ├── ActionConflict         FeedAMP shows the action done differently: message dead
     ├── LeaseExpired           a claim ran out before sending: send nothing, requeue
     └── ApiError               FeedAMP said no, or could not be reached
@@ -43,6 +44,11 @@ class InvalidPayload(FeedampSyncError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("; ".join(problems))
+
+
+class Unstorable(FeedampSyncError):
+    """An object FeedAMP sent that no database can store as received (text PostgreSQL cannot
+    hold, a number no column fits, no id); the message names the field and the problem."""
 
 
 class ApiError(FeedampSyncError):

@@ -14,13 +14,15 @@ from datetime import datetime, timedelta
 import structlog
 
 from feedamp_sync.db.orders import OrderStore
+from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.db.sync_state import SyncStateStore
 from feedamp_sync.errors import ApiResponseInvalid
 from feedamp_sync.feedamp.client import FeedampClient
-from feedamp_sync.feedamp.pagination import read_ahead
+from feedamp_sync.feedamp.pagination import Page, read_ahead
 from feedamp_sync.model import OrderRecord, order_record, return_record
 from feedamp_sync.policy import seller_number
+from feedamp_sync.quarantine import Held, split
 from feedamp_sync.returns_window import checkpoint_value, next_query, parse_checkpoint
 from feedamp_sync.settings import ConfirmSettings
 
@@ -40,11 +42,13 @@ class OrdersPulled:
     new: int = 0
     changed: int = 0
     confirms_enqueued: int = 0
+    quarantined: int = 0
 
 
 def pull_orders(
     client: FeedampClient,
     store: OrderStore,
+    quarantine: QuarantineStore,
     confirm: ConfirmSettings,
     *,
     clock: Clock,
@@ -54,7 +58,8 @@ def pull_orders(
 
     One pass is never complete knowledge (the API's cursor may shift while orders are being
     confirmed), which is harmless: an unconfirmed order stays in "new orders" and the next
-    pass takes it.
+    pass takes it. An order that cannot be stored as received is quarantined instead, never
+    confirmed, and looked at again by every pass until it can be stored.
     """
     account = client.account_name
     pulled = OrdersPulled()
@@ -70,12 +75,14 @@ def pull_orders(
         )
 
     for page in read_ahead(client.iter_new_orders(), stop):
-        records = [order_record(order) for order in page.items]
+        records, held = split(page.items, order_record)
         saved = store.save_page(
             account, records, now=clock(), number_for=number_for, confirm=confirm.enabled
         )
+        _settle(quarantine, account, "order", held, [r.feedamp_id for r in records], page, clock)
         pulled.pages += 1
         pulled.orders += len(records)
+        pulled.quarantined += len(held)
         pulled.new += saved.new
         pulled.changed += saved.changed
         pulled.confirms_enqueued += saved.confirms_enqueued
@@ -99,6 +106,7 @@ class ReturnsPulled:
     new: int = 0
     changed: int = 0
     state_changes: int = 0
+    quarantined: int = 0
     complete: bool = False
     """Every page was stored and the checkpoint moved to this poll's start."""
 
@@ -106,6 +114,7 @@ class ReturnsPulled:
 def pull_returns(
     client: FeedampClient,
     store: ReturnStore,
+    quarantine: QuarantineStore,
     state: SyncStateStore,
     *,
     overlap: timedelta,
@@ -118,7 +127,9 @@ def pull_returns(
     only once the last page is stored: a failure raises out with the old checkpoint in place,
     and a stop between pages leaves it too, so the next poll covers the same window again. A
     pass FeedAMP cuts short by repeating a cursor fails once its pages are stored, so the
-    tick shows as failed in ``status`` and ``/readyz`` rather than as a success.
+    tick shows as failed in ``status`` and ``/readyz`` rather than as a success. A return
+    that cannot be stored as received is quarantined and the checkpoint moves on without it:
+    the poll that would see it again is the one after FeedAMP next refreshes it.
     """
     account = client.account_name
     started = clock()
@@ -126,10 +137,12 @@ def pull_returns(
     pulled = ReturnsPulled(mode=query.mode)
     pages = client.iter_returns(open=query.open, refreshed_after=query.refreshed_after)
     for page in read_ahead(pages, stop):
-        records = [return_record(item) for item in page.items]
+        records, held = split(page.items, return_record)
         saved = store.save_page(account, records, now=clock())
+        _settle(quarantine, account, "return", held, [r.feedamp_id for r in records], page, clock)
         pulled.pages += 1
         pulled.returns += len(records)
+        pulled.quarantined += len(held)
         pulled.new += saved.new
         pulled.changed += saved.changed
         pulled.state_changes += saved.state_changes
@@ -165,3 +178,20 @@ def record_tick(
         raise
     state.succeeded(account, job, clock())
     return result
+
+
+def _settle(
+    quarantine: QuarantineStore,
+    account: str,
+    kind: str,
+    held: list[Held],
+    stored_ids: list[str],
+    page: Page,
+    clock: Clock,
+) -> None:
+    """Keep a page's held objects in quarantine, loudly, and resolve those it stored."""
+    for item in held:
+        log.warning(f"{kind}_quarantined", feedamp_id=item.feedamp_id, reason=item.reason)
+    quarantine.settle(
+        account, kind, held, stored_ids=stored_ids, page_cursor=page.cursor, now=clock()
+    )

@@ -2,17 +2,32 @@
 
 Parsing is tolerant by design (feedamp-api.md: FeedAMP adds fields without notice and the
 samples disagree): a field of the wrong type becomes ``None`` in its typed column while the
-whole object is kept as received, so nothing a seller might need is ever dropped.
+whole object is kept as received, so nothing a seller might need is ever dropped. What cannot
+be stored as received at all (no usable id, text or nesting some database refuses, a number
+or date no column holds) raises :class:`~feedamp_sync.errors.Unstorable` naming the field, and
+the object is quarantined instead of failing its page.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
+
+from feedamp_sync.errors import Unstorable
+from feedamp_sync.storable import json_problems
 
 Json = dict[str, Any]
+
+FEEDAMP_ID_MAX_CHARS: Final = 64
+INTEGER_RANGE: Final = (-(2**31), 2**31 - 1)
+"""What an integer column (a quantity) holds on every backend."""
+MONEY_LIMIT: Final = 10**10
+"""Money columns keep 14 digits, 4 of them decimals: amounts below ten billion."""
+YEARS: Final = (1000, 9999)
+"""The years a date-time column holds on every backend (MariaDB's DATETIME range)."""
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -38,13 +53,69 @@ def _number(value: Any) -> float | None:
         return None
     try:
         return float(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
-def _integer(value: Any) -> int | None:
+def _integer(value: Any, path: str) -> int | None:
     number = _number(value)
-    return int(number) if number is not None and number.is_integer() else None
+    if number is None or not (math.isinf(number) or number.is_integer()):
+        return None
+    low, high = INTEGER_RANGE
+    if not low <= number <= high:
+        raise Unstorable(f"{path}: {_shown(value)} does not fit an integer column")
+    return int(number)
+
+
+def _money(value: Any, path: str) -> float | None:
+    number = _number(value)
+    if number is not None and not abs(number) < MONEY_LIMIT:
+        raise Unstorable(f"{path}: {_shown(value)} does not fit a money column")
+    return number
+
+
+def _stored_time(value: Any, path: str) -> datetime | None:
+    """A date-time for a typed column: None if it does not parse, Unstorable if it parses to
+    a moment no column holds (a year past 9999 once moved to UTC)."""
+    try:
+        parsed = parse_time(value)
+    except OverflowError:
+        parsed = None
+        out_of_range = True
+    else:
+        out_of_range = parsed is not None and not YEARS[0] <= parsed.year <= YEARS[1]
+    if out_of_range:
+        raise Unstorable(f"{path}: {_shown(value)} is outside the years {YEARS[0]}-{YEARS[1]}")
+    return parsed
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def feedamp_id_of(obj: Any, what: str) -> str:
+    """The object's FeedAMP id as stored (an int or a non-empty string of at most 64
+    characters); Unstorable otherwise, also for an object that is not an object."""
+    if not isinstance(obj, Mapping):
+        raise Unstorable(f"{what}: is a {type(obj).__name__}, not an object")
+    identifier = obj.get("id")
+    if isinstance(identifier, bool) or not isinstance(identifier, str | int) or identifier == "":
+        raise Unstorable(f"id: {_shown(identifier)} is not a usable id (a string or an integer)")
+    text = str(identifier)
+    if len(text) > FEEDAMP_ID_MAX_CHARS:
+        raise Unstorable(f"id: {_shown(identifier)} is over {FEEDAMP_ID_MAX_CHARS} characters")
+    return text
+
+
+def require_storable(obj: Any, what: str) -> str:
+    """The id of an object that can be stored as received; Unstorable naming the first
+    problem (its id, then text or nesting some database refuses) otherwise."""
+    identifier = feedamp_id_of(obj, what)
+    problems = json_problems(obj)
+    if problems:
+        raise Unstorable("; ".join(problems[:3]))
+    return identifier
 
 
 @dataclass(frozen=True)
@@ -74,40 +145,42 @@ class OrderRecord:
 
 
 def order_record(order: Mapping[str, Any]) -> OrderRecord:
-    """The typed view of one order as received (the client guarantees a string ``id``)."""
+    """The typed view of one order as received; Unstorable if it cannot be stored."""
+    feedamp_id = require_storable(order, "order")
     info = order.get("order_info")
     info = info if isinstance(info, Mapping) else {}
     raw_lines = info.get("order_lines")
     lines: list[OrderLineRecord] = []
     skipped = 0
     seen: set[str] = set()
-    for line in raw_lines if isinstance(raw_lines, list) else []:
+    for index, line in enumerate(raw_lines if isinstance(raw_lines, list) else []):
         number = _text(line.get("mp_line_number"), 128) if isinstance(line, Mapping) else None
         if number is None or number in seen or not isinstance(line, Mapping):
             skipped += 1
             continue
         seen.add(number)
+        path = f"order_info.order_lines[{index}]"
         lines.append(
             OrderLineRecord(
                 mp_line_number=number,
                 sku=_text(line.get("sku"), 255),
                 product_name=_text(line.get("product_name"), 512),
-                quantity=_integer(line.get("quantity")),
-                unit_price=_number(line.get("unit_price")),
-                sales_tax=_number(line.get("sales_tax")),
-                shipping_price=_number(line.get("shipping_price")),
-                shipping_tax=_number(line.get("shipping_tax")),
+                quantity=_integer(line.get("quantity"), f"{path}.quantity"),
+                unit_price=_money(line.get("unit_price"), f"{path}.unit_price"),
+                sales_tax=_money(line.get("sales_tax"), f"{path}.sales_tax"),
+                shipping_price=_money(line.get("shipping_price"), f"{path}.shipping_price"),
+                shipping_tax=_money(line.get("shipping_tax"), f"{path}.shipping_tax"),
                 data=dict(line),
             )
         )
     return OrderRecord(
-        feedamp_id=str(order["id"]),
+        feedamp_id=feedamp_id,
         mp_order_number=_text(info.get("mp_order_number"), 128),
         marketplace=_text(info.get("marketplace_name") or order.get("integration_name"), 128),
         state=_text(order.get("state"), 64),
         marketplace_state=_text(order.get("marketplace_state"), 64),
-        purchase_date=parse_time(info.get("purchase_date")),
-        data=dict(order),
+        purchase_date=_stored_time(info.get("purchase_date"), "order_info.purchase_date"),
+        data={**order, "id": feedamp_id},
         lines=lines,
         skipped_lines=skipped,
     )
@@ -141,18 +214,19 @@ class ReturnRecord:
 
 
 def return_record(obj: Mapping[str, Any]) -> ReturnRecord:
-    """The typed view of one return as received (the client guarantees a string ``id``).
+    """The typed view of one return as received; Unstorable if it cannot be stored.
 
     The line id a return refund needs is the line's ``feedamp_return_line_id``, else its
     ``id`` (feedamp-api.md: the published samples show neither).
     """
+    feedamp_id = require_storable(obj, "return")
     info = obj.get("return_info")
     info = info if isinstance(info, Mapping) else {}
     raw_lines = info.get("return_lines")
     lines: list[ReturnLineRecord] = []
     skipped = 0
     seen: set[str] = set()
-    for line in raw_lines if isinstance(raw_lines, list) else []:
+    for index, line in enumerate(raw_lines if isinstance(raw_lines, list) else []):
         number = (
             _text(line.get("mp_return_line_number"), 128) if isinstance(line, Mapping) else None
         )
@@ -169,21 +243,23 @@ def return_record(obj: Mapping[str, Any]) -> ReturnRecord:
                 mp_order_line_number=_text(line.get("mp_order_line_number"), 128),
                 sku=_text(line.get("sku"), 255),
                 product_name=_text(line.get("product_name"), 512),
-                quantity=_integer(line.get("quantity")),
+                quantity=_integer(
+                    line.get("quantity"), f"return_info.return_lines[{index}].quantity"
+                ),
                 reason=_text(line.get("reason"), 128),
                 data=dict(line),
             )
         )
     return ReturnRecord(
-        feedamp_id=str(obj["id"]),
+        feedamp_id=feedamp_id,
         order_feedamp_id=_text(obj.get("order_id"), 64),
         mp_return_number=_text(info.get("mp_return_number"), 128),
         mp_order_number=_text(info.get("mp_order_number"), 128),
         merchant_return_number=_text(info.get("merchant_return_number"), 128),
         state=_text(obj.get("state"), 64),
-        request_date=parse_time(info.get("request_date")),
-        respond_by_date=parse_time(info.get("respond_by_date")),
-        data=dict(obj),
+        request_date=_stored_time(info.get("request_date"), "return_info.request_date"),
+        respond_by_date=_stored_time(info.get("respond_by_date"), "return_info.respond_by_date"),
+        data={**obj, "id": feedamp_id},
         lines=lines,
         skipped_lines=skipped,
     )

@@ -20,6 +20,7 @@ from feedamp_sync.cli.enqueue import enqueue
 from feedamp_sync.cli.healthcheck import healthcheck
 from feedamp_sync.cli.orders import orders
 from feedamp_sync.cli.outbox import outbox
+from feedamp_sync.cli.quarantine import quarantine
 from feedamp_sync.cli.returns import returns
 from feedamp_sync.cli.run import run
 from feedamp_sync.cli.status import status
@@ -57,7 +58,19 @@ def cli(ctx: click.Context, config: Path | None, log_level: str, log_format: str
     ctx.obj = Context(config)
 
 
-for command in (db, run, status, orders, returns, outbox, enqueue, check, healthcheck, sandbox):
+for command in (
+    db,
+    run,
+    status,
+    orders,
+    returns,
+    outbox,
+    enqueue,
+    quarantine,
+    check,
+    healthcheck,
+    sandbox,
+):
     cli.add_command(command)
 
 

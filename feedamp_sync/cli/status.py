@@ -8,6 +8,7 @@ from feedamp_sync.app import open_database
 from feedamp_sync.cli.common import Context, iso, pass_context, to_json
 from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.outbox import OutboxStore
+from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
 from feedamp_sync.outbox.kinds import KINDS
@@ -33,15 +34,16 @@ def status(context: Context, as_json: bool) -> None:
             "orders": OrderStore(engine).counts(),
             "returns": ReturnStore(engine).counts(),
             "outbox": OutboxStore(engine, KINDS.return_kinds).counts(),
+            "quarantine": QuarantineStore(engine).open_counts(),
             "jobs": jobs,
         }
     if as_json:
         click.echo(to_json(report))
         return
-    for section in ("orders", "returns", "outbox"):
+    for section in ("orders", "returns", "outbox", "quarantine"):
         counts = report[section]
         assert isinstance(counts, dict)
-        click.echo(f"{section:8} " + "  ".join(f"{k}={v}" for k, v in counts.items()))
+        click.echo(f"{section:10} " + "  ".join(f"{k}={v}" for k, v in counts.items()))
     for name, state in jobs.items():
         click.echo(
             f"job {name}: last success {state['last_success'] or 'never'}, "

@@ -191,6 +191,30 @@ outbox_attempts: Final = Table(
     **_TABLE_OPTIONS,
 )
 
+quarantine: Final = Table(
+    "feedamp_quarantine",
+    metadata,
+    _id(),
+    Column("account", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # "order" or "return"
+    # FeedAMP's id as far as it could be read (shortened), for people; may be empty.
+    Column("feedamp_id", String(64), nullable=False),
+    # sha256 of the raw text: the same object seen again is the same row.
+    Column("fingerprint", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    # The object as received, as JSON with every non-ASCII character escaped, so text no
+    # column can hold (a NUL, a lone surrogate) is kept exactly, on every backend.
+    Column("raw", Text, nullable=False),
+    Column("page_cursor", String(255)),
+    Column("first_seen_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("times_seen", Integer, nullable=False, server_default=text("1")),
+    Column("resolved_at", UtcDateTime()),
+    UniqueConstraint("account", "kind", "fingerprint"),
+    Index(None, "account", "kind", "feedamp_id"),
+    **_TABLE_OPTIONS,
+)
+
 sync_state: Final = Table(
     "feedamp_sync_state",
     metadata,

@@ -20,16 +20,22 @@ from typing import Any, Final
 
 @dataclass(frozen=True)
 class Page:
-    """One list response: its orders or returns as received, and the cursor to the next page."""
+    """One list response: its orders or returns as received, and the cursor to the next page.
 
-    items: list[dict[str, Any]]
+    Items are not checked here: one that cannot be used (no id, not an object) is the caller's
+    to set aside, so it never costs the rest of its page.
+    """
+
+    items: list[Any]
     next_cursor: str | None
     """None on the last page of the pass."""
     cut_short: bool = False
     """The pass ended here at a repeated cursor, not at the end of the list."""
+    cursor: str | None = None
+    """The cursor this page was asked for with (None for the first page)."""
 
 
-FetchPage = Callable[[str | None], tuple[list[dict[str, Any]], str | None]]
+FetchPage = Callable[[str | None], tuple[list[Any], str | None]]
 
 
 def follow_cursor(fetch: FetchPage, *, on_repeat: Callable[[str], None]) -> Iterator[Page]:
@@ -44,9 +50,9 @@ def follow_cursor(fetch: FetchPage, *, on_repeat: Callable[[str], None]) -> Iter
         items, next_cursor = fetch(cursor)
         if next_cursor is not None and next_cursor in followed:
             on_repeat(next_cursor)
-            yield Page(items, None, cut_short=True)
+            yield Page(items, None, cut_short=True, cursor=cursor)
             return
-        yield Page(items, next_cursor)
+        yield Page(items, next_cursor, cursor=cursor)
         if next_cursor is None:
             return
         followed.add(next_cursor)

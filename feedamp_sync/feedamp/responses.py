@@ -73,17 +73,18 @@ def token(content: bytes) -> str:
     return value
 
 
-def page(endpoint: str, content: bytes, key: str) -> tuple[list[dict[str, Any]], str | None]:
+def page(endpoint: str, content: bytes, key: str) -> tuple[list[Any], str | None]:
     """The items under ``key`` (``orders`` or ``returns``) and the cursor of the next page.
 
-    The next cursor is None at the end of the list, which FeedAMP may signal with a null,
-    absent or empty ``next_cursor``, or with an empty page.
+    The items are as received: one without a usable id is set aside by the caller (it is
+    quarantined), not allowed to fail the page. The next cursor is None at the end of the
+    list, which FeedAMP may signal with a null, absent or empty ``next_cursor``, or with an
+    empty page.
     """
     body = _decode(endpoint, content)
-    items = _wrapped(endpoint, body, key)
-    if not isinstance(items, list):
-        raise ApiResponseInvalid(f"{endpoint}: {key!r} is a {_type_name(items)}, not a list")
-    records = [_record(endpoint, f"{key}[{i}]", item) for i, item in enumerate(items)]
+    records = _wrapped(endpoint, body, key)
+    if not isinstance(records, list):
+        raise ApiResponseInvalid(f"{endpoint}: {key!r} is a {_type_name(records)}, not a list")
     cursor = body.get("next_cursor")
     if isinstance(cursor, bool) or not isinstance(cursor, str | int | None):
         raise ApiResponseInvalid(f"{endpoint}: next_cursor is a {_type_name(cursor)}")

@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from feedamp_sync.core.storable import json_problems
 from feedamp_sync.errors import InvalidPayload
 from feedamp_sync.model import Undecodable
 from feedamp_sync.outbox.fields import Report, shown, top_object
 from feedamp_sync.outbox.kind import Kind
+from feedamp_sync.storable import json_problems
 
 Json = dict[str, Any]
 
@@ -37,7 +37,7 @@ def check_payload(kind: Kind, payload: Any) -> Checked:
     """The normalised payload of a ``kind`` message; InvalidPayload names every problem.
 
     Text or nesting that some database cannot store is refused first, whatever the kind
-    (:mod:`feedamp_sync.core.storable`). A kind without a shape check takes any JSON object
+    (:mod:`feedamp_sync.storable`). A kind without a shape check takes any JSON object
     as it is.
     """
     if isinstance(payload, Undecodable):

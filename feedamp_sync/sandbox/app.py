@@ -143,6 +143,10 @@ class Sandbox:
         """Generate ``count`` new unconfirmed orders; returns their ids."""
         return self._world.add_orders(count)
 
+    def serve_order_as(self, order_id: str, mangle: Callable[[JSON], Any] | None) -> None:
+        """Serve order ``order_id`` as ``mangle`` makes it (None: as it is)."""
+        self._world.serve_order_as(order_id, mangle)
+
     def add_returns(self, count: int, states: Sequence[str] | None = None) -> list[str]:
         """Generate ``count`` returns of existing orders (state ``states[i % len]`` or random)."""
         return self._world.add_returns(count, states)

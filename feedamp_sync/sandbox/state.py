@@ -69,6 +69,7 @@ class World:
         self._last_return_id = 5_000
         self._last_return_line_id = 900_000
         self._last_refund_id = 70_000
+        self._served_as: dict[str, Callable[[JSON], Any]] = {}
 
     # -- building the world (Python API and control endpoints) -----------------------------
 
@@ -199,12 +200,22 @@ class World:
             raise Rejected(404, f"return {return_id} not found")
         return record
 
-    @staticmethod
-    def _presented(order: JSON, include_raw: bool) -> JSON:
+    def serve_order_as(self, order_id: str, mangle: Callable[[JSON], Any] | None) -> None:
+        """Serve the order as ``mangle`` makes it (malformed, say) on every read of it, while
+        the world keeps the real one; None serves it plainly again."""
+        with self._lock:
+            self._order_or_404(order_id)
+            if mangle is None:
+                self._served_as.pop(order_id, None)
+            else:
+                self._served_as[order_id] = mangle
+
+    def _presented(self, order: JSON, include_raw: bool) -> Any:
         shown = _snapshot(order)
         if include_raw:
             shown["raw"] = raw_marketplace_data(order)
-        return shown
+        mangle = self._served_as.get(order["id"])
+        return shown if mangle is None else mangle(shown)
 
     def new_orders(
         self, paging: PageRequest, *, marketplace_fulfilled: bool | None, include_raw: bool
@@ -233,7 +244,7 @@ class World:
             )
             return Page([self._presented(o, include_raw) for o in page.items], page.next_cursor)
 
-    def get_order(self, order_id: str, *, include_raw: bool) -> JSON:
+    def get_order(self, order_id: str, *, include_raw: bool) -> Any:
         with self._lock:
             return self._presented(self._order_or_404(order_id), include_raw)
 

@@ -47,8 +47,13 @@ class Response:
 
 
 def json_response(status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()) -> Response:
-    """Serialise ``payload`` compactly; UTF-8 JSON is the only content type the API uses."""
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    """Serialise ``payload`` compactly; UTF-8 JSON is the only content type the API uses.
+
+    A lone surrogate (an order served malformed on purpose) is written as its JSON escape,
+    ``\\ud800``, as a real server's encoder would: it is no UTF-8 character.
+    """
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    body = text.encode("utf-8", "backslashreplace")
     return Response(status=status, body=body, headers=headers)
 
 

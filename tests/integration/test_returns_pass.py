@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from feedamp_sync.db import tables as t
+from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.db.sync_state import SyncStateStore
 from feedamp_sync.errors import ApiResponseInvalid
@@ -75,6 +76,7 @@ def test_a_stop_during_a_pass_keeps_the_pages_stored_and_the_checkpoint(engine: 
     pulled = pull_returns(
         cast(FeedampClient, client),
         ReturnStore(engine),
+        QuarantineStore(engine),
         state,
         overlap=timedelta(minutes=15),
         clock=clock,
@@ -102,6 +104,7 @@ def test_a_pass_cut_short_by_a_repeated_cursor_fails_and_leaves_the_checkpoint(
         pull_returns(
             cast(FeedampClient, client),
             ReturnStore(engine),
+            QuarantineStore(engine),
             state,
             overlap=timedelta(minutes=15),
             clock=lambda: datetime.now(UTC),

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
+
+from feedamp_sync.errors import Unstorable
 from feedamp_sync.model import order_record, parse_time
 
 ORDER = {
@@ -87,3 +92,79 @@ def test_parse_time_treats_naive_values_as_utc() -> None:
 def test_parse_time_converts_offsets_to_utc() -> None:
     """An explicit offset is honoured and normalised to UTC."""
     assert parse_time("2020-01-01T01:00:00+01:00") == datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def with_line(**fields: Any) -> dict[str, Any]:
+    line = {**ORDER["order_info"]["order_lines"][0], **fields}  # type: ignore[index]
+    return {**ORDER, "order_info": {**ORDER["order_info"], "order_lines": [line]}}  # type: ignore[dict-item]
+
+
+def with_info(**fields: Any) -> dict[str, Any]:
+    return {**ORDER, "order_info": {**ORDER["order_info"], **fields}}  # type: ignore[dict-item]
+
+
+def test_an_integer_id_is_stored_as_a_string() -> None:
+    """An id sent as a JSON integer is the same id as text, in the column and the object."""
+    record = order_record({**ORDER, "id": 7})
+    assert (record.feedamp_id, record.data["id"]) == ("7", "7")
+
+
+@pytest.mark.parametrize(
+    ("order", "problem"),
+    [
+        ({**ORDER, "id": None}, "id: None is not a usable id"),
+        ({k: v for k, v in ORDER.items() if k != "id"}, "id: None is not a usable id"),
+        ({**ORDER, "id": ""}, "id: '' is not a usable id"),
+        ({**ORDER, "id": True}, "id: True is not a usable id"),
+        ({**ORDER, "id": "9" * 65}, "is over 64 characters"),
+        ({**ORDER, "id": 10**70}, "is over 64 characters"),
+        ({**ORDER, "state": "A\x00B"}, "state: contains a NUL character"),
+        (with_info(shipping_full_name="\ud800"), "shipping_full_name: contains an unpaired"),
+        (with_line(quantity=3_000_000_000), ".quantity: 3000000000 does not fit an integer"),
+        (with_line(quantity=1e300), ".quantity: 1e+300 does not fit an integer column"),
+        (with_line(unit_price=1e15), ".unit_price: 1000000000000000.0 does not fit a money column"),
+        (
+            with_info(purchase_date="9999-12-31T23:59:59-14:00"),
+            "order_info.purchase_date: '9999-12-31T23:59:59-14:00' is outside the years",
+        ),
+        (
+            with_info(purchase_date="0001-01-01T00:00:00+14:00"),
+            "order_info.purchase_date: '0001-01-01T00:00:00+14:00' is outside the years",
+        ),
+        ({**ORDER, "deep": json.loads("[" * 40 + "]" * 40)}, "nested deeper than 32 levels"),
+    ],
+    ids=[
+        "null-id",
+        "no-id",
+        "empty-id",
+        "bool-id",
+        "long-id",
+        "huge-int-id",
+        "nul",
+        "lone-surrogate",
+        "quantity-out-of-range",
+        "quantity-1e300",
+        "price-1e15",
+        "date-past-9999",
+        "date-before-year-1",
+        "deep",
+    ],
+)
+def test_an_order_no_database_can_store_is_refused_naming_the_field(
+    order: dict[str, Any], problem: str
+) -> None:
+    """What cannot be stored as received raises Unstorable with its path: it is quarantined."""
+    with pytest.raises(Unstorable) as refused:
+        order_record(order)
+    assert problem in str(refused.value)
+
+
+def test_an_object_that_is_not_an_object_is_unstorable() -> None:
+    """A list item that is no JSON object cannot be an order."""
+    with pytest.raises(Unstorable, match="order: is a str, not an object"):
+        order_record("x")  # type: ignore[arg-type]
+
+
+def test_a_fraction_in_an_integer_field_stays_tolerated() -> None:
+    """A quantity of the wrong kind (1.5) is no storage problem: the column gets None."""
+    assert order_record(with_line(quantity=1.5)).lines[0].quantity is None

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from feedamp_sync.core.storable import MAX_DEPTH, MAX_PROBLEMS, json_problems, text_problem
+from feedamp_sync.storable import MAX_DEPTH, MAX_PROBLEMS, json_problems, text_problem
 
 
 def nested(depth: int) -> Any:

@@ -35,7 +35,7 @@ def test_new_orders_follow_the_cursor_one_page_per_request() -> None:
     """Each page's next_cursor is sent as ``cursor``; a null cursor ends the pass."""
     fake = FakeFeedamp(script(orders_page("1", next_cursor="c1"), orders_page("2")))
     pages = list(make_client(fake, **UNLIMITED).iter_new_orders())
-    assert pages == [Page([{"id": "1"}], "c1"), Page([{"id": "2"}], None)]
+    assert pages == [Page([{"id": "1"}], "c1"), Page([{"id": "2"}], None, cursor="c1")]
     assert params_of(fake) == [{"limit": "200"}, {"limit": "200", "cursor": "c1"}]
 
 
@@ -57,7 +57,7 @@ def test_an_empty_page_ends_the_pass_even_with_a_cursor() -> None:
     """An empty page is the last one, whatever its next_cursor says."""
     fake = FakeFeedamp(script(orders_page("1", next_cursor="c1"), orders_page(next_cursor="c2")))
     pages = list(make_client(fake, **UNLIMITED).iter_new_orders())
-    assert pages[-1] == Page([], None)
+    assert pages[-1] == Page([], None, cursor="c1")
     assert len(fake.api_requests) == 2
 
 
@@ -142,7 +142,7 @@ def test_search_returns_sends_its_filters() -> None:
             page_size=100,
         )
     )
-    assert pages == [Page([{"id": "9"}], None)]
+    assert pages == [Page([{"id": 9}], None)]  # as received: the poller reads the id
     request = fake.api_requests[0]
     assert request.url.path == "/api/v1/returns"
     assert dict(request.url.params) == {

@@ -94,7 +94,7 @@ def test_cursor_is_followed_until_the_last_page() -> None:
     asked, fetch = pages_from(([{"id": "1"}], "a"), ([{"id": "2"}], "b"), ([{"id": "3"}], None))
     pages = list(follow_cursor(fetch, on_repeat=lambda _: None))
     assert asked == [None, "a", "b"]
-    assert pages[-1] == Page([{"id": "3"}], None)
+    assert pages[-1] == Page([{"id": "3"}], None, cursor="b")
 
 
 def test_a_repeated_cursor_stops_the_pass_and_is_reported() -> None:
@@ -103,7 +103,7 @@ def test_a_repeated_cursor_stops_the_pass_and_is_reported() -> None:
     asked, fetch = pages_from(([{"id": "1"}], "a"), ([{"id": "2"}], "b"), ([{"id": "3"}], "a"))
     pages = list(follow_cursor(fetch, on_repeat=repeated.append))
     assert (asked, repeated) == ([None, "a", "b"], ["a"])
-    assert pages[-1] == Page([{"id": "3"}], None, cut_short=True)
+    assert pages[-1] == Page([{"id": "3"}], None, cut_short=True, cursor="b")
 
 
 def test_a_pass_that_reaches_the_end_is_not_cut_short() -> None:

@@ -1,0 +1,128 @@
+"""Orders FeedAMP sends malformed are quarantined; the rest of their page is stored and confirmed.
+
+The sandbox serves some of its orders mangled, one defect each, the way a real feed might: text
+PostgreSQL cannot hold, ids no column fits, numbers and dates past every column's range, JSON
+nested past MariaDB's limit. Each is held in ``feedamp_quarantine`` with its reason and raw
+text and never confirmed, while the good orders of the same page go through; once FeedAMP
+serves an order sanely, the next pass stores and confirms it and resolves its entry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from feedamp_sync.sandbox import Sandbox, SandboxServer
+from tests.end_to_end.actions import QUICK_RETRIES
+from tests.end_to_end.harness import cli, cli_json, write_config
+
+Json = dict[str, Any]
+
+
+def info(**fields: Any) -> Callable[[Json], Json]:
+    return lambda order: {**order, "order_info": {**order["order_info"], **fields}}
+
+
+def first_line(**fields: Any) -> Callable[[Json], Json]:
+    def mangle(order: Json) -> Json:
+        lines = order["order_info"]["order_lines"]
+        return info(order_lines=[{**lines[0], **fields}, *lines[1:]])(order)
+
+    return mangle
+
+
+DEFECTS: dict[str, tuple[Callable[[Json], Any], str]] = {
+    "nul": (info(shipping_full_name="Ann\x00Lee"), "contains a NUL character"),
+    "lone-surrogate": (info(shipping_full_name="Ann \ud800"), "unpaired surrogate"),
+    "long-id": (lambda o: {**o, "id": "9" * 65}, "over 64 characters"),
+    "huge-int-id": (lambda o: {**o, "id": 10**70}, "over 64 characters"),
+    "no-id": (lambda o: {k: v for k, v in o.items() if k != "id"}, "not a usable id"),
+    "empty-id": (lambda o: {**o, "id": ""}, "not a usable id"),
+    "quantity-3e9": (first_line(quantity=3_000_000_000), "does not fit an integer column"),
+    "quantity-1e300": (first_line(quantity=1e300), "does not fit an integer column"),
+    "price-1e15": (first_line(unit_price=1e15), "does not fit a money column"),
+    "date-past-9999": (info(purchase_date="9999-12-31T23:59:59-14:00"), "outside the years"),
+    "date-before-1": (info(purchase_date="0001-01-01T00:00:00+14:00"), "outside the years"),
+    "nested-40": (
+        lambda o: {**o, "gift": json.loads("[" * 40 + "]" * 40)},
+        "nested deeper than 32 levels",
+    ),
+}
+
+
+def test_malformed_orders_are_quarantined_while_their_page_is_stored_and_confirmed(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Twelve defects, twelve entries with their reasons; every good order is confirmed."""
+    orders = sandbox.add_orders(len(DEFECTS) + 8)
+    mangled = dict(zip(DEFECTS, orders, strict=False))
+    for defect, order_id in mangled.items():
+        sandbox.serve_order_as(order_id, DEFECTS[defect][0])
+    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+
+    code, _, err = cli(capsys, config, "run", "--once")
+
+    assert code == 0, err
+    assert sorted(sandbox.unconfirmed_orders()) == sorted(mangled.values())
+    entries = cli_json(capsys, config, "quarantine", "list")
+    assert len(entries) == len(DEFECTS)
+    reasons = sorted(entry["reason"] for entry in entries)
+    for defect, (_, expected) in DEFECTS.items():
+        assert any(expected in reason for reason in reasons), defect
+    assert cli_json(capsys, config, "status")["quarantine"] == {"order": len(DEFECTS), "return": 0}
+
+
+def test_an_entry_keeps_the_order_exactly_as_sent(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The raw text holds the NUL as sent, and a second pass counts a sighting, not a row."""
+    [order_id] = sandbox.add_orders(1)
+    sandbox.serve_order_as(order_id, DEFECTS["nul"][0])
+    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+    for _ in range(2):
+        assert cli(capsys, config, "run", "--once")[0] == 0
+    [entry] = cli_json(capsys, config, "quarantine", "list")
+    assert (entry["feedamp_id"], entry["kind"], entry["times_seen"]) == (order_id, "order", 2)
+    code, out, err = cli(capsys, config, "quarantine", "show", str(entry["id"]))
+    assert code == 0, err
+    raw = json.loads(json.loads(out)["raw"])
+    assert raw["order_info"]["shipping_full_name"] == "Ann\x00Lee"
+
+
+def test_an_order_served_sanely_again_is_stored_confirmed_and_its_entry_resolved(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Once FeedAMP's data can be stored, the next pass takes the order like any other."""
+    [order_id] = sandbox.add_orders(1)
+    sandbox.serve_order_as(order_id, DEFECTS["quantity-3e9"][0])
+    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+    assert cli(capsys, config, "run", "--once")[0] == 0
+    assert sandbox.unconfirmed_orders() == [order_id]
+
+    sandbox.serve_order_as(order_id, None)
+    assert cli(capsys, config, "run", "--once")[0] == 0
+
+    assert sandbox.unconfirmed_orders() == []
+    assert cli_json(capsys, config, "status")["quarantine"]["order"] == 0
+    [entry] = cli_json(capsys, config, "quarantine", "list", "--all")
+    assert entry["resolved_at"] is not None
