@@ -3,6 +3,7 @@
     FeedampSyncError
     ├── ConfigError            configuration is unusable: stop, exit 78
     ├── DatabaseNotMigrated    the schema is not at head: stop, exit 78
+    ├── DatabaseError          the database did not answer or refused a query: exit 1
     ├── InstanceConflict       another daemon owns this SQLite file: stop, exit 78
     ├── InvalidPayload         a seller action is malformed: refuse it, exit 65
     ├── Unstorable             an order or return FeedAMP sent cannot be stored: quarantine it
@@ -32,6 +33,13 @@ class ConfigError(FeedampSyncError):
 
 class DatabaseNotMigrated(FeedampSyncError):
     """The database schema is missing or older than this release."""
+
+
+class DatabaseError(FeedampSyncError):
+    """A query failed, or the database could not be reached; the message is the driver's reason.
+
+    One line, without the statement or its parameters (customer data); see ``db/errors.py``.
+    """
 
 
 class InstanceConflict(FeedampSyncError):

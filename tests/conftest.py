@@ -17,6 +17,7 @@ every test also exercises the migrations.
   background thread (``Server``): the ~0.5 s a PostgreSQL ``CREATE DATABASE`` takes overlaps
   the test before. Each test still gets a database no test has used, migrated by its own
   ``migrate.upgrade`` call (Alembic is never run off the main thread).
+- A database that does not answer, on each backend: ``unreachable_database_url``.
 - Child processes (daemons, CLI runs, the benchmark's) keep their compiled bytecode in
   ``BYTECODE_CACHE`` when ``PYTHONDONTWRITEBYTECODE`` is set, so each start does not
   compile every module again; see :func:`cache_child_bytecode`.
@@ -53,6 +54,8 @@ SERVER_DEFAULTS: Final = {
     "mariadb": ("FEEDAMP_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/mysql"),
 }
 CONNECT_TIMEOUT_SECONDS: Final = "5"
+DISCARD_PORT: Final = 9
+"""A port nothing listens on here, so a connection to it is refused at once."""
 BYTECODE_CACHE: Final = Path(tempfile.gettempdir()) / "feedamp-test-pycache"
 """Where child processes keep compiled bytecode: outside the tree and the venv."""
 
@@ -92,7 +95,11 @@ def cache_child_bytecode() -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    names = [n for n in ("database_url", "module_database_url") if n in metafunc.fixturenames]
+    names = [
+        n
+        for n in ("database_url", "module_database_url", "unreachable_database_url")
+        if n in metafunc.fixturenames
+    ]
     if not names:
         return
     backends = _selected_backends(metafunc.config)
@@ -252,6 +259,17 @@ def module_database_url(
         return
     with servers[backend].database() as url:
         yield url
+
+
+@pytest.fixture
+def unreachable_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL on this test instance's backend at which no database answers: a SQLite file in a
+    directory that does not exist, or a server port on this machine that nothing listens on."""
+    backend = cast(str, request.param)
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'missing' / 'feedamp.db'}"
+    url = make_url(SERVER_DEFAULTS[backend][1]).set(host="127.0.0.1", port=DISCARD_PORT)
+    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture

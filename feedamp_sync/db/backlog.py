@@ -15,6 +15,7 @@ from typing import Final
 from sqlalchemy import Engine, func, select
 
 from feedamp_sync.db import tables as t
+from feedamp_sync.db.errors import raises_database_error
 
 UNFINISHED: Final = ("pending", "in_flight", "dead")
 
@@ -35,6 +36,7 @@ class BacklogStore:
         self._engine = engine
         self._kinds = tuple(kinds)
 
+    @raises_database_error
     def backlog(self) -> Backlog:
         with self._engine.connect() as conn:
             rows = conn.execute(

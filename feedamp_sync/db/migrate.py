@@ -35,6 +35,7 @@ from sqlalchemy.exc import OperationalError
 
 import feedamp_sync
 from feedamp_sync.db.engine import backend_name
+from feedamp_sync.db.errors import raises_database_error
 from feedamp_sync.db.tables import metadata
 from feedamp_sync.errors import DatabaseNotMigrated
 
@@ -117,6 +118,7 @@ def is_at_head(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
 
 
+@raises_database_error
 def require_head(engine: Engine) -> None:
     """Refuse to work on a schema this release does not expect (DatabaseNotMigrated)."""
     current = current_revision(engine)

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
 from feedamp_sync.db import tables as t
+from feedamp_sync.db.errors import raises_database_error
 
 GLOBAL_ACCOUNT = "*"
 """The account name under which jobs that serve every account (the outbox) record state."""
@@ -38,6 +39,7 @@ class SyncStateStore:
                 )
             )
 
+    @raises_database_error
     def all(self) -> list[dict[str, Any]]:
         with self._engine.connect() as conn:
             rows = conn.execute(

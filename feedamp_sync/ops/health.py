@@ -13,9 +13,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
+from feedamp_sync.errors import DatabaseError
 from feedamp_sync.ops.activity import ApiActivity
 from feedamp_sync.ops.server import Reply
 from feedamp_sync.ops.ticks import JobMonitor
@@ -58,10 +58,8 @@ class Health:
         activity = self._activity.snapshot()
         try:
             rows = self._state.all()
-        except SQLAlchemyError as error:
-            return readiness(
-                jobs, activity, {}, now=self._clock(), database_error=_first_line(error)
-            )
+        except DatabaseError as error:
+            return readiness(jobs, activity, {}, now=self._clock(), database_error=str(error))
         last_success = {
             row["job"] if row["account"] == GLOBAL_ACCOUNT else f"{row['job']}:{row['account']}": (
                 row["last_success_at"]
@@ -75,7 +73,3 @@ def reply(verdict: Verdict) -> Reply:
     """200 with the checks when all pass, else 503 naming the failed ones."""
     body = json.dumps(verdict.as_json(), indent=2).encode() + b"\n"
     return (200 if verdict.ok else 503), JSON, body
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error).splitlines() or [type(error).__name__])[0]

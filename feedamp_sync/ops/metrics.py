@@ -17,10 +17,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from feedamp_sync.db.backlog import BacklogStore
 from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
+from feedamp_sync.errors import DatabaseError
 from feedamp_sync.jobs import OrdersPulled
 from feedamp_sync.ops.activity import AccountActivity
 from feedamp_sync.outbox.engine import DrainSummary
@@ -120,8 +120,8 @@ class StateCollector:
         )
         try:
             yield from self._database()
-        except SQLAlchemyError as error:
-            log.warning("metrics_database_unreachable", error=str(error).splitlines()[0])
+        except DatabaseError as error:
+            log.warning("metrics_database_unreachable", error=str(error))
             up.add_metric([], 0)
         else:
             up.add_metric([], 1)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Final
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from feedamp_sync.db import migrate
 from feedamp_sync.db.engine import create_engine_for
@@ -25,6 +24,7 @@ from feedamp_sync.errors import (
     ApiError,
     ApiForbidden,
     ConfigError,
+    DatabaseError,
     DatabaseNotMigrated,
     FeedampSyncError,
 )
@@ -75,8 +75,8 @@ def check_database(settings: Settings) -> Result:
         migrate.require_head(engine)
     except DatabaseNotMigrated as error:
         return Result(name, f"reachable, but {error}", error)
-    except SQLAlchemyError as error:
-        problem = Unreachable(f"unreachable: {_first_line(error)}")
+    except DatabaseError as error:
+        problem = Unreachable(f"unreachable: {error}")
         return Result(name, str(problem), problem)
     finally:
         engine.dispose()
@@ -124,7 +124,3 @@ def check_account(account: AccountSettings, api: ApiSettings, environ: Mapping[s
 def _unreachable(name: str, account: AccountSettings, error: ApiError) -> Result:
     problem = Unreachable(f"FeedAMP at {account.base_url} did not answer usefully: {error}")
     return Result(name, str(problem), problem)
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error).splitlines() or [type(error).__name__])[0]

@@ -60,6 +60,22 @@ def test_an_unmigrated_database_exits_78(
     assert "run 'feedamp-sync db upgrade'" in out
 
 
+def test_an_unreachable_database_exits_1_on_its_one_line(
+    server: SandboxServer,
+    unreachable_database_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The database line gives the driver's reason; the account is still checked after it."""
+    config = write_config(tmp_path, unreachable_database_url, server.base_url, FAST)
+    code, out, _ = cli(capsys, config, "check")
+    lines = out.splitlines()
+    assert code == 1
+    assert [line.split(" ", 1)[0] for line in lines] == ["ok", "FAIL", "ok"]
+    assert lines[1].startswith("FAIL database ")
+    assert ": unreachable: (" in lines[1]
+
+
 @pytest.mark.backends("sqlite")
 def test_a_wrong_password_exits_77_naming_the_account_and_the_password(
     server: SandboxServer,

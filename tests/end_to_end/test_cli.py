@@ -80,6 +80,21 @@ def test_run_refuses_an_unmigrated_database(
     assert "feedamp-sync db upgrade" in err
 
 
+@pytest.mark.parametrize("command", [("status",), ("run", "--once")], ids=["status", "run"])
+def test_a_database_that_does_not_answer_exits_1_with_one_line(
+    unreachable_database_url: str,
+    command: tuple[str, ...],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The driver's reason is printed on one line, without a traceback."""
+    config = write_config(tmp_path, unreachable_database_url, UNREACHABLE, FAST)
+    code, _, err = cli(capsys, config, *command)
+    assert code == 1
+    assert err.startswith("feedamp-sync: (")
+    assert err.count("\n") == 1
+
+
 def test_db_upgrade_is_idempotent_from_the_command_line(
     database_url: str,
     unmigrated_engine: Engine,

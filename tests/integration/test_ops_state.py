@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
+import pytest
+import structlog
 from sqlalchemy import Engine
 
 from feedamp_sync.db.engine import create_engine_for
@@ -15,6 +17,13 @@ from feedamp_sync.ops.metrics import Metrics, StateCollector
 from feedamp_sync.ops.ticks import JobMonitor
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+
+
+@pytest.fixture
+def unreachable_engine(unreachable_database_url: str) -> Iterator[Engine]:
+    engine = create_engine_for(unreachable_database_url, pool_size=1)
+    yield engine
+    engine.dispose()
 
 
 def metrics_on(engine: Engine) -> Metrics:
@@ -55,14 +64,23 @@ def test_a_reachable_database_is_up(engine: Engine) -> None:
     assert metrics_on(engine).registry.get_sample_value("feedamp_sync_database_up") == 1
 
 
-def test_an_unreachable_database_is_down_and_the_scrape_still_answers(tmp_path: Path) -> None:
+def test_an_unreachable_database_is_down_and_the_scrape_still_answers(
+    unreachable_engine: Engine,
+) -> None:
     """A database that cannot be opened gives database_up 0, not a failed scrape."""
-    engine = create_engine_for(f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
-    try:
-        metrics = metrics_on(engine)
-        assert metrics.registry.get_sample_value("feedamp_sync_database_up") == 0
-    finally:
-        engine.dispose()
+    metrics = metrics_on(unreachable_engine)
+    assert metrics.registry.get_sample_value("feedamp_sync_database_up") == 0
+
+
+def test_an_unreachable_database_is_logged_with_the_drivers_reason_on_one_line(
+    unreachable_engine: Engine,
+) -> None:
+    """The scrape's warning carries the reason, never the statement or a second line."""
+    with structlog.testing.capture_logs() as logs:
+        metrics_on(unreachable_engine).render()
+    [warning] = [e for e in logs if e["event"] == "metrics_database_unreachable"]
+    assert warning["error"].startswith("(")
+    assert "\n" not in warning["error"]
 
 
 def test_readiness_reads_job_success_from_the_sync_state(engine: Engine) -> None:
@@ -83,11 +101,8 @@ def test_readiness_names_a_stale_job(engine: Engine) -> None:
     }
 
 
-def test_readiness_fails_on_an_unreachable_database(tmp_path: Path) -> None:
-    """The database check fails with the driver's reason."""
-    engine = create_engine_for(f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
-    try:
-        verdict = health_on(engine, {"outbox": 1}).readiness()
-    finally:
-        engine.dispose()
-    assert verdict.checks["database"].startswith("unreachable: ")
+def test_readiness_fails_on_an_unreachable_database(unreachable_engine: Engine) -> None:
+    """The database check fails with the driver's reason, on one line."""
+    verdict = health_on(unreachable_engine, {"outbox": 1}).readiness()
+    assert verdict.checks["database"].startswith("unreachable: (")
+    assert "\n" not in verdict.checks["database"]
