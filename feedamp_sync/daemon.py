@@ -112,7 +112,14 @@ def run_daemon(app: App, stop: threading.Event) -> None:
         id=OUTBOX_JOB,
         name=OUTBOX_JOB,
     )
-    supervisor = Supervisor.prepare(app, scheduler)  # watches the jobs, binds /healthz etc.
+    supervisor = Supervisor.prepare(  # watches the jobs, binds /healthz etc.
+        scheduler,
+        app.engine,
+        app.telemetry,
+        listen=app.settings.health.address if app.settings.health.enabled else None,
+        api_timeout_seconds=app.settings.api.timeout_seconds,
+        clock=app.clock,
+    )
     scheduler.start()
     listener = None
     if wakeups is not None:

@@ -11,16 +11,18 @@ too.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Final
 
 import structlog
+from sqlalchemy import Engine
 
-from feedamp_sync.app import App
 from feedamp_sync.feedamp.client import DEADLINE_TIMEOUTS
 from feedamp_sync.ops import sdnotify
 from feedamp_sync.ops.health import Health, reply
 from feedamp_sync.ops.server import HealthServer, Reply
+from feedamp_sync.ops.telemetry import Telemetry
 from feedamp_sync.ops.ticks import JobMonitor, watch
 from feedamp_sync.ops.verdicts import Verdict
 
@@ -43,26 +45,35 @@ class Supervisor:
         self._stalled: frozenset[str] = frozenset()
 
     @classmethod
-    def prepare(cls, app: App, scheduler: Any) -> Supervisor:
-        """Watch the scheduler's jobs and bind the health listener, if configured."""
+    def prepare(
+        cls,
+        scheduler: Any,
+        engine: Engine,
+        telemetry: Telemetry,
+        *,
+        listen: tuple[str, int] | None,
+        api_timeout_seconds: float,
+        clock: Callable[[], datetime],
+    ) -> Supervisor:
+        """Watch the scheduler's jobs and bind the health listener at ``listen`` (None: none)."""
         monitor = JobMonitor()
         watch(scheduler, monitor)
         health = Health(
-            app.engine,
+            engine,
             monitor,
-            app.telemetry.activity,
+            telemetry.activity,
             scheduler_running=lambda: bool(scheduler.running),
-            call_allowance=call_allowance(app.settings.api.timeout_seconds),
-            clock=app.clock,
+            call_allowance=call_allowance(api_timeout_seconds),
+            clock=clock,
         )
         server = None
-        if app.settings.health.enabled:
+        if listen is not None:
             server = HealthServer(
-                app.settings.health.address,
+                listen,
                 {
                     "/healthz": lambda: reply(health.liveness()),
                     "/readyz": lambda: reply(health.readiness()),
-                    "/metrics": lambda: _metrics(app),
+                    "/metrics": lambda: _metrics(telemetry),
                 },
             )
         return cls(health, server)
@@ -95,6 +106,6 @@ class Supervisor:
         self._stalled = frozenset(failed)
 
 
-def _metrics(app: App) -> Reply:
-    body, content_type = app.telemetry.metrics.render()
+def _metrics(telemetry: Telemetry) -> Reply:
+    body, content_type = telemetry.metrics.render()
     return 200, content_type, body
