@@ -33,7 +33,6 @@ from feedamp_sync.jobs import (
     ORDERS_JOB,
     OUTBOX_JOB,
     RETURNS_JOB,
-    OrdersPulled,
     pull_orders,
     pull_returns,
     record_tick,
@@ -101,7 +100,6 @@ class App:
                     stop=stop,
                 ),
             )
-            assert isinstance(pulled, OrdersPulled)
             log.info("orders_pulled", **vars(pulled))
             self.telemetry.orders_pulled(account, pulled)
 
@@ -141,7 +139,6 @@ class App:
                 self.clock,
                 lambda: self.outbox_engine.drain(stop),
             )
-            assert isinstance(summary, DrainSummary)
             self.telemetry.outbox_drained(summary)
             if summary.sent or summary.retried or summary.dead or summary.lease_lost:
                 log.info("outbox_drained", **vars(summary))

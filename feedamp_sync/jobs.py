@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import structlog
 
@@ -29,6 +30,7 @@ from feedamp_sync.settings import ConfirmSettings
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 ORDERS_JOB = "orders"
 RETURNS_JOB = "returns"
@@ -167,8 +169,8 @@ def pull_returns(
 
 
 def record_tick(
-    state: SyncStateStore, account: str, job: str, clock: Clock, tick: Callable[[], object]
-) -> object:
+    state: SyncStateStore, account: str, job: str, clock: Clock, tick: Callable[[], T]
+) -> T:
     """Run one tick, recording its start and its success or failure for ``status``."""
     state.started(account, job, clock())
     try:
