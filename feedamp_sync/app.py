@@ -14,6 +14,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import TypeVar
 
 import httpx
 import structlog
@@ -49,6 +50,7 @@ from feedamp_sync.settings import Settings
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
+Pulled = TypeVar("Pulled")
 
 RUN_ONCE_DRAIN_PAUSE_SECONDS = 0.2
 """In ``run --once``, how long the outbox rests after draining while the pollers still run."""
@@ -79,56 +81,56 @@ class App:
 
     def pull_orders(self, account: str, stop: threading.Event) -> None:
         client = self.clients[account]
-        with (
-            structlog.contextvars.bound_contextvars(account=account, job=ORDERS_JOB),
-            job_lock(self.engine, account, ORDERS_JOB) as held,
-        ):
-            if not held:
-                log.info("job_skipped", reason="another instance is running this job")
-                return
-            pulled = record_tick(
-                self.sync_state,
-                account,
-                ORDERS_JOB,
-                self.clock,
-                lambda: pull_orders(
-                    client,
-                    self.orders,
-                    self.quarantine,
-                    self.settings.confirm,
-                    clock=self.clock,
-                    stop=stop,
-                ),
-            )
-            log.info("orders_pulled", **vars(pulled))
+        pulled = self._poll(
+            account,
+            ORDERS_JOB,
+            "orders_pulled",
+            lambda: pull_orders(
+                client,
+                self.orders,
+                self.quarantine,
+                self.settings.confirm,
+                clock=self.clock,
+                stop=stop,
+            ),
+        )
+        if pulled is not None:
             self.telemetry.orders_pulled(account, pulled)
 
     def pull_returns(self, account: str, stop: threading.Event) -> None:
         client = self.clients[account]
         overlap = timedelta(seconds=self.settings.jobs.returns_overlap_seconds)
+        self._poll(
+            account,
+            RETURNS_JOB,
+            "returns_pulled",
+            lambda: pull_returns(
+                client,
+                self.returns,
+                self.quarantine,
+                self.sync_state,
+                overlap=overlap,
+                clock=self.clock,
+                stop=stop,
+            ),
+        )
+
+    def _poll(
+        self, account: str, job: str, event: str, tick: Callable[[], Pulled]
+    ) -> Pulled | None:
+        """One account's poller tick, with the account and job bound to its log lines: None
+        while another instance holds the job's lock, else the summary, recorded in the sync
+        state and logged as ``event``."""
         with (
-            structlog.contextvars.bound_contextvars(account=account, job=RETURNS_JOB),
-            job_lock(self.engine, account, RETURNS_JOB) as held,
+            structlog.contextvars.bound_contextvars(account=account, job=job),
+            job_lock(self.engine, account, job) as held,
         ):
             if not held:
                 log.info("job_skipped", reason="another instance is running this job")
-                return
-            pulled = record_tick(
-                self.sync_state,
-                account,
-                RETURNS_JOB,
-                self.clock,
-                lambda: pull_returns(
-                    client,
-                    self.returns,
-                    self.quarantine,
-                    self.sync_state,
-                    overlap=overlap,
-                    clock=self.clock,
-                    stop=stop,
-                ),
-            )
-            log.info("returns_pulled", **vars(pulled))
+                return None
+            pulled = record_tick(self.sync_state, account, job, self.clock, tick)
+            log.info(event, **vars(pulled))
+            return pulled
 
     def push_outbox(self, stop: threading.Event) -> DrainSummary:
         with structlog.contextvars.bound_contextvars(job=OUTBOX_JOB):
