@@ -80,38 +80,31 @@ def run_daemon(app: App, stop: threading.Event) -> None:
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone="UTC",
     )
-    now = datetime.now(scheduler.timezone)
-    for account in app.clients:
-        scheduler.add_job(
-            scheduled(partial(app.pull_orders, account, stop), ORDERS_JOB),
-            "interval",
-            seconds=jobs.orders_interval,
-            next_run_time=now,
-            misfire_grace_time=max(1, int(jobs.orders_interval)),
-            id=f"{ORDERS_JOB}:{account}",
-            name=f"{ORDERS_JOB}:{account}",
+    # (job id, tick, interval): each account's pollers, then the outbox.
+    schedule = [
+        (f"{job}:{account}", scheduled(partial(pull, account, stop), job), interval)
+        for account in app.clients
+        for job, pull, interval in (
+            (ORDERS_JOB, app.pull_orders, jobs.orders_interval),
+            (RETURNS_JOB, app.pull_returns, jobs.returns_interval),
         )
-        scheduler.add_job(
-            scheduled(partial(app.pull_returns, account, stop), RETURNS_JOB),
-            "interval",
-            seconds=jobs.returns_interval,
-            next_run_time=now,
-            misfire_grace_time=max(1, int(jobs.returns_interval)),
-            id=f"{RETURNS_JOB}:{account}",
-            name=f"{RETURNS_JOB}:{account}",
-        )
+    ]
     # PostgreSQL's LISTEN/NOTIFY runs the outbox job as soon as a message is queued.
     wakeups = scheduler_wakeups(scheduler, OUTBOX_JOB) if listens(app) else None
     push_outbox = partial(app.push_outbox, stop)
-    scheduler.add_job(
-        scheduled(push_outbox if wakeups is None else wakeups.tick(push_outbox), OUTBOX_JOB),
-        "interval",
-        seconds=jobs.outbox_interval,
-        next_run_time=now,
-        misfire_grace_time=max(1, int(jobs.outbox_interval)),
-        id=OUTBOX_JOB,
-        name=OUTBOX_JOB,
-    )
+    outbox_tick = push_outbox if wakeups is None else wakeups.tick(push_outbox)
+    schedule.append((OUTBOX_JOB, scheduled(outbox_tick, OUTBOX_JOB), jobs.outbox_interval))
+    now = datetime.now(scheduler.timezone)
+    for job_id, tick, interval in schedule:
+        scheduler.add_job(
+            tick,
+            "interval",
+            seconds=interval,
+            next_run_time=now,
+            misfire_grace_time=max(1, int(interval)),
+            id=job_id,
+            name=job_id,
+        )
     supervisor = Supervisor.prepare(  # watches the jobs, binds /healthz etc.
         scheduler,
         app.engine,
