@@ -9,6 +9,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, func, select, update
 
 from feedamp_sync.db import tables as t
+from feedamp_sync.db.errors import raises_database_error
 from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.quarantine import Held
 
@@ -41,6 +42,7 @@ class QuarantineStore:
         if held or stored_ids:
             in_transaction(self._engine, record)
 
+    @raises_database_error
     def open_counts(self) -> dict[str, int]:
         """Unresolved entries by kind (``order``, ``return``), zero included."""
         q = t.quarantine.c

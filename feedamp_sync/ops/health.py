@@ -7,6 +7,7 @@ reachable), so instances sharing a database agree on it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -14,12 +15,13 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
 from feedamp_sync.errors import DatabaseError
 from feedamp_sync.ops.activity import ApiActivity
 from feedamp_sync.ops.server import Reply
 from feedamp_sync.ops.ticks import JobMonitor
-from feedamp_sync.ops.verdicts import Verdict, liveness, readiness
+from feedamp_sync.ops.verdicts import Verdict, liveness, quarantine_note, readiness
 
 JSON = "application/json"
 
@@ -37,6 +39,7 @@ class Health:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._state = SyncStateStore(engine)
+        self._quarantine = QuarantineStore(engine)
         self._monitor = monitor
         self._activity = activity
         self._scheduler_running = scheduler_running
@@ -58,6 +61,7 @@ class Health:
         activity = self._activity.snapshot()
         try:
             rows = self._state.all()
+            held = self._quarantine.open_counts()
         except DatabaseError as error:
             return readiness(jobs, activity, {}, now=self._clock(), database_error=str(error))
         last_success = {
@@ -66,7 +70,8 @@ class Health:
             )
             for row in rows
         }
-        return readiness(jobs, activity, last_success, now=self._clock(), database_error=None)
+        verdict = readiness(jobs, activity, last_success, now=self._clock(), database_error=None)
+        return dataclasses.replace(verdict, notes=quarantine_note(held))
 
 
 def reply(verdict: Verdict) -> Reply:

@@ -19,6 +19,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from sqlalchemy import Engine
 
 from feedamp_sync.db.backlog import BacklogStore
+from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
 from feedamp_sync.errors import DatabaseError
 from feedamp_sync.jobs import OrdersPulled
@@ -111,6 +112,7 @@ class StateCollector:
     ) -> None:
         self._backlog = BacklogStore(engine, list(KINDS))
         self._state = SyncStateStore(engine)
+        self._quarantine = QuarantineStore(engine)
         self._activity = activity
         self._clock = clock
 
@@ -139,6 +141,7 @@ class StateCollector:
         """Every database-derived family, queried before any is yielded (all or nothing)."""
         backlog = self._backlog.backlog()
         rows = self._state.all()
+        held = self._quarantine.open_counts()
         messages = GaugeMetricFamily(
             f"{PREFIX}_outbox_messages",
             "Unfinished outbox messages by kind and status (pending, in_flight, dead).",
@@ -170,4 +173,11 @@ class StateCollector:
                 success.add_metric(labels, row["last_success_at"].timestamp())
             if row["last_error_at"] is not None:
                 failure.add_metric(labels, row["last_error_at"].timestamp())
-        yield from (messages, oldest, success, failure)
+        quarantined = GaugeMetricFamily(
+            f"{PREFIX}_quarantined",
+            "Orders and returns FeedAMP sent that are held because they cannot be stored.",
+            labels=["kind"],
+        )
+        for kind, count in sorted(held.items()):
+            quarantined.add_metric([kind], count)
+        yield from (messages, oldest, success, failure, quarantined)

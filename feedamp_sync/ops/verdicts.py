@@ -15,7 +15,7 @@ answered it successfully within that time), and no account is refused by FeedAMP
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
@@ -29,9 +29,11 @@ OK: Final = "ok"
 
 @dataclass(frozen=True)
 class Verdict:
-    """Every check by name, with ``"ok"`` or what is wrong."""
+    """Every check by name, with ``"ok"`` or what is wrong; ``notes`` are things an operator
+    should look at that do not make the daemon unready (orders held in quarantine)."""
 
     checks: Mapping[str, str]
+    notes: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -39,7 +41,17 @@ class Verdict:
 
     def as_json(self) -> dict[str, Any]:
         failed = {name: result for name, result in self.checks.items() if result != OK}
-        return {"ok": self.ok, "failed": failed, "checks": dict(self.checks)}
+        shown: dict[str, Any] = {"ok": self.ok, "failed": failed, "checks": dict(self.checks)}
+        return shown | ({"notes": dict(self.notes)} if self.notes else {})
+
+
+def quarantine_note(open_counts: Mapping[str, int]) -> dict[str, str]:
+    """The note on objects held in quarantine, or none when nothing is held."""
+    held = {kind: count for kind, count in open_counts.items() if count}
+    if not held:
+        return {}
+    listed = ", ".join(f"{count} {kind}{'s' if count > 1 else ''}" for kind, count in held.items())
+    return {"quarantine": f"{listed} held: see `feedamp-sync quarantine list`"}
 
 
 def job_accounts(job_id: str, accounts: Iterable[str]) -> list[str]:

@@ -10,11 +10,13 @@ import structlog
 from sqlalchemy import Engine
 
 from feedamp_sync.db.engine import create_engine_for
+from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
 from feedamp_sync.ops.activity import ApiActivity
 from feedamp_sync.ops.health import Health
 from feedamp_sync.ops.metrics import Metrics, StateCollector
 from feedamp_sync.ops.ticks import JobMonitor
+from feedamp_sync.quarantine import held
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 
@@ -106,3 +108,33 @@ def test_readiness_fails_on_an_unreachable_database(unreachable_engine: Engine) 
     verdict = health_on(unreachable_engine, {"outbox": 1}).readiness()
     assert verdict.checks["database"].startswith("unreachable: (")
     assert "\n" not in verdict.checks["database"]
+
+
+def hold_one_order(engine: Engine) -> None:
+    QuarantineStore(engine).settle(
+        "main",
+        "order",
+        [held({"id": ""}, "id: '' is not a usable id")],
+        stored_ids=[],
+        page_cursor=None,
+        now=NOW,
+    )
+
+
+def test_held_orders_are_counted_by_kind_in_the_metrics(engine: Engine) -> None:
+    """feedamp_sync_quarantined counts open entries per kind, zero included."""
+    hold_one_order(engine)
+    registry = metrics_on(engine).registry
+    assert registry.get_sample_value("feedamp_sync_quarantined", {"kind": "order"}) == 1
+    assert registry.get_sample_value("feedamp_sync_quarantined", {"kind": "return"}) == 0
+
+
+def test_readiness_notes_held_orders_without_failing(engine: Engine) -> None:
+    """A held order is for an operator to look at; the daemon itself is still ready."""
+    SyncStateStore(engine).succeeded("main", "orders", NOW)
+    hold_one_order(engine)
+    verdict = health_on(engine, {"orders:main": 60}).readiness()
+    assert verdict.ok
+    assert verdict.as_json()["notes"] == {
+        "quarantine": "1 order held: see `feedamp-sync quarantine list`"
+    }

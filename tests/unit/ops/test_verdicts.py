@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from feedamp_sync.ops.activity import PASSWORD_REFUSED, AccountActivity
 from feedamp_sync.ops.ticks import JobTicks
-from feedamp_sync.ops.verdicts import job_accounts, liveness, readiness
+from feedamp_sync.ops.verdicts import (
+    OK,
+    Verdict,
+    job_accounts,
+    liveness,
+    quarantine_note,
+    readiness,
+)
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 ALLOWANCE = 10.0
@@ -132,3 +139,19 @@ def test_the_json_lists_only_failed_checks_under_failed() -> None:
     jobs = {"outbox": JobTicks(interval=1, last_finished=0)}
     verdict = readiness(jobs, {}, {}, now=NOW, database_error=None)
     assert verdict.as_json()["failed"] == {"job outbox": "has not succeeded yet"}
+
+
+def test_held_objects_make_a_note_not_a_failure() -> None:
+    """Orders in quarantine are named in the notes; ok stays true."""
+    verdict = Verdict({"database": OK}, notes=quarantine_note({"order": 2, "return": 1}))
+    assert verdict.as_json() == {
+        "ok": True,
+        "failed": {},
+        "checks": {"database": OK},
+        "notes": {"quarantine": "2 orders, 1 return held: see `feedamp-sync quarantine list`"},
+    }
+
+
+def test_nothing_held_makes_no_note() -> None:
+    """An empty quarantine adds nothing to the answer."""
+    assert quarantine_note({"order": 0, "return": 0}) == {}
