@@ -24,6 +24,7 @@ from feedamp_sync.feedamp.pagination import Page, read_ahead
 from feedamp_sync.model import OrderRecord, order_record, return_record
 from feedamp_sync.policy import seller_number
 from feedamp_sync.quarantine import Held, split
+from feedamp_sync.quarantine import held as quarantined
 from feedamp_sync.returns_window import checkpoint_value, next_query, parse_checkpoint
 from feedamp_sync.settings import ConfirmSettings
 
@@ -81,9 +82,12 @@ def pull_orders(
         saved = store.save_page(
             account, records, now=clock(), number_for=number_for, confirm=confirm.enabled
         )
-        _settle(quarantine, account, "order", held, [r.feedamp_id for r in records], page, clock)
+        held += [quarantined(record.data, why) for record, why in saved.refused]
+        refused = {record.feedamp_id for record, _ in saved.refused}
+        stored = [r.feedamp_id for r in records if r.feedamp_id not in refused]
+        _settle(quarantine, account, "order", held, stored, page, clock)
         pulled.pages += 1
-        pulled.orders += len(records)
+        pulled.orders += len(stored)
         pulled.quarantined += len(held)
         pulled.new += saved.new
         pulled.changed += saved.changed
@@ -141,9 +145,12 @@ def pull_returns(
     for page in read_ahead(pages, stop):
         records, held = split(page.items, return_record)
         saved = store.save_page(account, records, now=clock())
-        _settle(quarantine, account, "return", held, [r.feedamp_id for r in records], page, clock)
+        held += [quarantined(record.data, why) for record, why in saved.refused]
+        refused = {record.feedamp_id for record, _ in saved.refused}
+        stored = [r.feedamp_id for r in records if r.feedamp_id not in refused]
+        _settle(quarantine, account, "return", held, stored, page, clock)
         pulled.pages += 1
-        pulled.returns += len(records)
+        pulled.returns += len(stored)
         pulled.quarantined += len(held)
         pulled.new += saved.new
         pulled.changed += saved.changed

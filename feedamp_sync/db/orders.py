@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from feedamp_sync.db import tables as t
+from feedamp_sync.db.isolation import save_isolated
 from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.model import OrderLineRecord, OrderRecord
 from feedamp_sync.policy import disambiguated
@@ -20,10 +22,22 @@ NumberFor = Callable[[int, OrderRecord], str]
 
 @dataclass(frozen=True)
 class PageSaved:
-    new: int
-    changed: int
-    unchanged: int
-    confirms_enqueued: int
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    confirms_enqueued: int = 0
+    refused: tuple[tuple[OrderRecord, str], ...] = ()
+    """Orders the database refused (see ``db/isolation``), with its reason: not stored."""
+
+    @classmethod
+    def of(cls, parts: list[PageSaved], refused: list[tuple[OrderRecord, str]]) -> PageSaved:
+        return cls(
+            sum(p.new for p in parts),
+            sum(p.changed for p in parts),
+            sum(p.unchanged for p in parts),
+            sum(p.confirms_enqueued for p in parts),
+            tuple(refused),
+        )
 
 
 def confirm_key(account: str, feedamp_id: str) -> str:
@@ -47,8 +61,22 @@ class OrderStore:
         """Store one page of new orders in one transaction.
 
         A new order gets its ``cp_order_number`` and its confirm message in the same
-        transaction that stores it, so a crash leaves either all three or none.
+        transaction that stores it, so a crash leaves either all three or none. Should the
+        database refuse the page for one order's data, the others are stored one by one and
+        that order comes back in ``refused``.
         """
+        save = partial(self._save_all, account, now=now, number_for=number_for, confirm=confirm)
+        return PageSaved.of(*save_isolated(self._engine, save, records))
+
+    def _save_all(
+        self,
+        account: str,
+        records: Sequence[OrderRecord],
+        *,
+        now: datetime,
+        number_for: NumberFor,
+        confirm: bool,
+    ) -> PageSaved:
         by_id = {r.feedamp_id: r for r in records}  # a page repeating an order counts once
 
         def save(conn: Connection) -> PageSaved:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, bindparam, case, func, select, update
 
 from feedamp_sync.db import tables as t
+from feedamp_sync.db.isolation import save_isolated
 from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.model import ReturnLineRecord, ReturnRecord
 
@@ -18,11 +20,23 @@ CLOSED_RETURN_STATES: Final = ("Merchant Refunded", "Merchant Rejected", "Custom
 
 @dataclass(frozen=True)
 class ReturnsSaved:
-    new: int
-    changed: int
-    unchanged: int
-    state_changes: int
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    state_changes: int = 0
     """Returns already stored whose state differs from the stored one."""
+    refused: tuple[tuple[ReturnRecord, str], ...] = ()
+    """Returns the database refused (see ``db/isolation``), with its reason: not stored."""
+
+    @classmethod
+    def of(cls, parts: list[ReturnsSaved], refused: list[tuple[ReturnRecord, str]]) -> ReturnsSaved:
+        return cls(
+            sum(p.new for p in parts),
+            sum(p.changed for p in parts),
+            sum(p.unchanged for p in parts),
+            sum(p.state_changes for p in parts),
+            tuple(refused),
+        )
 
 
 class ReturnStore:
@@ -37,8 +51,16 @@ class ReturnStore:
 
         ``state_changed_at`` is set when a return is first stored and whenever its state
         differs from the stored one; ``updated_at`` whenever the object differs at all;
-        ``last_seen_at`` on every sight.
+        ``last_seen_at`` on every sight. Should the database refuse the page for one return's
+        data, the others are stored one by one and that return comes back in ``refused``.
         """
+        return ReturnsSaved.of(
+            *save_isolated(self._engine, partial(self._save_all, account, now=now), records)
+        )
+
+    def _save_all(
+        self, account: str, records: Sequence[ReturnRecord], *, now: datetime
+    ) -> ReturnsSaved:
         by_id = {r.feedamp_id: r for r in records}  # a page repeating a return counts once
 
         def save(conn: Connection) -> ReturnsSaved:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, Table, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from feedamp_sync.db import tables as t
+from feedamp_sync.db.engine import create_engine_for
 from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.model import OrderRecord, order_record
 from feedamp_sync.policy import seller_number
@@ -142,3 +146,37 @@ def test_counts_split_confirmed_and_unconfirmed(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(t.orders.update().where(t.orders.c.feedamp_id == "1").values(confirmed_at=NOW))
     assert store.counts() == {"total": 2, "confirmed": 1, "unconfirmed": 1}
+
+
+def refused_by_every_database(feedamp_id: str) -> OrderRecord:
+    """An order whose data no backend accepts, built past the checks that would hold it."""
+    return dataclasses.replace(order(feedamp_id), mp_order_number="MP-\ud800")
+
+
+def test_an_order_the_database_refuses_is_handed_back_and_the_rest_stored(engine: Engine) -> None:
+    """The page is stored order by order: the refused one comes back with the reason, the
+    others are stored with their numbers and confirms."""
+    saved = save(OrderStore(engine), [order("1"), refused_by_every_database("2"), order("3")])
+    assert [
+        (r.feedamp_id, why.startswith("the database refused it")) for r, why in saved.refused
+    ] == [("2", True)]
+    assert (saved.new, count(engine, t.orders), count(engine, t.outbox)) == (2, 2, 2)
+
+
+def test_a_page_of_one_refused_order_is_handed_back(engine: Engine) -> None:
+    """Alone on its page, a refused order is still set aside rather than failing the pass."""
+    saved = save(OrderStore(engine), [refused_by_every_database("9")])
+    assert [r.feedamp_id for r, _ in saved.refused] == ["9"]
+    assert count(engine, t.orders) == 0
+
+
+def test_a_database_that_does_not_answer_fails_the_page_instead(
+    unreachable_database_url: str,
+) -> None:
+    """An outage is no refusal of the data: the page's error is raised, nothing is set aside."""
+    unreachable = create_engine_for(unreachable_database_url)
+    try:
+        with pytest.raises(SQLAlchemyError):
+            save(OrderStore(unreachable), [order("1"), order("2")])
+    finally:
+        unreachable.dispose()
