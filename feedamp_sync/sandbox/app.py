@@ -145,7 +145,11 @@ class Sandbox:
 
     def serve_order_as(self, order_id: str, mangle: Callable[[JSON], Any] | None) -> None:
         """Serve order ``order_id`` as ``mangle`` makes it (None: as it is)."""
-        self._world.serve_order_as(order_id, mangle)
+        self._world.serve_as("order", order_id, mangle)
+
+    def serve_return_as(self, return_id: str, mangle: Callable[[JSON], Any] | None) -> None:
+        """Serve return ``return_id`` as ``mangle`` makes it (None: as it is)."""
+        self._world.serve_as("return", return_id, mangle)
 
     def add_returns(self, count: int, states: Sequence[str] | None = None) -> list[str]:
         """Generate ``count`` returns of existing orders (state ``states[i % len]`` or random)."""

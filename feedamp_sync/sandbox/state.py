@@ -69,7 +69,7 @@ class World:
         self._last_return_id = 5_000
         self._last_return_line_id = 900_000
         self._last_refund_id = 70_000
-        self._served_as: dict[str, Callable[[JSON], Any]] = {}
+        self._served_as: dict[tuple[str, str], Callable[[JSON], Any]] = {}
 
     # -- building the world (Python API and control endpoints) -----------------------------
 
@@ -200,22 +200,28 @@ class World:
             raise Rejected(404, f"return {return_id} not found")
         return record
 
-    def serve_order_as(self, order_id: str, mangle: Callable[[JSON], Any] | None) -> None:
-        """Serve the order as ``mangle`` makes it (malformed, say) on every read of it, while
-        the world keeps the real one; None serves it plainly again."""
+    def serve_as(self, what: str, key: str, mangle: Callable[[JSON], Any] | None) -> None:
+        """Serve an order or return (``what``) as ``mangle`` makes it (malformed, say) on every
+        read of it, while the world keeps the real one; None serves it plainly again."""
         with self._lock:
-            self._order_or_404(order_id)
-            if mangle is None:
-                self._served_as.pop(order_id, None)
+            if what == "order":
+                self._order_or_404(key)
             else:
-                self._served_as[order_id] = mangle
+                self._return_or_404(key)
+            if mangle is None:
+                self._served_as.pop((what, key), None)
+            else:
+                self._served_as[(what, key)] = mangle
+
+    def _served(self, what: str, obj: JSON) -> Any:
+        mangle = self._served_as.get((what, obj["id"]))
+        return obj if mangle is None else mangle(obj)
 
     def _presented(self, order: JSON, include_raw: bool) -> Any:
         shown = _snapshot(order)
         if include_raw:
             shown["raw"] = raw_marketplace_data(order)
-        mangle = self._served_as.get(order["id"])
-        return shown if mangle is None else mangle(shown)
+        return self._served("order", shown)
 
     def new_orders(
         self, paging: PageRequest, *, marketplace_fulfilled: bool | None, include_raw: bool
@@ -326,11 +332,12 @@ class World:
                 offset_mode=paging.offset_mode,
                 end_of_pages=paging.end_of_pages,
             )
-            return Page([_snapshot(r.data) for r in page.items], page.next_cursor)
+            shown = [self._served("return", _snapshot(r.data)) for r in page.items]
+            return Page(shown, page.next_cursor)
 
-    def get_return(self, return_id: str) -> JSON:
+    def get_return(self, return_id: str) -> Any:
         with self._lock:
-            return _snapshot(self._return_or_404(return_id).data)
+            return self._served("return", _snapshot(self._return_or_404(return_id).data))
 
     def authorize_return(self, return_id: str, number: str) -> tuple[JSON, JSON]:
         """Pending Authorization → Pending Shipping with the seller's unique RMA number."""

@@ -126,3 +126,27 @@ def test_an_order_served_sanely_again_is_stored_confirmed_and_its_entry_resolved
     assert cli_json(capsys, config, "status")["quarantine"]["order"] == 0
     [entry] = cli_json(capsys, config, "quarantine", "list", "--all")
     assert entry["resolved_at"] is not None
+
+
+def test_a_malformed_return_is_quarantined_and_the_poll_moves_on(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The other returns of the window are stored and the checkpoint moves: the held one is
+    read again when FeedAMP next refreshes it."""
+    bad, *good = sandbox.add_returns(3, ["Pending Refund"])
+    sandbox.serve_return_as(bad, lambda ret: {**ret, "state": "Pending\x00Refund"})
+    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+
+    assert cli(capsys, config, "run", "--once")[0] == 0
+
+    stored = {row["feedamp_id"] for row in cli_json(capsys, config, "returns", "list")}
+    assert stored == set(good)
+    [entry] = cli_json(capsys, config, "quarantine", "list")
+    assert (entry["kind"], entry["feedamp_id"]) == ("return", bad)
+    status = cli_json(capsys, config, "status")
+    assert status["jobs"]["returns:main"]["last_error"] is None
