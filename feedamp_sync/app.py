@@ -54,6 +54,8 @@ Pulled = TypeVar("Pulled")
 
 RUN_ONCE_DRAIN_PAUSE_SECONDS = 0.2
 """In ``run --once``, how long the outbox rests after draining while the pollers still run."""
+RUN_ONCE_STOP_SECONDS = 15.0
+"""How long ``run --once`` waits for its pollers after SIGTERM/SIGINT, as the daemon's stop."""
 
 
 def utc_now() -> datetime:
@@ -147,11 +149,14 @@ class App:
             return summary
 
     def run_once(self, stop: threading.Event) -> bool:
-        """One full pass of every job; False if any job failed (it has been logged).
+        """One full pass of every job; False if any job failed (it has been logged) or the
+        pass was stopped.
 
         The outbox drains while the pollers run, as it does in the daemon, so the confirms of
         a backlog's first pages go out while later pages are fetched; a last drain after the
-        pollers sends what they queued at the end.
+        pollers sends what they queued at the end. Once ``stop`` is set the pollers get
+        ``RUN_ONCE_STOP_SECONDS`` to finish their page; a poller still in a call after that
+        is left behind (it holds no claim, and its thread does not hold up the exit).
         """
         polled: list[bool] = []
         pollers = threading.Thread(
@@ -162,9 +167,11 @@ class App:
         while drained and pollers.is_alive() and not stop.is_set():
             drained = guarded(partial(self.push_outbox, stop), OUTBOX_JOB)
             pollers.join(RUN_ONCE_DRAIN_PAUSE_SECONDS)
-        pollers.join()
+        while pollers.is_alive() and not stop.is_set():
+            pollers.join(RUN_ONCE_DRAIN_PAUSE_SECONDS)
+        pollers.join(RUN_ONCE_STOP_SECONDS)
         drained = guarded(partial(self.push_outbox, stop), OUTBOX_JOB) and drained
-        return drained and polled == [True]
+        return drained and polled == [True] and not stop.is_set()
 
     def _poll_all(self, stop: threading.Event) -> bool:
         # Lists, not generators: one failing job must not keep the others from running.

@@ -137,8 +137,9 @@ def listens(app: App) -> bool:
     return app.settings.outbox.listen and backend_name(app.engine) == "postgresql"
 
 
-def abandon_stuck_calls() -> None:
-    """Exit now if worker threads are still waiting on FeedAMP after the graceful stop.
+def abandon_stuck_calls(exit_code: int = 0) -> None:
+    """Exit now (with ``exit_code``) if worker threads are still waiting on FeedAMP after the
+    graceful stop.
 
     By then every result has been recorded and every unfinished claim released, so such a
     call's answer could no longer be recorded anyway (its lease is fenced); waiting for its
@@ -151,7 +152,7 @@ def abandon_stuck_calls() -> None:
         log.warning("daemon_abandoned_calls", threads=len(stuck))
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(0)
+        os._exit(exit_code)
 
 
 def stuck_calls(

@@ -20,7 +20,10 @@ def run(context: Context, once: bool) -> int:
     stop_on_signals(stop)
     with build_app(context.settings) as app:
         if once:
-            return EXIT_OK if app.run_once(stop) else EXIT_FAILURE
+            completed = app.run_once(stop)
+            if stop.is_set():
+                abandon_stuck_calls(EXIT_FAILURE)  # an interrupted pass is no success
+            return EXIT_OK if completed else EXIT_FAILURE
         run_daemon(app, stop)
         abandon_stuck_calls()  # before closing the clients, which would wait for them
     return EXIT_OK

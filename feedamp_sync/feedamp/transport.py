@@ -9,7 +9,8 @@ are built, so no frame that could appear in a traceback holds it as a plain stri
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -60,8 +61,10 @@ class HttpTransport:
         timeout_seconds: float,
         connect_timeout_seconds: float,
         transport: httpx.BaseTransport | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client_id = str(client_id)
+        self._monotonic = monotonic
         self._timeout_seconds = timeout_seconds
         self._connect_timeout_seconds = connect_timeout_seconds
         self._client = httpx.Client(
@@ -89,9 +92,13 @@ class HttpTransport:
     ) -> RawResponse:
         """Send one request, with every timeout cut to the time left before the call's deadline.
 
-        Raises :class:`RequestNotSent` when no connection was made and :class:`ApiUnavailable`
-        for any other transport failure; returns every HTTP status, errors included.
+        The body is read in chunks against the deadline too: httpx's read timeout applies to
+        each read, so a server trickling one byte a second would otherwise hold the call for
+        as long as it likes. Raises :class:`RequestNotSent` when no connection was made and
+        :class:`ApiUnavailable` for any other transport failure, the deadline included;
+        returns every HTTP status, errors included.
         """
+        deadline = self._monotonic() + seconds_left
         request = self._client.build_request(
             method,
             path,
@@ -104,16 +111,31 @@ class HttpTransport:
             ),
         )
         try:
-            response = self._client.send(request)
+            response = self._client.send(request, stream=True)
+            try:
+                content = self._body_by(response, deadline, endpoint)
+            finally:
+                response.close()
         except httpx.RequestError as exc:
             raise _unavailable(endpoint, exc) from None
         return RawResponse(
             status=response.status_code,
             reason=response.reason_phrase,
-            content=response.content,
+            content=content,
             retry_after=response.headers.get("Retry-After"),
             date=response.headers.get("Date"),
         )
+
+    def _body_by(self, response: httpx.Response, deadline: float, endpoint: str) -> bytes:
+        """The whole body, or ApiUnavailable once the deadline passes while it arrives."""
+        chunks: list[bytes] = []
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            if self._monotonic() > deadline:
+                raise ApiUnavailable(
+                    f"{endpoint}: FeedAMP's answer was still arriving at the call's deadline"
+                )
+        return b"".join(chunks)
 
 
 def _unavailable(endpoint: str, exc: httpx.RequestError) -> ApiUnavailable:

@@ -119,6 +119,8 @@ class Sandbox:
                 return None
             return error_response(decision.status, "sandbox fault: server error after applying")
         record(outcome.response.status, outcome)
+        if decision.name == "drip":
+            return dataclasses.replace(outcome.response, drip_seconds=faults.drip_seconds)
         return outcome.response
 
     # -- faults -------------------------------------------------------------------------------

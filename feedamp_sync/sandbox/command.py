@@ -54,6 +54,10 @@ def _is_loopback(host: str) -> bool:
 @click.option("--fault-slow", type=_PROBABILITY, default=0.0, help="Chance of a slow answer.")
 @click.option("--slow-seconds", type=click.FloatRange(min=0.0), default=2.0, show_default=True,
               help="How slow a slow answer is.")  # fmt: skip
+@click.option("--fault-drip", type=_PROBABILITY, default=0.0,
+              help="Chance of sending the body one byte at a time.")  # fmt: skip
+@click.option("--drip-seconds", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
+              help="Time between the bytes of a dripped body.")  # fmt: skip
 @click.option("--fault-drop", type=_PROBABILITY, default=0.0,
               help="Chance of closing the connection without an answer.")  # fmt: skip
 @click.option("--fault-apply-then-fail", type=_PROBABILITY, default=0.0,
@@ -78,6 +82,8 @@ def sandbox(
     fault_429: float,
     fault_slow: float,
     slow_seconds: float,
+    fault_drip: float,
+    drip_seconds: float,
     fault_drop: float,
     fault_apply_then_fail: float,
     token_expiry_requests: int | None,
@@ -95,6 +101,8 @@ def sandbox(
         rate_limited=fault_429,
         slow=fault_slow,
         slow_seconds=slow_seconds,
+        drip=fault_drip,
+        drip_seconds=drip_seconds,
         drop=fault_drop,
         apply_then_fail=fault_apply_then_fail,
         token_expiry_requests=token_expiry_requests,

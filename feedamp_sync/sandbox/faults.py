@@ -8,13 +8,15 @@ reconciliation and pagination rules can be proven against them:
 * ``slow``: wait ``slow_seconds``, then handle normally (pair with a shorter client timeout:
   the effect then lands after the client gave up);
 * ``drop``: close the connection without a byte of response (no effect);
+* ``drip``: handle normally, send the headers, then the body one byte every ``drip_seconds``
+  (a client must end the call by its own deadline, not per read);
 * ``apply_then_fail``: apply the effect, then answer 500 or drop (50/50), so the client cannot
   know it worked;
 * ``token_expiry_requests``: each token dies after that many requests;
 * ``end_of_pages`` and ``offset_cursor``: how list endpoints end and what cursors mean.
 
 The per-request faults are drawn in that order (drop, error_5xx, rate_limited, apply_then_fail,
-slow), each with its own probability, from one RNG seeded from the sandbox seed; at most one
+slow, drip), each with its own probability, from one RNG seeded from the sandbox seed; at most one
 applies. They hit the API endpoints (``get_token`` only with ``include_token``), optionally only
 those named in ``endpoints``; never the control endpoints.
 """
@@ -30,9 +32,9 @@ from typing import Any, Final, Literal
 from feedamp_sync.sandbox.pages import END_OF_PAGES_FORMS, EndOfPages
 from feedamp_sync.sandbox.vocab import ENDPOINTS
 
-FaultName = Literal["drop", "error_5xx", "rate_limited", "apply_then_fail", "slow"]
+FaultName = Literal["drop", "error_5xx", "rate_limited", "apply_then_fail", "slow", "drip"]
 
-_PROBABILITIES: Final = ("drop", "error_5xx", "rate_limited", "apply_then_fail", "slow")
+_PROBABILITIES: Final = ("drop", "error_5xx", "rate_limited", "apply_then_fail", "slow", "drip")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class Faults:
     retry_after_seconds: int = 1
     slow: float = 0.0
     slow_seconds: float = 2.0
+    drip: float = 0.0
+    drip_seconds: float = 1.0
     drop: float = 0.0
     apply_then_fail: float = 0.0
     token_expiry_requests: int | None = None
@@ -59,8 +63,10 @@ class Faults:
                 raise ValueError(f"{name} must be a probability from 0 to 1, not {value!r}")
         if not isinstance(self.retry_after_seconds, int) or self.retry_after_seconds < 0:
             raise ValueError("retry_after_seconds must be a non-negative integer")
-        if not isinstance(self.slow_seconds, int | float) or self.slow_seconds < 0:
-            raise ValueError("slow_seconds must be a non-negative number")
+        for name in ("slow_seconds", "drip_seconds"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"{name} must be a non-negative number")
         expiry = self.token_expiry_requests
         if expiry is not None and (not isinstance(expiry, int) or expiry < 1):
             raise ValueError("token_expiry_requests must be a positive integer or None")
@@ -144,4 +150,6 @@ class FaultInjector:
             return FaultDecision("rate_limited", 429)
         if name == "drop":
             return FaultDecision("drop", None)
+        if name == "drip":
+            return FaultDecision("drip", None)
         return FaultDecision("slow", None)

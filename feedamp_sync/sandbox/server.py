@@ -178,8 +178,22 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         if self.close_connection:
             head.append("Connection: close")
-        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + response.body)
+        head_bytes = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        if response.drip_seconds is None:
+            self.wfile.write(head_bytes + response.body)
+        else:
+            self._drip(head_bytes, response.body, response.drip_seconds)
         self.log_request(response.status)
+
+    def _drip(self, head: bytes, body: bytes, seconds: float) -> None:
+        """The headers at once, then one byte of the body at a time; stops with the server."""
+        self.close_connection = True
+        self.wfile.write(head)
+        for index in range(len(body)):
+            self.wfile.flush()
+            if not self.server.wait(seconds):
+                return
+            self.wfile.write(body[index : index + 1])
 
     def _drop(self) -> None:
         """Close the connection without writing anything, and write nothing afterwards."""

@@ -44,6 +44,8 @@ class Response:
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
     content_type: str = "application/json"
+    drip_seconds: float | None = None
+    """Send the body one byte at a time, this long apart (the ``drip`` fault)."""
 
 
 def json_response(status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()) -> Response:
