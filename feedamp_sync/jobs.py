@@ -165,7 +165,8 @@ def pull_returns(
         if page.cut_short:
             raise ApiResponseInvalid(
                 "search_returns: FeedAMP handed back a cursor this poll had already followed "
-                "(pagination_cursor_repeated); the returns after it were not read, so the "
+                "(pagination_cursor_repeated) or a page of returns it had already read "
+                "(pagination_no_progress); the returns after it were not read, so the "
                 "checkpoint stays and the next poll asks for the same window"
             )
         if stop.is_set() and page.next_cursor is not None:

@@ -213,7 +213,7 @@ class FeedampClient:
     def _pages(
         self, endpoint: str, path: str, params: Mapping[str, str], key: str
     ) -> Iterator[Page]:
-        def fetch(cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        def fetch(cursor: str | None) -> tuple[list[Any], str | None]:
             query = dict(params) if cursor is None else {**params, "cursor": cursor}
             content = self._call(_Request(endpoint, "GET", path, self._list, params=query))
             return responses.page(endpoint, content, key)
@@ -226,7 +226,16 @@ class FeedampClient:
                 cursor=cursor,
             )
 
-        return follow_cursor(fetch, on_repeat=on_repeat)
+        def on_no_progress(cursor: str | None) -> None:
+            log.warning(
+                "pagination_no_progress",
+                account=self.account_name,
+                endpoint=endpoint,
+                cursor=cursor,
+                hint="a page held only items this pass had already read",
+            )
+
+        return follow_cursor(fetch, on_repeat=on_repeat, on_no_progress=on_no_progress)
 
     def _deadline(self) -> float:
         return self._monotonic() + self._budget_seconds

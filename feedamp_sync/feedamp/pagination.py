@@ -10,6 +10,7 @@ the next pass; a returns poll must not move its checkpoint past them.
 from __future__ import annotations
 
 import contextvars
+import json
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -38,25 +39,49 @@ class Page:
 FetchPage = Callable[[str | None], tuple[list[Any], str | None]]
 
 
-def follow_cursor(fetch: FetchPage, *, on_repeat: Callable[[str], None]) -> Iterator[Page]:
+def follow_cursor(
+    fetch: FetchPage,
+    *,
+    on_repeat: Callable[[str], None],
+    on_no_progress: Callable[[str | None], None],
+) -> Iterator[Page]:
     """Yield one page per ``fetch(cursor)``, starting without a cursor, until the last page.
 
     ``fetch`` returns ``(items, next_cursor)`` with ``next_cursor`` already None at the end.
-    A failing fetch raises out of the iterator; pages already yielded stay yielded.
+    A failing fetch raises out of the iterator; pages already yielded stay yielded. The pass
+    ends early, with the page marked ``cut_short``, at a cursor already followed
+    (``on_repeat``) or at a page holding only items this pass has already seen
+    (``on_no_progress``): a server handing back the same items under ever new cursors would
+    otherwise keep a pass going for ever.
     """
     followed: set[str] = set()
+    seen: set[str] = set()
     cursor: str | None = None
     while True:
         items, next_cursor = fetch(cursor)
+        keys = {_item_key(item) for item in items}
         if next_cursor is not None and next_cursor in followed:
             on_repeat(next_cursor)
+            yield Page(items, None, cut_short=True, cursor=cursor)
+            return
+        if keys and keys <= seen:
+            on_no_progress(cursor)
             yield Page(items, None, cut_short=True, cursor=cursor)
             return
         yield Page(items, next_cursor, cursor=cursor)
         if next_cursor is None:
             return
+        seen |= keys
         followed.add(next_cursor)
         cursor = next_cursor
+
+
+def _item_key(item: Any) -> str:
+    """What tells one listed item from another: its id, or its whole text without one."""
+    identifier = item.get("id") if isinstance(item, dict) else None
+    if isinstance(identifier, str | int) and not isinstance(identifier, bool):
+        return f"id:{identifier}"
+    return f"item:{json.dumps(item, sort_keys=True, default=repr)}"
 
 
 READ_AHEAD_THREAD: Final = "read-ahead"

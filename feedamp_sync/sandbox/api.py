@@ -150,6 +150,7 @@ def _paging(request: Request, faults: Faults) -> PageRequest:
         cursor=request.query.get("cursor") or None,
         offset_mode=faults.offset_cursor,
         end_of_pages=faults.end_of_pages,
+        stuck=faults.stuck_cursor,
     )
 
 

@@ -13,7 +13,8 @@ reconciliation and pagination rules can be proven against them:
 * ``apply_then_fail``: apply the effect, then answer 500 or drop (50/50), so the client cannot
   know it worked;
 * ``token_expiry_requests``: each token dies after that many requests;
-* ``end_of_pages`` and ``offset_cursor``: how list endpoints end and what cursors mean.
+* ``end_of_pages`` and ``offset_cursor``: how list endpoints end and what cursors mean;
+  ``stuck_cursor``: every cursor leads back to the first page, under a fresh cursor.
 
 The per-request faults are drawn in that order (drop, error_5xx, rate_limited, apply_then_fail,
 slow, drip), each with its own probability, from one RNG seeded from the sandbox seed; at most one
@@ -53,6 +54,7 @@ class Faults:
     token_expiry_requests: int | None = None
     end_of_pages: EndOfPages = "null"
     offset_cursor: bool = False
+    stuck_cursor: bool = False
     endpoints: Collection[str] | None = None
     include_token: bool = False
 

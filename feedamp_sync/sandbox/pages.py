@@ -52,7 +52,7 @@ def _decode(cursor: str) -> tuple[str, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, kind, number = raw.split(":")
-        if prefix != _PREFIX or kind not in ("k", "o"):
+        if prefix != _PREFIX or kind not in ("k", "o", "s"):
             raise ValueError(raw)
         return kind, int(number)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
@@ -67,9 +67,18 @@ def paginate(
     cursor: str | None,
     offset_mode: bool,
     end_of_pages: EndOfPages,
+    stuck: bool = False,
 ) -> Page[T]:
-    """The page of ``items`` (sorted by ``key``, ascending) that ``cursor`` designates."""
+    """The page of ``items`` (sorted by ``key``, ascending) that ``cursor`` designates.
+
+    ``stuck``: every cursor leads back to the first page, handed out under a fresh cursor
+    each time (a server whose cursors never move on).
+    """
     start = 0
+    if stuck:
+        number = _decode(cursor)[1] + 1 if cursor else 1
+        page = list(items[:limit])
+        return Page(page, _encode("s", number) if page else None)
     if cursor:
         kind, number = _decode(cursor)
         start = number if kind == "o" else bisect.bisect_right(items, number, key=key)

@@ -49,6 +49,7 @@ class PageRequest:
     cursor: str | None
     offset_mode: bool
     end_of_pages: EndOfPages
+    stuck: bool = False
 
 
 class World:
@@ -247,6 +248,7 @@ class World:
                 cursor=paging.cursor,
                 offset_mode=paging.offset_mode,
                 end_of_pages=paging.end_of_pages,
+                stuck=paging.stuck,
             )
             return Page([self._presented(o, include_raw) for o in page.items], page.next_cursor)
 
@@ -331,6 +333,7 @@ class World:
                 cursor=paging.cursor,
                 offset_mode=paging.offset_mode,
                 end_of_pages=paging.end_of_pages,
+                stuck=paging.stuck,
             )
             shown = [self._served("return", _snapshot(r.data)) for r in page.items]
             return Page(shown, page.next_cursor)

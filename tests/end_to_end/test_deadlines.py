@@ -79,3 +79,23 @@ def test_sigterm_stops_run_once_within_the_grace_period_and_exits_non_zero(
                 process.kill()
     assert code == 1
     assert elapsed < RUN_ONCE_STOP_SECONDS + 5, elapsed
+
+
+def test_a_pass_over_the_same_orders_under_new_cursors_ends(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Cursors that never move on (the first page again, under a fresh cursor) end the pass
+    with a warning once a page brings nothing new; run --once finishes."""
+    sandbox.add_orders(5)
+    sandbox.set_faults(Faults(stuck_cursor=True))
+    sections = merged(FAST, {"confirm": {"enabled": False}})
+    config = write_config(tmp_path, database_url, server.base_url, sections)
+    code, _, err = cli(capsys, config, "run", "--once")
+    assert code == 0, err
+    assert "pagination_no_progress" in err
+    assert len(sandbox.ledger("new_orders")) == 2

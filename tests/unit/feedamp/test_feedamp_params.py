@@ -89,10 +89,14 @@ def pages_from(*answers: tuple[list[dict[str, Any]], str | None]) -> tuple[list[
     return asked, fetch
 
 
+def ignore(_: str | None) -> None:
+    return None
+
+
 def test_cursor_is_followed_until_the_last_page() -> None:
     """Each page's next_cursor is the next request's cursor; None ends the pass."""
     asked, fetch = pages_from(([{"id": "1"}], "a"), ([{"id": "2"}], "b"), ([{"id": "3"}], None))
-    pages = list(follow_cursor(fetch, on_repeat=lambda _: None))
+    pages = list(follow_cursor(fetch, on_repeat=ignore, on_no_progress=ignore))
     assert asked == [None, "a", "b"]
     assert pages[-1] == Page([{"id": "3"}], None, cursor="b")
 
@@ -101,14 +105,40 @@ def test_a_repeated_cursor_stops_the_pass_and_is_reported() -> None:
     """A cursor already followed ends the pass instead of looping, and is reported."""
     repeated: list[str] = []
     asked, fetch = pages_from(([{"id": "1"}], "a"), ([{"id": "2"}], "b"), ([{"id": "3"}], "a"))
-    pages = list(follow_cursor(fetch, on_repeat=repeated.append))
+    pages = list(follow_cursor(fetch, on_repeat=repeated.append, on_no_progress=ignore))
     assert (asked, repeated) == ([None, "a", "b"], ["a"])
     assert pages[-1] == Page([{"id": "3"}], None, cut_short=True, cursor="b")
 
 
 def test_a_pass_that_reaches_the_end_is_not_cut_short() -> None:
     _, fetch = pages_from(([{"id": "1"}], "a"), ([{"id": "2"}], None))
-    assert [page.cut_short for page in follow_cursor(fetch, on_repeat=lambda _: None)] == [
+    assert [
+        page.cut_short for page in follow_cursor(fetch, on_repeat=ignore, on_no_progress=ignore)
+    ] == [
         False,
         False,
     ]
+
+
+def test_a_page_of_items_already_read_stops_the_pass_and_is_reported() -> None:
+    """The same orders under ever new cursors end the pass instead of looping for ever."""
+    stalled: list[str | None] = []
+    _, fetch = pages_from(([{"id": "1"}], "a"), ([{"id": "2"}], "b"), ([{"id": "1"}], "c"))
+    pages = list(follow_cursor(fetch, on_repeat=ignore, on_no_progress=stalled.append))
+    assert (stalled, pages[-1]) == (["b"], Page([{"id": "1"}], None, cut_short=True, cursor="b"))
+
+
+def test_a_page_with_one_new_item_is_progress() -> None:
+    """Items seen before may come again beside new ones (cursors shift while orders are
+    confirmed): that page is no stall."""
+    _, fetch = pages_from(([{"id": "1"}], "a"), ([{"id": "1"}, {"id": "2"}], None))
+    pages = list(follow_cursor(fetch, on_repeat=ignore, on_no_progress=ignore))
+    assert [page.cut_short for page in pages] == [False, False]
+
+
+def test_items_without_an_id_are_told_apart_by_their_text() -> None:
+    """An item with no id still counts as seen once the same item comes again."""
+    stalled: list[str | None] = []
+    _, fetch = pages_from(([{"x": 1}], "a"), ([{"x": 1}], "b"))
+    list(follow_cursor(fetch, on_repeat=ignore, on_no_progress=stalled.append))
+    assert stalled == ["a"]
