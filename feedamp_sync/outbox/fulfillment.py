@@ -1,12 +1,16 @@
-"""Shipments and cancellations: PUT the order's whole set, so earlier ones are never erased.
+"""Shipments and cancellations: PUT the order's whole set, so no earlier one is ever erased.
 
-A ``fulfillment`` payload is the API's request body holding only what is new. It is sent as
-the union of every fulfillment already sent for the order plus its own (``fulfillment_union``),
-and the quantity check counts every earlier message that can still take effect.
+A ``fulfillment`` payload is the API's request body holding only what is new. Right before it
+is sent, the order is read from FeedAMP and the set PUT is what FeedAMP holds, plus our earlier
+messages' entries it lacks, plus this message's (``fulfillment_set``): shipments typed into
+FeedAMP's UI survive. The quantity check at enqueue counts every earlier message that can
+still take effect; at delivery, FeedAMP's own entries too.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -14,12 +18,23 @@ from typing import Any, Final
 import structlog
 
 from feedamp_sync.core.facts import EarlierMessage, Facts, OrderFacts, Target
+from feedamp_sync.errors import ActionConflict, ApiRejected
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.context import unknown_line
 from feedamp_sync.outbox.delivery import Delivered
 from feedamp_sync.outbox.fields import Fields, Report, join, shown, top_object
-from feedamp_sync.outbox.fulfillment_union import covered, holds, union
+from feedamp_sync.outbox.fulfillment_set import (
+    Holdings,
+    body,
+    carries,
+    covered,
+    held_by,
+    newest_invoice,
+    of_payloads,
+    plus,
+    union,
+)
 from feedamp_sync.outbox.kind import Kind
 from feedamp_sync.outbox.payloads import OTHER_REASON_WARNING
 
@@ -152,8 +167,8 @@ def check_stored(payload: Json, facts: Facts) -> list[str]:
     assert isinstance(facts, OrderFacts)
     problems: list[str] = []
     earlier = _valid(facts.earlier_messages)
-    before = covered(union([payload for _, payload in earlier]))
-    after = covered(union([payload for _, payload in earlier] + [payload]))
+    before = covered(of_payloads(p for _, p in earlier))
+    after = covered(of_payloads([*(p for _, p in earlier), payload]))
     for index, line in enumerate(payload["order_lines"]):
         path = join("order_lines", index)
         number = line["mp_line_number"]
@@ -189,34 +204,123 @@ def check_stored(payload: Json, facts: Facts) -> list[str]:
 
 @dataclass(frozen=True)
 class FulfillmentPlan:
-    """The full set to PUT: every fulfillment already sent for the order, plus this one."""
+    """This message's payload and the payloads of the order's earlier sent fulfillments, in
+    enqueue order; FeedAMP's own set joins them when it is read, right before the PUT."""
 
-    body: Json
+    history: tuple[Json, ...]
+    new: Json
 
     @property
     def request(self) -> Json:
-        return self.body
+        """The set our own messages make (FeedAMP's entries are added when it is read)."""
+        return body(plus(self.earlier, self.carried), self.invoice_number)
+
+    @property
+    def earlier(self) -> Holdings:
+        return of_payloads(self.history)
+
+    @property
+    def carried(self) -> Holdings:
+        return of_payloads([self.new])
+
+    @property
+    def invoice_number(self) -> str | None:
+        return newest_invoice([*self.history, self.new])
 
 
 def plan(payload: Json, facts: Facts) -> FulfillmentPlan:
     assert isinstance(facts, OrderFacts)
-    sent = [earlier for _, earlier in _valid(facts.sent_earlier)]
-    return FulfillmentPlan(union([*sent, payload]))
+    return FulfillmentPlan(tuple(p for _, p in _valid(facts.sent_earlier)), payload)
 
 
 def deliver(client: FeedampClient, message: OutboxMessage) -> Delivered:
-    """Sends the planned union. After an attempt whose outcome is unknown, the order is read
-    back first: if FeedAMP already holds the whole union, the earlier PUT took effect and
-    nothing is sent. A rejection (``order is complete``) is final: the message goes dead
-    with FeedAMP's reason."""
+    """Read the order, then PUT FeedAMP's set, plus our earlier entries it lacks, plus this
+    message's. After an attempt whose outcome is unknown, an order that already holds
+    everything this message carried means that attempt took effect: nothing is sent. A
+    rejection (``order is complete``) is final unless the order, read again, shows that an
+    earlier attempt of this message took effect."""
     planned: FulfillmentPlan = message.plan
-    if message.earlier_attempt_may_have_applied:
-        order = client.get_order(message.target_id)
-        if holds(order, planned.body):
-            log.info("fulfillment_reconciled", order_id=message.target_id)
-            return Delivered(request=planned.body, response=order, reconciled=True)
-    response = client.fulfill_order(message.target_id, planned.body)
-    return Delivered(request=planned.body, response=response)
+    retrying = message.earlier_attempt_may_have_applied
+    order = client.get_order(message.target_id)
+    held = held_by(order)
+    if held is None:
+        _warn_unreadable(client, message.target_id)
+    elif retrying and carries(held, planned.earlier, planned.carried):
+        log.info("fulfillment_reconciled", order_id=message.target_id)
+        return Delivered(request=planned.request, response=order, reconciled=True)
+    ours = planned.earlier if held is None else union(held, planned.earlier)
+    sent = body(plus(ours, planned.carried), planned.invoice_number)
+    _require_room(order, sent, held, message.target_id)
+    try:
+        response = client.fulfill_order(message.target_id, sent)
+    except ApiRejected as rejection:
+        if retrying:
+            order = client.get_order(message.target_id)
+            held = held_by(order)
+            if held is not None and carries(held, planned.earlier, planned.carried):
+                log.info("fulfillment_reconciled", order_id=message.target_id)
+                return Delivered(request=sent, response=order, reconciled=True)
+        raise ApiRejected(
+            f"{rejection.message}; FeedAMP holds {_described(held)}",
+            status_code=rejection.status_code,
+        ) from None
+    return Delivered(request=sent, response=response)
+
+
+def _require_room(
+    order: Mapping[str, Any], sent: Json, held: Holdings | None, order_id: str
+) -> None:
+    """Refuse to send more units of a line than it has, counting FeedAMP's own entries."""
+    ordered = _ordered_quantities(order)
+    for number, units in covered(of_payloads([sent])).items():
+        quantity = ordered.get(number)
+        if quantity is not None and units > quantity:
+            raise ActionConflict(
+                f"line {number} of order {order_id} would have {units} units shipped or "
+                f"cancelled but has {quantity}; FeedAMP holds {_described(held)}"
+            )
+
+
+def _ordered_quantities(order: Mapping[str, Any]) -> dict[str, int]:
+    info = order.get("order_info")
+    lines = info.get("order_lines") if isinstance(info, Mapping) else None
+    return {
+        str(line["mp_line_number"]): line["quantity"]
+        for line in (lines if isinstance(lines, list) else [])
+        if isinstance(line, Mapping)
+        and line.get("mp_line_number") is not None
+        and isinstance(line.get("quantity"), int)
+        and not isinstance(line.get("quantity"), bool)
+    }
+
+
+def _described(held: Holdings | None) -> str:
+    if held is None:
+        return "no fulfillment data this daemon can read"
+    units = covered(held)
+    if not units:
+        return "no shipment or cancellation"
+    return ", ".join(f"{units[n]} unit(s) of line {n}" for n in sorted(units))
+
+
+_warned: weakref.WeakSet[FeedampClient] = weakref.WeakSet()
+_warned_lock = threading.Lock()
+
+
+def _warn_unreadable(client: FeedampClient, order_id: str) -> None:
+    """Once per account while its client lives (a daemon's run): FeedAMP's orders show no
+    fulfillment data, so what it holds from elsewhere cannot be kept; only our own is sent."""
+    with _warned_lock:
+        if client in _warned:
+            return
+        _warned.add(client)
+    log.warning(
+        "fulfillment_history_unreadable",
+        account=client.account_name,
+        order_id=order_id,
+        hint="GET order shows no fulfillments or cancellations; shipments entered outside "
+        "this daemon cannot be kept, only this daemon's own are sent",
+    )
 
 
 FULFILLMENT: Final = Kind(

@@ -104,9 +104,11 @@ class Api:
         body = {"orders": page.items} | cursor_field(page.next_cursor, faults.end_of_pages)
         return Outcome(json_response(200, body))
 
-    def get_order(self, request: Request, params: dict[str, str], _: Faults) -> Outcome:
+    def get_order(self, request: Request, params: dict[str, str], faults: Faults) -> Outcome:
         include_raw = bool(parse.flag(request.query, "include_raw"))
-        order = self._world.get_order(params["id"], include_raw=include_raw)
+        order = self._world.get_order(
+            params["id"], include_raw=include_raw, hide_fulfillments=faults.hide_fulfillments
+        )
         return Outcome(json_response(200, {"order": [order]}))
 
     def confirm(self, request: Request, params: dict[str, str], _: Faults) -> Outcome:

@@ -149,6 +149,10 @@ class Sandbox:
         """Serve order ``order_id`` as ``mangle`` makes it (None: as it is)."""
         self._world.serve_as("order", order_id, mangle)
 
+    def enter_shipment(self, order_id: str, mp_line_number: str, shipment: JSON) -> None:
+        """Add a shipment as if typed into FeedAMP's UI (no API request, no ledger entry)."""
+        self._world.enter_shipment(order_id, mp_line_number, shipment)
+
     def serve_return_as(self, return_id: str, mangle: Callable[[JSON], Any] | None) -> None:
         """Serve return ``return_id`` as ``mangle`` makes it (None: as it is)."""
         self._world.serve_as("return", return_id, mangle)

@@ -16,6 +16,8 @@ addresses unless told otherwise.
     POST /_sandbox/returns  {"count": n, "states"?: [...]}   201 {"ids": [...]}
     GET  /_sandbox/orders/{id}, /_sandbox/returns/{id}       the object, 404 if unknown
     PUT  /_sandbox/returns/{id}/state  {"state": "..."}      200 {"return": {...}}
+    POST /_sandbox/orders/{id}/ui_shipments  {"mp_line_number": "...", "shipment": {...}}
+                                             201 {"order": {...}}: as if typed into the UI
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ MAX_COUNT: Final = 10_000
 _ORDER: Final = re.compile(r"/_sandbox/orders/(?P<id>[^/]+)")
 _RETURN: Final = re.compile(r"/_sandbox/returns/(?P<id>[^/]+)")
 _RETURN_STATE: Final = re.compile(r"/_sandbox/returns/(?P<id>[^/]+)/state")
+_UI_SHIPMENT: Final = re.compile(r"/_sandbox/orders/(?P<id>[^/]+)/ui_shipments")
 
 
 def handle(sandbox: Sandbox, request: Request) -> Response:
@@ -102,6 +105,16 @@ def _dispatch(sandbox: Sandbox, request: Request) -> Response:
         except ValueError as exc:
             raise Rejected(400, str(exc)) from exc
         return json_response(200, {"return": sandbox.return_(match["id"])})
+    if method == "POST" and (match := _UI_SHIPMENT.fullmatch(path)):
+        body = parse_json_object(request.body)
+        line, shipment = body.get("mp_line_number"), body.get("shipment")
+        if not isinstance(line, str) or not isinstance(shipment, dict):
+            raise Rejected(400, "mp_line_number (a string) and shipment (an object) are required")
+        try:
+            sandbox.enter_shipment(match["id"], line, shipment)
+        except KeyError as exc:
+            raise Rejected(404, f"order {match['id']} or its line {line} not found") from exc
+        return json_response(201, {"order": sandbox.order(match["id"])})
     if method == "GET" and (match := _ORDER.fullmatch(path)):
         try:
             return json_response(200, {"order": sandbox.order(match["id"])})

@@ -14,7 +14,9 @@ reconciliation and pagination rules can be proven against them:
   know it worked;
 * ``token_expiry_requests``: each token dies after that many requests;
 * ``end_of_pages`` and ``offset_cursor``: how list endpoints end and what cursors mean;
-  ``stuck_cursor``: every cursor leads back to the first page, under a fresh cursor.
+  ``stuck_cursor``: every cursor leads back to the first page, under a fresh cursor;
+* ``hide_fulfillments``: GET order shows no fulfillments or cancellations on its lines (the
+  docs do not say how it shows them).
 
 The per-request faults are drawn in that order (drop, error_5xx, rate_limited, apply_then_fail,
 slow, drip), each with its own probability, from one RNG seeded from the sandbox seed; at most one
@@ -55,6 +57,7 @@ class Faults:
     end_of_pages: EndOfPages = "null"
     offset_cursor: bool = False
     stuck_cursor: bool = False
+    hide_fulfillments: bool = False
     endpoints: Collection[str] | None = None
     include_token: bool = False
 

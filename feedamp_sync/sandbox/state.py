@@ -20,7 +20,7 @@ from typing import Any
 from feedamp_sync.sandbox import fulfillment
 from feedamp_sync.sandbox.generate import Generator, raw_marketplace_data
 from feedamp_sync.sandbox.pages import EndOfPages, Page, paginate
-from feedamp_sync.sandbox.parse import FulfillRequest, ReturnQuery
+from feedamp_sync.sandbox.parse import FulfillLine, FulfillRequest, ReturnQuery
 from feedamp_sync.sandbox.timestamps import now_ms, parse_filter, render
 from feedamp_sync.sandbox.vocab import (
     OPEN_RETURN_STATES,
@@ -218,8 +218,12 @@ class World:
         mangle = self._served_as.get((what, obj["id"]))
         return obj if mangle is None else mangle(obj)
 
-    def _presented(self, order: JSON, include_raw: bool) -> Any:
+    def _presented(self, order: JSON, include_raw: bool, *, hide_fulfillments: bool = False) -> Any:
         shown = _snapshot(order)
+        if hide_fulfillments:
+            for line in shown["order_info"]["order_lines"]:
+                line.pop("fulfillments", None)
+                line.pop("cancellations", None)
         if include_raw:
             shown["raw"] = raw_marketplace_data(order)
         return self._served("order", shown)
@@ -252,9 +256,10 @@ class World:
             )
             return Page([self._presented(o, include_raw) for o in page.items], page.next_cursor)
 
-    def get_order(self, order_id: str, *, include_raw: bool) -> Any:
+    def get_order(self, order_id: str, *, include_raw: bool, hide_fulfillments: bool) -> Any:
         with self._lock:
-            return self._presented(self._order_or_404(order_id), include_raw)
+            order = self._order_or_404(order_id)
+            return self._presented(order, include_raw, hide_fulfillments=hide_fulfillments)
 
     def confirm(self, order_id: str, cp_order_number: str) -> tuple[JSON, JSON]:
         """ORDERED → PLACED with the seller's number; a second confirm is refused (409)."""
@@ -282,6 +287,29 @@ class World:
             fulfillment.check(order, request)
             fulfillment.apply(order, request)
             return _snapshot(order), fulfillment.effect(order, request)
+
+    def enter_shipment(self, order_id: str, mp_line_number: str, shipment: JSON) -> None:
+        """Add a shipment to a line the way a person typing it into FeedAMP's UI would: with
+        no request the daemon sees, on top of what the order holds."""
+        with self._lock:
+            order = self._order_or_404(order_id)
+            lines = order["order_info"]["order_lines"]
+            if not any(line["mp_line_number"] == mp_line_number for line in lines):
+                raise KeyError(mp_line_number)
+            request = FulfillRequest(
+                order["order_info"].get("invoice_number"),
+                [
+                    FulfillLine(
+                        line["mp_line_number"],
+                        None,
+                        [*line.get("fulfillments", [])]
+                        + ([dict(shipment)] if line["mp_line_number"] == mp_line_number else []),
+                        list(line.get("cancellations", [])),
+                    )
+                    for line in lines
+                ],
+            )
+            fulfillment.apply(order, request)
 
     def refund(self, order_id: str, info: JSON) -> tuple[JSON, JSON]:
         """Create a refund of one order line; ``cp_refund_number`` is unique across refunds."""

@@ -15,7 +15,6 @@ from tests.end_to_end.actions import (
     enqueue_cli,
     fulfillment,
     lines_of,
-    message_row,
     order_with_quantities,
     refund,
     run_passes,
@@ -35,7 +34,8 @@ def test_two_partial_shipments_of_one_line_both_reach_feedamp_and_complete_the_o
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Ship 1 then 2 of a 3-unit line: FeedAMP holds both; a third message dies with its reason."""
+    """Ship 1 then 2 of a 3-unit line: FeedAMP holds both; a third is refused at enqueue,
+    the line being used up."""
     order_id = order_with_quantities(sandbox, sandbox.add_orders(40), [3])
     line = lines_of(sandbox, order_id)[0]["mp_line_number"]
     config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
@@ -54,13 +54,9 @@ def test_two_partial_shipments_of_one_line_both_reach_feedamp_and_complete_the_o
     ]
     assert sandbox.order(order_id)["state"] == "FULFILLED"
 
-    code, out, _ = enqueue_cli(capsys, config, tmp_path, "fulfillment", order_id, second)
-    assert code == 0  # a re-sent shipment adds nothing locally; FeedAMP has the last word
-    run_until_settled(capsys, config, engine)
-    third = message_row(engine, json.loads(out)["id"])
-    assert third.status == "dead"
-    assert third.last_status_code == 400
-    assert "order is complete" in third.last_error
+    code, _, err = enqueue_cli(capsys, config, tmp_path, "fulfillment", order_id, second)
+    assert code == 65  # each message's shipments count: the line has no unit left
+    assert "only 0 of its 3 units are left" in err
 
 
 def test_a_shipment_and_a_cancellation_on_two_lines_arrive_in_one_request(

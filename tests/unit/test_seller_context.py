@@ -103,10 +103,12 @@ def test_units_covered_by_earlier_messages_are_not_left() -> None:
     ]
 
 
-def test_a_shipment_already_sent_adds_nothing_and_passes() -> None:
-    """Re-sending the same shipment does not count its units twice."""
+def test_the_same_shipment_in_a_second_message_counts_again() -> None:
+    """Each message's shipments count once per message: a second message with the same
+    three units needs three more units of room."""
     facts = with_earlier(("sent", ship(3, "A")))
-    assert problems("fulfillment", ship(3, "A"), facts) == []
+    [problem] = problems("fulfillment", ship(3, "A"), facts)
+    assert "but only 0 of its 3 units are left" in problem
 
 
 def test_a_malformed_earlier_message_covers_nothing() -> None:
@@ -167,11 +169,11 @@ def test_require_context_raises_with_every_problem() -> None:
 
 
 def test_a_fulfillment_plan_holds_what_was_sent_and_the_new_entries() -> None:
-    """Only sent earlier messages join the union: a queued one is not in FeedAMP yet."""
+    """Only sent earlier messages are history: a queued one is not in FeedAMP yet."""
     facts = with_earlier(("sent", ship(1, "A")), ("pending", ship(1, "B")))
     plan = plan_of("fulfillment", check_payload(KINDS["fulfillment"], ship(1, "C")).payload, facts)
     assert isinstance(plan, FulfillmentPlan)
-    shipped = plan.body["order_lines"][0]["fulfillments"]
+    shipped = plan.request["order_lines"][0]["fulfillments"]
     assert [entry["tracking_number"] for entry in shipped] == ["A", "C"]
 
 

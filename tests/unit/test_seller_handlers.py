@@ -32,7 +32,6 @@ SHIPMENT = {
     "carrier": "UPS",
     "tracking_number": "A",
 }
-UNION = {"order_lines": [{"mp_line_number": "L1", "fulfillments": [SHIPMENT], "cancellations": []}]}
 REFUND = {
     "mp_line_number": "L1",
     "refund_reason": "customer_return",
@@ -43,6 +42,8 @@ REFUND = {
 
 class FakeClient:
     """Records calls; answers from ``answers`` (an exception is raised instead)."""
+
+    account_name = "main"
 
     def __init__(self, **answers: Any) -> None:
         self.answers = answers
@@ -85,40 +86,113 @@ def client(fake: FakeClient) -> FeedampClient:
     return cast(FeedampClient, fake)
 
 
-def order_holding(*shipments: dict[str, Any]) -> dict[str, Any]:
-    lines = [{"mp_line_number": "L1", "fulfillments": list(shipments), "cancellations": []}]
-    return {"id": "10042", "order_info": {"order_lines": lines}}
+def order_holding(*shipments: dict[str, Any], quantity: int = 5) -> dict[str, Any]:
+    line = {"mp_line_number": "L1", "quantity": quantity, "fulfillments": list(shipments)}
+    return {"id": "10042", "order_info": {"order_lines": [line | {"cancellations": []}]}}
 
 
-def test_a_first_fulfillment_attempt_puts_the_union_without_reading_back() -> None:
-    """Attempt 1 sends the planned union and records it as the request."""
-    fake = FakeClient()
-    done = FULFILLMENT.deliver(client(fake), message("fulfillment", FulfillmentPlan(UNION)))
-    assert fake.calls == [("fulfill_order", UNION)]
-    assert (done.request, done.reconciled) == (UNION, False)
+def shipped(*shipments: dict[str, Any]) -> dict[str, Any]:
+    return {"order_lines": [{"mp_line_number": "L1", "fulfillments": list(shipments)}]}
+
+
+UI_SHIPMENT = {**SHIPMENT, "tracking_number": "ENTERED-IN-FEEDAMP"}
+NEW = shipped(SHIPMENT)
+
+
+def put_shipments(fake: FakeClient) -> list[str]:
+    [body] = [argument for name, argument in fake.calls if name == "fulfill_order"]
+    return [f["tracking_number"] for line in body["order_lines"] for f in line["fulfillments"]]
+
+
+def test_a_fulfillment_keeps_what_feedamp_holds_from_elsewhere() -> None:
+    """The order is read first: a shipment typed into FeedAMP's UI is PUT back with ours."""
+    fake = FakeClient(get_order=order_holding(UI_SHIPMENT))
+    done = FULFILLMENT.deliver(client(fake), message("fulfillment", FulfillmentPlan((), NEW)))
+    assert fake.names() == ["get_order", "fulfill_order"]
+    assert put_shipments(fake) == ["ENTERED-IN-FEEDAMP", "A"]
+    assert not done.reconciled
+
+
+def test_our_earlier_shipments_feedamp_lacks_are_sent_again() -> None:
+    """What an earlier message sent and FeedAMP no longer shows is PUT with the new one."""
+    fake = FakeClient(get_order=order_holding())
+    earlier = shipped({**SHIPMENT, "tracking_number": "EARLIER"})
+    plan = FulfillmentPlan((earlier,), NEW)
+    FULFILLMENT.deliver(client(fake), message("fulfillment", plan))
+    assert put_shipments(fake) == ["EARLIER", "A"]
+
+
+def test_the_same_shipment_in_two_messages_ships_twice() -> None:
+    """Two one-unit shipments under one tracking number (two units in one box) are two."""
+    fake = FakeClient(get_order=order_holding(SHIPMENT))
+    plan = FulfillmentPlan((NEW,), NEW)
+    FULFILLMENT.deliver(client(fake), message("fulfillment", plan))
+    assert put_shipments(fake) == ["A", "A"]
 
 
 def test_a_retried_fulfillment_that_feedamp_holds_is_not_sent_again() -> None:
-    """After an unknown outcome, FeedAMP holding the union means sent, with no second PUT."""
+    """After an unknown outcome, FeedAMP holding the message's entries means sent."""
     fake = FakeClient(get_order=order_holding(SHIPMENT))
-    plan = FulfillmentPlan(UNION)
+    plan = FulfillmentPlan((), NEW)
     done = FULFILLMENT.deliver(client(fake), message("fulfillment", plan, attempts=2))
     assert fake.names() == ["get_order"]
     assert done.reconciled
 
 
-def test_a_retried_fulfillment_that_feedamp_lacks_is_sent() -> None:
-    """After an unknown outcome, FeedAMP not holding the union means PUT it now."""
-    fake = FakeClient(get_order=order_holding())
-    FULFILLMENT.deliver(client(fake), message("fulfillment", FulfillmentPlan(UNION), 2))
+def test_a_retry_counts_what_earlier_messages_sent() -> None:
+    """FeedAMP holding one "A" after an earlier message sent one "A" has not got ours."""
+    fake = FakeClient(get_order=order_holding(SHIPMENT))
+    plan = FulfillmentPlan((NEW,), NEW)
+    FULFILLMENT.deliver(client(fake), message("fulfillment", plan, attempts=2))
     assert fake.names() == ["get_order", "fulfill_order"]
 
 
-def test_a_fulfillment_rejection_is_raised_for_the_message_to_die() -> None:
-    """FeedAMP's "order is complete" is final; the handler does not hide it."""
-    fake = FakeClient(fulfill_order=ApiRejected("order is complete", status_code=400))
-    with pytest.raises(ApiRejected):
-        FULFILLMENT.deliver(client(fake), message("fulfillment", FulfillmentPlan(UNION)))
+def test_a_fulfillment_rejection_names_what_feedamp_holds() -> None:
+    """FeedAMP's "order is complete" is final on a first attempt, with FeedAMP's set."""
+    fake = FakeClient(
+        get_order=order_holding(UI_SHIPMENT),
+        fulfill_order=ApiRejected("order is complete", status_code=400),
+    )
+    with pytest.raises(ApiRejected, match="order is complete; FeedAMP holds 1 unit"):
+        FULFILLMENT.deliver(client(fake), message("fulfillment", FulfillmentPlan((), NEW)))
+
+
+class AppliedThenRejected(FakeClient):
+    """The first read shows nothing, the PUT is refused, the second read shows ours."""
+
+    def __init__(self) -> None:
+        super().__init__(fulfill_order=ApiRejected("order is complete", status_code=400))
+        self.reads = [order_holding(), order_holding(SHIPMENT)]
+
+    def get_order(self, order_id: str) -> Any:
+        self.calls.append(("get_order", order_id))
+        return self.reads.pop(0)
+
+
+def test_a_rejection_after_an_unknown_outcome_is_checked_against_the_order() -> None:
+    """A fulfill that completed the order but timed out is sent, not dead, on its retry."""
+    fake = AppliedThenRejected()
+    done = FULFILLMENT.deliver(client(fake), message("fulfillment", FulfillmentPlan((), NEW), 2))
+    assert done.reconciled
+
+
+def test_an_order_without_fulfillment_data_falls_back_to_our_own() -> None:
+    """A GET order whose lines show no fulfillments: our history and the new entry go."""
+    order = {"id": "10042", "order_info": {"order_lines": [{"mp_line_number": "L1"}]}}
+    fake = FakeClient(get_order=order)
+    earlier = shipped({**SHIPMENT, "tracking_number": "EARLIER"})
+    FULFILLMENT.deliver(client(fake), message("fulfillment", FulfillmentPlan((earlier,), NEW)))
+    assert put_shipments(fake) == ["EARLIER", "A"]
+
+
+def test_units_feedamp_holds_count_against_the_line() -> None:
+    """Two units entered elsewhere and two of ours on a three-unit line: dead, not sent."""
+    two = {**UI_SHIPMENT, "quantity_shipped": 2}
+    fake = FakeClient(get_order=order_holding(two, quantity=3))
+    plan = FulfillmentPlan((), shipped({**SHIPMENT, "quantity_shipped": 2}))
+    with pytest.raises(ActionConflict, match="would have 4 units shipped or cancelled but has 3"):
+        FULFILLMENT.deliver(client(fake), message("fulfillment", plan))
+    assert fake.names() == ["get_order"]
 
 
 def test_a_refund_is_posted_in_its_wrapper() -> None:
