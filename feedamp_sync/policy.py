@@ -19,8 +19,10 @@ UNCONFIRMED_ORDER_STATES: Final = frozenset({"ORDERED", "PENDING"})
 def seller_number(template: str, **fields: Any) -> str:
     """Render a seller number (``cp_order_number``, ``cp_refund_number``...) from its template.
 
-    The template was validated at start; ``id`` is the local row id, so ``FA{id:08d}`` is unique
-    by construction, and the database's unique constraint guards templates that are not.
+    The template was validated at start; the defaults take FeedAMP's order id
+    (``FA{feedamp_id}``) or this database's identity with a local id (``RF{database}-{id}``),
+    so no other database renders them too, and the unique constraints guard templates that
+    do not.
     """
     return template.format(**fields)
 

@@ -37,8 +37,10 @@ SUPPORTED_DATABASES: Final = ("sqlite", "postgresql", "mysql", "mariadb")
 ORDER_NUMBER_FIELDS: Final = frozenset(
     {"id", "account", "feedamp_id", "mp_order_number", "marketplace"}
 )
-REFUND_NUMBER_FIELDS: Final = frozenset({"id", "account", "order_id", "mp_line_number"})
-RETURN_NUMBER_FIELDS: Final = frozenset({"id", "account", "return_id", "mp_return_number"})
+REFUND_NUMBER_FIELDS: Final = frozenset({"id", "database", "account", "order_id", "mp_line_number"})
+RETURN_NUMBER_FIELDS: Final = frozenset(
+    {"id", "database", "account", "return_id", "mp_return_number"}
+)
 
 Seconds = Annotated[float, Field(gt=0)]
 
@@ -175,7 +177,7 @@ class JobSettings(_Section):
 
 class ConfirmSettings(_Section):
     enabled: bool = True
-    cp_order_number_template: str = "FA{id:08d}"
+    cp_order_number_template: str = "FA{feedamp_id}"
 
     @field_validator("cp_order_number_template")
     @classmethod
@@ -190,7 +192,7 @@ class OutboxSettings(_Section):
     batch_size: int = Field(default=100, ge=1, le=1000)
     backoff_base_seconds: Seconds = 2
     backoff_max_seconds: Seconds = 3600
-    cp_refund_number_template: str = "RF{id:08d}"
+    cp_refund_number_template: str = "RF{database}-{id}"
     merchant_return_number_template: str = "{mp_return_number}"
     listen: bool = True
     """PostgreSQL only: wake the outbox job when a message is queued (LISTEN/NOTIFY); the

@@ -6,6 +6,7 @@ import click
 
 from feedamp_sync.app import open_database
 from feedamp_sync.cli.common import Context, iso, pass_context, to_json
+from feedamp_sync.db.identity import database_identity_of
 from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.db.quarantine import QuarantineStore
@@ -30,12 +31,14 @@ def status(context: Context, as_json: bool) -> None:
                 "last_error": iso(row["last_error_at"]),
                 "last_error_message": row["last_error"],
             }
+        identity = database_identity_of(engine)
         report = {
             "orders": OrderStore(engine).counts(),
             "returns": ReturnStore(engine).counts(),
             "outbox": OutboxStore(engine, KINDS.return_kinds).counts(),
             "quarantine": QuarantineStore(engine).open_counts(),
             "jobs": jobs,
+            "database": {"identity": identity},
         }
     if as_json:
         click.echo(to_json(report))
@@ -44,6 +47,7 @@ def status(context: Context, as_json: bool) -> None:
         counts = report[section]
         assert isinstance(counts, dict)
         click.echo(f"{section:10} " + "  ".join(f"{k}={v}" for k, v in counts.items()))
+    click.echo(f"{'database':10} identity={identity}")
     for name, state in jobs.items():
         click.echo(
             f"job {name}: last success {state['last_success'] or 'never'}, "

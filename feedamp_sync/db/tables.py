@@ -215,6 +215,16 @@ quarantine: Final = Table(
     **_TABLE_OPTIONS,
 )
 
+meta: Final = Table(
+    "feedamp_meta",
+    metadata,
+    # "database_identity": random, written when the schema is created; generated seller
+    # numbers carry it, so no two databases issue the same one.
+    Column("key", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+    **_TABLE_OPTIONS,
+)
+
 sync_state: Final = Table(
     "feedamp_sync_state",
     metadata,

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from feedamp_sync.db.identity import database_identity
 from feedamp_sync.db.seller_actions import (
     delete_message,
     holder_of,
@@ -104,6 +105,7 @@ def enqueue(
             declared,
             checked.payload,
             message_id=message_id,
+            database=database_identity(conn),
             account=account,
             target_id=target_id,
             facts=facts,

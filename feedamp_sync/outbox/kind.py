@@ -46,6 +46,8 @@ class NumberSource:
     """What a generated number may be rendered from."""
 
     message_id: int
+    database: str
+    """This database's identity (``feedamp_meta``): no two databases render one number."""
     account: str
     target_id: str
     payload: Mapping[str, Any]

@@ -43,6 +43,7 @@ def numbered(
     payload: Mapping[str, Any],
     *,
     message_id: int,
+    database: str,
     account: str,
     target_id: str,
     facts: Facts,
@@ -54,7 +55,7 @@ def numbered(
         return None
     number = payload.get(rule.field)
     if number is None:
-        source = NumberSource(message_id, account, target_id, payload, facts)
+        source = NumberSource(message_id, database, account, target_id, payload, facts)
         number = _rendered(kind, rule, source, templates)
     return Numbered({**payload, rule.field: number}, number, unique_key(kind.name, account, number))
 

@@ -21,6 +21,7 @@ import structlog
 from sqlalchemy import Connection, Engine
 
 from feedamp_sync.core.facts import Facts
+from feedamp_sync.db.identity import database_identity
 from feedamp_sync.db.seller_actions import (
     Fence,
     Subject,
@@ -92,13 +93,15 @@ class Preparer:
         """Every message in one transaction: a refused message has written nothing (every
         check comes before its number is reserved), so it cannot spoil the others."""
         preparation = Preparation()
+        numbered_kinds = any(kind.number is not None for _, kind in messages)
+        database = database_identity(conn) if numbered_kinds else ""
         subjects = [
             subject_of(kind, m.account, m.target_id, before_id=m.id) for m, kind in messages
         ]
         facts_of = load_facts_of(conn, subjects)
         for (message, kind), facts in zip(messages, facts_of, strict=True):
             try:
-                ready = self._prepare(owner, message, kind, facts, conn)
+                ready = self._prepare(owner, message, kind, facts, database, conn)
             except InvalidPayload as problems:
                 preparation.refused.append((message, problems))
                 continue
@@ -109,7 +112,13 @@ class Preparer:
         return preparation
 
     def _prepare(
-        self, owner: str, message: OutboxMessage, kind: Kind, facts: Facts, conn: Connection
+        self,
+        owner: str,
+        message: OutboxMessage,
+        kind: Kind,
+        facts: Facts,
+        database: str,
+        conn: Connection,
     ) -> OutboxMessage | None:
         """The message with its plan; None if its claim was lost while numbering it."""
         checked = check_payload(kind, message.payload)
@@ -122,6 +131,7 @@ class Preparer:
             kind,
             payload,
             message_id=message.id,
+            database=database,
             account=message.account,
             target_id=message.target_id,
             facts=facts,

@@ -122,43 +122,58 @@ def plan(payload: Json, facts: Facts) -> RefundPlan:
     return RefundPlan(payload)
 
 
+DUPLICATE_WORDS: Final = ("duplicate", "already", "exists", "in use", "been used")
+"""How a refusal may say a number is taken: the docs give neither the words nor the status."""
+
+
 def duplicate_means_sent(rejection: ApiRejected, *, earlier_attempt_may_have_applied: bool) -> bool:
     """Whether FeedAMP refusing our refund as a duplicate proves our earlier attempt applied.
 
     FeedAMP v1 cannot list refunds, so this is the only reconciliation there is: our number
-    is used by this message alone (the outbox's unique key), so after an attempt with an
-    unknown outcome a duplicate refusal (a 409, or a 4xx that says "duplicate") can only be
-    that attempt. On a first attempt it means someone else used the number: a real error.
+    is used by this message alone (the outbox's unique key, and the database identity in the
+    generated number), so after an attempt with an unknown outcome a duplicate refusal (a
+    409, or a 4xx whose words say the number is taken) can only be that attempt. On a first
+    attempt it means someone else used the number: a real error.
     """
     status = rejection.status_code or 0
-    duplicate = status == 409 or (400 <= status < 500 and "duplicate" in rejection.message.lower())
+    said = rejection.message.lower()
+    duplicate = status == 409 or (
+        400 <= status < 500 and any(word in said for word in DUPLICATE_WORDS)
+    )
     return earlier_attempt_may_have_applied and duplicate
 
 
 def deliver(client: FeedampClient, message: OutboxMessage) -> Delivered:
     planned: RefundPlan = message.plan
     request = planned.request
+    number = planned.refund_info["cp_refund_number"]
+    earlier = message.earlier_attempt_may_have_applied
     try:
         response = client.create_refund(message.target_id, planned.refund_info)
     except ApiRejected as rejection:
-        if not duplicate_means_sent(
-            rejection, earlier_attempt_may_have_applied=message.earlier_attempt_may_have_applied
-        ):
+        if duplicate_means_sent(rejection, earlier_attempt_may_have_applied=earlier):
+            log.info("refund_reconciled", order_id=message.target_id, cp_refund_number=number)
+            return Delivered(
+                request=request,
+                response={"reconciled": f"FeedAMP already holds cp_refund_number {number}"},
+                status_code=rejection.status_code,
+                reconciled=True,
+            )
+        if not earlier:
             raise
-        number = planned.refund_info["cp_refund_number"]
-        log.info("refund_reconciled", order_id=message.target_id, cp_refund_number=number)
-        return Delivered(
-            request=request,
-            response={"reconciled": f"FeedAMP already holds cp_refund_number {number}"},
+        raise ApiRejected(
+            f"{rejection.message}; an earlier attempt of this refund had an unknown outcome "
+            f"and may have taken effect: check in the marketplace whether refund {number} "
+            "exists before retrying or cancelling this message",
             status_code=rejection.status_code,
-            reconciled=True,
-        )
+        ) from None
     return Delivered(request=request, response=response, status_code=201)
 
 
 def _number_fields(source: NumberSource) -> dict[str, Any]:
     return {
         "id": source.message_id,
+        "database": source.database,
         "account": source.account,
         "order_id": source.target_id,
         "mp_line_number": source.payload["mp_line_number"],

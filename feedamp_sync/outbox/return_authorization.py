@@ -87,6 +87,7 @@ def _number_fields(source: NumberSource) -> dict[str, Any]:
     facts = source.facts
     return {
         "id": source.message_id,
+        "database": source.database,
         "account": source.account,
         "return_id": source.target_id,
         "mp_return_number": facts.mp_return_number if isinstance(facts, ReturnFacts) else None,

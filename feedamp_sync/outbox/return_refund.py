@@ -45,15 +45,25 @@ def check_shape(report: Report, obj: Mapping[str, Any]) -> Json:
 
 
 def check_stored(payload: Json, facts: Facts) -> list[str]:
-    """Every named line must be the return's; with none named, the return needs a line."""
+    """Every named line must be the return's; with none named, the return needs a line.
+
+    FeedAMP's return lines may carry no ``feedamp_return_line_id`` (nor ``id``: the docs'
+    sample shows neither). Then the lines the seller names, with the ids FeedAMP shows for
+    them, are taken as given, since there is nothing to check them against; naming none
+    cannot work, and is refused saying so.
+    """
     assert isinstance(facts, ReturnFacts)
     lines = payload.get("merchant_refund_lines", [])
-    if not lines and not facts.line_ids:
+    if not facts.line_ids:
+        if lines:
+            return []
         return [
-            f"merchant_refund_lines: none given, and stored return {facts.return_id} has no "
-            "line with a feedamp_return_line_id to refund"
+            f"merchant_refund_lines: none given, and the lines of stored return "
+            f"{facts.return_id} carry no feedamp_return_line_id (nor id) to refund them by; "
+            "name each line in merchant_refund_lines with the feedamp_return_line_id FeedAMP "
+            "shows for it"
         ]
-    known = ", ".join(facts.line_ids) or "none"
+    known = ", ".join(facts.line_ids)
     return [
         f"{join(join('merchant_refund_lines', index), 'feedamp_return_line_id')}: "
         f"{shown(line['feedamp_return_line_id'])} is not a line of return {facts.return_id} "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from feedamp_sync.sandbox import parse
 from feedamp_sync.sandbox.auth import TokenBook, TokenExpired
@@ -87,7 +87,8 @@ class Api:
         except TokenExpired as exc:
             return Outcome(error_response(exc.status, exc.message), fault="token_expiry")
         except Rejected as exc:
-            return Outcome(error_response(exc.status, exc.message))
+            status, message = _as_configured(exc, faults)
+            return Outcome(error_response(status, message))
 
     # -- endpoints ----------------------------------------------------------------------------
 
@@ -129,11 +130,13 @@ class Api:
     def search_returns(self, request: Request, _: dict[str, str], faults: Faults) -> Outcome:
         query = parse.return_query(request.query)
         page = self._world.search_returns(query, _paging(request, faults))
-        body = {"returns": page.items} | cursor_field(page.next_cursor, faults.end_of_pages)
+        items = [_shown_return(item, faults) for item in page.items]
+        body = {"returns": items} | cursor_field(page.next_cursor, faults.end_of_pages)
         return Outcome(json_response(200, body), naive_timestamp=query.naive_timestamp)
 
-    def get_return(self, _: Request, params: dict[str, str], __: Faults) -> Outcome:
-        return Outcome(json_response(200, {"return": self._world.get_return(params["id"])}))
+    def get_return(self, _: Request, params: dict[str, str], faults: Faults) -> Outcome:
+        shown = _shown_return(self._world.get_return(params["id"]), faults)
+        return Outcome(json_response(200, {"return": shown}))
 
     def authorize_return(self, request: Request, params: dict[str, str], _: Faults) -> Outcome:
         number = parse.merchant_return_number(parse_json_object(request.body))
@@ -144,6 +147,30 @@ class Api:
         line_ids = parse.refund_line_ids(parse_json_object(request.body))
         shown, effect = self._world.refund_return(params["id"], line_ids)
         return Outcome(json_response(200, {"return": shown}), effect)
+
+
+def _shown_return(returned: Any, faults: Faults) -> Any:
+    """A return as read, its lines without any id when the faults say so."""
+    if not faults.hide_return_line_ids or not isinstance(returned, dict):
+        return returned
+    lines = returned.get("return_info", {}).get("return_lines", [])
+    for line in lines if isinstance(lines, list) else []:
+        if isinstance(line, dict):
+            line.pop("feedamp_return_line_id", None)
+            line.pop("id", None)
+    return returned
+
+
+def _as_configured(refusal: Rejected, faults: Faults) -> tuple[int, str]:
+    """A duplicate or already-done refusal (409) as the faults say FeedAMP words it: the
+    docs give neither its status nor its words."""
+    if refusal.status != 409:
+        return refusal.status, refusal.message
+    message = refusal.message
+    if faults.duplicate_wording is not None:
+        subject = message.removeprefix("duplicate ").removesuffix(" already confirmed")
+        message = f"{subject}: {faults.duplicate_wording}"
+    return faults.duplicate_status, message
 
 
 def _paging(request: Request, faults: Faults) -> PageRequest:

@@ -16,7 +16,10 @@ reconciliation and pagination rules can be proven against them:
 * ``end_of_pages`` and ``offset_cursor``: how list endpoints end and what cursors mean;
   ``stuck_cursor``: every cursor leads back to the first page, under a fresh cursor;
 * ``hide_fulfillments``: GET order shows no fulfillments or cancellations on its lines (the
-  docs do not say how it shows them).
+  docs do not say how it shows them);
+* ``duplicate_status`` and ``duplicate_wording``: how a refusal of a duplicate number or of
+  an action already done is answered (409 and "duplicate ..." unless told otherwise);
+* ``hide_return_line_ids``: return lines carry neither ``feedamp_return_line_id`` nor ``id``.
 
 The per-request faults are drawn in that order (drop, error_5xx, rate_limited, apply_then_fail,
 slow, drip), each with its own probability, from one RNG seeded from the sandbox seed; at most one
@@ -58,6 +61,9 @@ class Faults:
     offset_cursor: bool = False
     stuck_cursor: bool = False
     hide_fulfillments: bool = False
+    duplicate_status: int = 409
+    duplicate_wording: str | None = None
+    hide_return_line_ids: bool = False
     endpoints: Collection[str] | None = None
     include_token: bool = False
 
@@ -72,6 +78,8 @@ class Faults:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"{name} must be a non-negative number")
+        if not isinstance(self.duplicate_status, int) or not 400 <= self.duplicate_status < 500:
+            raise ValueError("duplicate_status must be a 4xx status code")
         expiry = self.token_expiry_requests
         if expiry is not None and (not isinstance(expiry, int) or expiry < 1):
             raise ValueError("token_expiry_requests must be a positive integer or None")

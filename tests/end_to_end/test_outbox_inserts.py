@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from feedamp_sync.db import tables as t
+from feedamp_sync.db.identity import database_identity_of
 from feedamp_sync.sandbox import Sandbox, SandboxServer
 from tests.end_to_end.actions import (
     QUICK_RETRIES,
@@ -151,7 +152,7 @@ def test_a_refund_inserted_without_a_number_gets_one_before_its_first_send(
     message_id = insert(engine, "refund", order_id, wrapped)
     run_until_settled(capsys, config, engine)
     row = message_row(engine, message_id)
-    number = f"RF{message_id:08d}"
+    number = f"RF{database_identity_of(engine)}-{message_id}"
     assert row.payload["cp_refund_number"] == number
     assert row.unique_key == f"refund:main:{number}"
     assert [e["cp_refund_number"] for e in sandbox.effects("refund")] == [number]

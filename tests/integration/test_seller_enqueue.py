@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from feedamp_sync.core.facts import OrderFacts, ReturnFacts
 from feedamp_sync.db import tables as t
+from feedamp_sync.db.identity import database_identity_of
 from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.db.returns import ReturnStore
@@ -71,7 +72,7 @@ def test_a_refund_enqueued_in_a_committed_transaction_is_stored_with_its_number(
     with engine.begin() as conn:
         added = enqueue(conn, account="main", kind="refund", target_id="10042", payload=REFUND)
     [row] = rows(engine)
-    number = f"RF{added.id:08d}"
+    number = f"RF{database_identity_of(engine)}-{added.id}"
     assert (row.id, row.status, row.kind, row.target_id) == (added.id, "pending", "refund", "10042")
     assert row.payload == {**REFUND, "cp_refund_number": number}
     assert row.unique_key == f"refund:main:{number}"
@@ -194,7 +195,7 @@ def test_preparing_an_inserted_refund_persists_its_number_before_delivery(engine
     insert(engine, "refund", "10042", {"refund_info": REFUND})
     preparation = Preparer(engine, OutboxSettings(), KINDS)("w1", claim(engine))
     [ready] = preparation.ready
-    number = f"RF{ready.id:08d}"
+    number = f"RF{database_identity_of(engine)}-{ready.id}"
     assert ready.plan == RefundPlan({**REFUND, "cp_refund_number": number})
     [row] = rows(engine)
     assert (row.payload["cp_refund_number"], row.unique_key) == (number, f"refund:main:{number}")

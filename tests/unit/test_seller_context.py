@@ -154,10 +154,19 @@ def test_a_return_line_that_is_not_on_the_return_is_refused() -> None:
     ]
 
 
-def test_refunding_every_line_of_a_return_without_lines_is_refused() -> None:
-    """No lines named and none stored: there is nothing to refund."""
+def test_refunding_every_line_of_a_return_whose_lines_carry_no_id_is_refused() -> None:
+    """No lines named and no line id stored: the refusal says which id to name them by."""
     [problem] = problems("return_refund", {}, ReturnFacts("5001", None, ()))
-    assert problem.startswith("merchant_refund_lines: none given, and stored return 5001")
+    assert problem.startswith("merchant_refund_lines: none given, and the lines of stored")
+    assert "name each line in merchant_refund_lines with the feedamp_return_line_id" in problem
+
+
+def test_lines_named_for_a_return_whose_lines_carry_no_id_are_taken_as_given() -> None:
+    """With nothing stored to check them against, the seller's line ids are sent."""
+    payload = {
+        "merchant_refund_lines": [{"feedamp_return_line_id": "77", "merchant_full_refund": True}]
+    }
+    assert problems("return_refund", payload, ReturnFacts("5001", None, ())) == []
 
 
 def test_require_context_raises_with_every_problem() -> None:

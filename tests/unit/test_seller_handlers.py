@@ -353,3 +353,18 @@ def test_a_return_refund_sends_every_planned_line_in_full() -> None:
             },
         )
     ]
+
+
+def test_a_duplicate_refusal_in_other_words_after_an_unknown_outcome_is_sent() -> None:
+    """A 400 saying the number "has been used before" is the earlier attempt's success."""
+    refused = ApiRejected("cp_refund_number has been used before", status_code=400)
+    fake = FakeClient(create_refund=refused)
+    done = REFUND_KIND.deliver(client(fake), message("refund", RefundPlan(REFUND), attempts=2))
+    assert done.reconciled
+
+
+def test_another_refusal_after_an_unknown_outcome_says_the_refund_may_exist() -> None:
+    """Not a duplicate, but the first attempt may have worked: dead, telling what to check."""
+    fake = FakeClient(create_refund=ApiRejected("refund exceeds the line", status_code=400))
+    with pytest.raises(ApiRejected, match="check in the marketplace whether refund RF1 exists"):
+        REFUND_KIND.deliver(client(fake), message("refund", RefundPlan(REFUND), attempts=2))

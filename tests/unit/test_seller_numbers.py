@@ -18,11 +18,13 @@ STORED_RETURN = ReturnFacts("5001", "123-4567RT", ("900001",))
 
 def number(kind: str, payload: dict[str, Any], **options: Any) -> Numbered | None:
     facts = options.pop("facts", STORED_RETURN)
+    database = options.pop("database", "K7Q2XM4A")
     templates = OutboxSettings(**options) if options else DEFAULTS
     return numbered(
         KINDS[kind],
         payload,
         message_id=42,
+        database=database,
         account="main",
         target_id="10042" if kind == "refund" else "5001",
         facts=facts,
@@ -30,13 +32,14 @@ def number(kind: str, payload: dict[str, Any], **options: Any) -> Numbered | Non
     )
 
 
-def test_a_refund_without_a_number_gets_one_from_the_template_and_message_id() -> None:
-    """The default template pads the outbox message id: RF00000042."""
+def test_a_refund_without_a_number_gets_one_from_the_database_and_message_id() -> None:
+    """The default template joins this database's identity and the message id, so another
+    database's message 42 gets another number."""
     result = number("refund", {"mp_line_number": "L1"})
     assert result == Numbered(
-        {"mp_line_number": "L1", "cp_refund_number": "RF00000042"},
-        "RF00000042",
-        "refund:main:RF00000042",
+        {"mp_line_number": "L1", "cp_refund_number": "RFK7Q2XM4A-42"},
+        "RFK7Q2XM4A-42",
+        "refund:main:RFK7Q2XM4A-42",
     )
 
 
@@ -107,3 +110,12 @@ def test_a_taken_number_names_the_message_holding_it() -> None:
         'cp_refund_number: "RF1" is already used by outbox message 7 (sent); each refund needs '
         "a cp_refund_number of its own"
     ]
+
+
+def test_two_databases_never_render_the_same_refund_number() -> None:
+    """The same message id in two databases: two numbers."""
+    first = number("refund", {"mp_line_number": "L1"}, database="AAAAAAAA")
+    second = number("refund", {"mp_line_number": "L1"}, database="BBBBBBBB")
+    assert first is not None
+    assert second is not None
+    assert first.number != second.number
