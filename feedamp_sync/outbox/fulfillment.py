@@ -26,6 +26,7 @@ from feedamp_sync.outbox.delivery import Delivered
 from feedamp_sync.outbox.fields import Fields, Report, join, shown, top_object
 from feedamp_sync.outbox.fulfillment_set import (
     Holdings,
+    Key,
     body,
     carries,
     covered,
@@ -34,6 +35,8 @@ from feedamp_sync.outbox.fulfillment_set import (
     of_payloads,
     plus,
     union,
+    withdrawn_by,
+    without,
 )
 from feedamp_sync.outbox.kind import Kind
 from feedamp_sync.outbox.payloads import OTHER_REASON_WARNING
@@ -53,7 +56,8 @@ CANCELLATION_REASONS: Final = (
 )
 
 _FULFILLMENT_KEYS: Final = ("invoice_number", "order_lines")
-_LINE_KEYS: Final = ("mp_line_number", "sku", "fulfillments", "cancellations")
+_LINE_KEYS: Final = ("mp_line_number", "sku", "fulfillments", "cancellations", "withdrawn")
+_WITHDRAWN_KEYS: Final = ("tracking_number", "quantity_shipped")
 _SHIPMENT_KEYS: Final = (
     "quantity_shipped",
     "shipped_date",
@@ -112,11 +116,27 @@ def _line(report: Report, raw: Mapping[str, Any], path: str) -> Json:
         _cancellation(report, item, where)
         for where, item in fields.objects("cancellations", required=False)
     ]
-    if not shipments and not cancellations and len(report.problems) == problems_before:
-        report.problem(path, "needs at least one fulfillment or cancellation")
+    withdrawn = [
+        _withdrawal(report, item, where)
+        for where, item in fields.objects("withdrawn", required=False)
+    ]
+    if not (shipments or cancellations or withdrawn) and len(report.problems) == problems_before:
+        report.problem(path, "needs at least one fulfillment, cancellation or withdrawal")
     line["fulfillments"] = shipments
     line["cancellations"] = cancellations
+    if withdrawn:
+        line["withdrawn"] = withdrawn
     return line
+
+
+def _withdrawal(report: Report, raw: Mapping[str, Any], path: str) -> Json:
+    """An earlier shipment of the line to take back (a mistyped tracking number, say), known
+    by its tracking number and quantity, whoever entered it; its units are free again."""
+    fields = Fields(report, raw, path, _WITHDRAWN_KEYS)
+    return {
+        "tracking_number": fields.text("tracking_number", required=True),
+        "quantity_shipped": fields.positive_int("quantity_shipped", required=True),
+    }
 
 
 def _shipment(report: Report, raw: Mapping[str, Any], path: str) -> Json:
@@ -213,7 +233,12 @@ class FulfillmentPlan:
     @property
     def request(self) -> Json:
         """The set our own messages make (FeedAMP's entries are added when it is read)."""
-        return body(plus(self.earlier, self.carried), self.invoice_number)
+        kept, _ = without(self.earlier, self.withdrawn)
+        return body(plus(kept, self.carried), self.invoice_number)
+
+    @property
+    def withdrawn(self) -> dict[str, list[Key]]:
+        return withdrawn_by(self.new)
 
     @property
     def earlier(self) -> Holdings:
@@ -245,11 +270,17 @@ def deliver(client: FeedampClient, message: OutboxMessage) -> Delivered:
     held = held_by(order)
     if held is None:
         _warn_unreadable(client, message.target_id)
-    elif retrying and carries(held, planned.earlier, planned.carried):
+    elif retrying and carries(held, planned.earlier, planned.carried, planned.withdrawn):
         log.info("fulfillment_reconciled", order_id=message.target_id)
         return Delivered(request=planned.request, response=order, reconciled=True)
     ours = planned.earlier if held is None else union(held, planned.earlier)
-    sent = body(plus(ours, planned.carried), planned.invoice_number)
+    kept, unmatched = without(ours, planned.withdrawn)
+    if unmatched:
+        raise ActionConflict(
+            f"order {message.target_id} has no shipment to withdraw of "
+            f"{'; '.join(unmatched)}; FeedAMP holds {_described(held)}"
+        )
+    sent = body(plus(kept, planned.carried), planned.invoice_number)
     _require_room(order, sent, held, message.target_id)
     try:
         response = client.fulfill_order(message.target_id, sent)
@@ -257,7 +288,9 @@ def deliver(client: FeedampClient, message: OutboxMessage) -> Delivered:
         if retrying:
             order = client.get_order(message.target_id)
             held = held_by(order)
-            if held is not None and carries(held, planned.earlier, planned.carried):
+            if held is not None and carries(
+                held, planned.earlier, planned.carried, planned.withdrawn
+            ):
                 log.info("fulfillment_reconciled", order_id=message.target_id)
                 return Delivered(request=sent, response=order, reconciled=True)
         raise ApiRejected(

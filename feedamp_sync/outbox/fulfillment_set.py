@@ -8,7 +8,10 @@ are kept), plus whatever of our earlier messages it does not hold, plus the new 
 entry a message carries counts once per message: two messages that each ship one unit under
 the same tracking number (two units scanned into one box) ship two units. An entry is known
 by what identifies it on the line: a shipment by tracking number and quantity, a cancellation
-by reason and quantity (FeedAMP may echo dates and carriers in its own form). Pure.
+by reason and quantity (FeedAMP may echo dates and carriers in its own form). A message may
+also withdraw an earlier shipment (``withdrawn``: a mistyped tracking number corrected): one
+entry so known leaves the set, whoever entered it, and later messages do not bring it back.
+Pure.
 """
 
 from __future__ import annotations
@@ -39,14 +42,54 @@ Holdings = dict[str, LineSet]
 
 
 def of_payloads(payloads: Iterable[Mapping[str, Any]]) -> Holdings:
-    """The entries of normalised fulfillment payloads, each payload's counted once."""
+    """The entries of normalised fulfillment payloads in order, each payload's counted once,
+    less the ones a later payload withdrew."""
     holdings: Holdings = {}
     for payload in payloads:
         for line in payload["order_lines"]:
             target = holdings.setdefault(str(line["mp_line_number"]), LineSet())
             target.sku = target.sku or line.get("sku")
+            _take_out(target, withdrawn_keys(line))
             target.entries += _entries(line)
     return holdings
+
+
+def withdrawn_by(payload: Mapping[str, Any]) -> dict[str, list[Key]]:
+    """The shipments a payload withdraws, per line."""
+    found = {str(line["mp_line_number"]): withdrawn_keys(line) for line in payload["order_lines"]}
+    return {number: keys for number, keys in found.items() if keys}
+
+
+def withdrawn_keys(line: Mapping[str, Any]) -> list[Key]:
+    return [
+        ("shipment", str(item["tracking_number"]), int(item["quantity_shipped"]))
+        for item in _dicts(line.get("withdrawn"))
+    ]
+
+
+def without(holdings: Holdings, withdrawn: Mapping[str, list[Key]]) -> tuple[Holdings, list[str]]:
+    """The set less one entry per withdrawn key, and the withdrawals that matched nothing."""
+    kept: Holdings = {number: LineSet(s.sku, list(s.entries)) for number, s in holdings.items()}
+    unmatched: list[str] = []
+    for number, keys in withdrawn.items():
+        line = kept.setdefault(number, LineSet())
+        missing = _take_out(line, keys)
+        unmatched += [f"{key[2]} unit(s) under {key[1]} on line {number}" for key in missing]
+    return kept, unmatched
+
+
+def _take_out(line: LineSet, keys: list[Key]) -> list[Key]:
+    """Remove one entry per key (the latest); returns the keys no entry matched."""
+    missing: list[Key] = []
+    for key in keys:
+        index = next(
+            (i for i in reversed(range(len(line.entries))) if line.entries[i][0] == key), None
+        )
+        if index is None:
+            missing.append(key)
+        else:
+            del line.entries[index]
+    return missing
 
 
 def held_by(order: Mapping[str, Any]) -> Holdings | None:
@@ -94,14 +137,26 @@ def union(held: Holdings, ours: Holdings) -> Holdings:
     return total
 
 
-def carries(held: Holdings, before: Holdings, new: Holdings) -> bool:
+def carries(
+    held: Holdings,
+    before: Holdings,
+    new: Holdings,
+    withdrawn: Mapping[str, list[Key]] | None = None,
+) -> bool:
     """Whether FeedAMP holds everything ``new`` carried on top of ``before``: each of its
-    entries as often as ``before`` and ``new`` together have it. After an attempt whose
-    outcome is unknown, this tells "the PUT took effect" from "it did not"."""
+    entries as often as ``before`` and ``new`` together have it, and no more of a withdrawn
+    shipment than ``before`` leaves. After an attempt whose outcome is unknown, this tells
+    "the PUT took effect" from "it did not"."""
     for number, line in new.items():
         have = held.get(number, LineSet()).count()
         need = before.get(number, LineSet()).count() + line.count()
         if any(have[key] < need[key] for key in line.count()):
+            return False
+    for number, keys in (withdrawn or {}).items():
+        have = held.get(number, LineSet()).count()
+        left = before.get(number, LineSet()).count()
+        left.subtract(Counter(keys))
+        if any(have[key] > max(0, left[key]) for key in keys):
             return False
     return True
 

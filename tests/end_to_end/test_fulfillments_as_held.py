@@ -135,3 +135,31 @@ def test_without_fulfillment_data_in_get_order_our_own_history_is_sent(
     assert code == 0
     assert "fulfillment_history_unreadable" in err
     assert held(sandbox, order_id) == [("1Z-FIRST", 1), ("1Z-SECOND", 1)]
+
+
+def test_a_mistyped_tracking_number_is_corrected_by_withdrawing_it(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One message withdraws the mistyped shipment and adds the right one: FeedAMP holds the
+    right one only, and a later shipment does not bring the typo back."""
+    order_id, line = shipped_order(sandbox, 3)
+    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+    run_until_settled(capsys, config, engine)
+    ship(capsys, config, tmp_path, order_id, (line, shipment(1, "1Z-TYPO")))
+    run_until_settled(capsys, config, engine)
+    correction = fulfillment(line, shipment(1, "1Z-RIGHT"))
+    correction["order_lines"][0]["withdrawn"] = [
+        {"tracking_number": "1Z-TYPO", "quantity_shipped": 1}
+    ]
+    assert enqueue_cli(capsys, config, tmp_path, "fulfillment", order_id, correction)[0] == 0
+    run_until_settled(capsys, config, engine)
+    assert held(sandbox, order_id) == [("1Z-RIGHT", 1)]
+
+    ship(capsys, config, tmp_path, order_id, (line, shipment(1, "1Z-LATER")))
+    run_until_settled(capsys, config, engine)
+    assert held(sandbox, order_id) == [("1Z-RIGHT", 1), ("1Z-LATER", 1)]

@@ -222,7 +222,9 @@ def test_preparing_an_invalid_row_refuses_it_and_readies_the_rest(engine: Engine
     preparation = Preparer(engine, OutboxSettings(), KINDS)("w1", claim(engine))
     [(refused, problems)] = preparation.refused
     assert refused.target_id == "10042"
-    assert problems.problems == ["order_lines[0]: needs at least one fulfillment or cancellation"]
+    assert problems.problems == [
+        "order_lines[0]: needs at least one fulfillment, cancellation or withdrawal"
+    ]
     [ready] = preparation.ready
     assert isinstance(ready.plan, FulfillmentPlan)
 

@@ -13,6 +13,8 @@ from feedamp_sync.outbox.fulfillment_set import (
     of_payloads,
     plus,
     union,
+    withdrawn_by,
+    without,
 )
 
 
@@ -124,3 +126,45 @@ def test_an_order_whose_lines_show_no_fulfillment_data_is_unreadable() -> None:
     """No line carries fulfillments or cancellations: what FeedAMP holds is unknown."""
     assert held_by(order({"mp_line_number": "L1", "quantity": 2})) is None
     assert held_by({"id": "1"}) is None
+
+
+def withdrawing(line: str, tracking: str, quantity: int = 1) -> dict[str, Any]:
+    return {
+        "order_lines": [
+            {
+                "mp_line_number": line,
+                "fulfillments": [],
+                "cancellations": [],
+                "withdrawn": [{"tracking_number": tracking, "quantity_shipped": quantity}],
+            }
+        ]
+    }
+
+
+def test_a_withdrawn_shipment_leaves_the_set() -> None:
+    """One entry so known is taken out, whoever entered it."""
+    held = of_payloads([payload("L1", shipment("TYPO"), shipment("A"))])
+    kept, unmatched = without(held, withdrawn_by(withdrawing("L1", "TYPO")))
+    assert (tracking(kept), unmatched) == (["A"], [])
+
+
+def test_a_later_message_does_not_bring_a_withdrawn_shipment_back() -> None:
+    """Our history less its withdrawals: the mistyped shipment stays gone."""
+    history = of_payloads([payload("L1", shipment("TYPO")), withdrawing("L1", "TYPO")])
+    assert tracking(history) == []
+
+
+def test_a_withdrawal_that_matches_nothing_is_reported() -> None:
+    """Withdrawing a shipment the line does not have is named, not ignored."""
+    _, unmatched = without({}, withdrawn_by(withdrawing("L1", "NOPE", 2)))
+    assert unmatched == ["2 unit(s) under NOPE on line L1"]
+
+
+def test_a_withdrawal_took_effect_when_feedamp_no_longer_holds_it() -> None:
+    """After an unknown outcome, the withdrawn shipment gone from FeedAMP means applied."""
+    before = of_payloads([payload("L1", shipment("TYPO"))])
+    new = of_payloads([payload("L1", shipment("FIXED"))])
+    withdrawn = withdrawn_by(withdrawing("L1", "TYPO"))
+    still = of_payloads([payload("L1", shipment("TYPO"), shipment("FIXED"))])
+    assert not carries(still, before, new, withdrawn)
+    assert carries(of_payloads([payload("L1", shipment("FIXED"))]), before, new, withdrawn)

@@ -137,7 +137,7 @@ def test_a_line_with_no_entries_is_refused() -> None:
         "order_lines": [{"mp_line_number": "L1", "fulfillments": [], "cancellations": None}]
     }
     assert problems("fulfillment", payload) == [
-        "order_lines[0]: needs at least one fulfillment or cancellation"
+        "order_lines[0]: needs at least one fulfillment, cancellation or withdrawal"
     ]
 
 
@@ -306,3 +306,21 @@ def test_a_web_tracking_url_is_kept() -> None:
     url = "https://www.ups.com/track?tracknum=1Z999"
     checked = check_payload(KINDS["fulfillment"], fulfillment(tracking_url=url))
     assert checked.payload["order_lines"][0]["fulfillments"][0]["tracking_url"] == url
+
+
+def test_a_line_may_only_withdraw_an_earlier_shipment() -> None:
+    """A correction's withdrawal alone is a valid line, kept as given."""
+    withdrawal = {"tracking_number": "1Z-TYPO", "quantity_shipped": 1}
+    payload = {"order_lines": [{"mp_line_number": "L1", "withdrawn": [withdrawal]}]}
+    line = check_payload(KINDS["fulfillment"], payload).payload["order_lines"][0]
+    assert line["withdrawn"] == [withdrawal]
+
+
+def test_a_withdrawal_names_its_shipment_by_tracking_number_and_quantity() -> None:
+    """Both are required; nothing else is allowed."""
+    payload = {"order_lines": [{"mp_line_number": "L1", "withdrawn": [{"tracking_nr": "X"}]}]}
+    assert problems("fulfillment", payload) == [
+        'order_lines[0].withdrawn[0].tracking_nr: unknown field (did you mean "tracking_number"?)',
+        "order_lines[0].withdrawn[0].tracking_number: required",
+        "order_lines[0].withdrawn[0].quantity_shipped: required",
+    ]
