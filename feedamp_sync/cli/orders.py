@@ -7,6 +7,11 @@ import click
 from feedamp_sync.app import open_database
 from feedamp_sync.cli.common import EXIT_FAILURE, EXIT_OK, Context, pass_context, to_json
 from feedamp_sync.db.orders import OrderStore
+from feedamp_sync.db.outbox import OutboxStore
+from feedamp_sync.outbox.fulfillment import FULFILLMENT
+from feedamp_sync.outbox.kinds import KINDS
+from feedamp_sync.outbox.ledger import SentAction, order_ledger
+from feedamp_sync.outbox.refund import REFUND
 
 
 @click.group()
@@ -46,11 +51,22 @@ def orders_list(
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (the default).")
 @pass_context
 def orders_show(context: Context, order_id: str, account: str | None, as_json: bool) -> int:
-    """One stored order with its lines and the full order object as received."""
+    """One stored order with its lines, the full order object as received, and its ledger:
+    per line, what was ordered, shipped, cancelled and refunded, and by which message."""
     with open_database(context.settings) as engine:
         order = OrderStore(engine).get(order_id, account=account)
-    if order is None:
-        click.echo(f"feedamp-sync: no stored order with FeedAMP id {order_id}", err=True)
-        return EXIT_FAILURE
+        if order is None:
+            click.echo(f"feedamp-sync: no stored order with FeedAMP id {order_id}", err=True)
+            return EXIT_FAILURE
+        outbox = OutboxStore(engine, KINDS.return_kinds)
+        sent = {
+            kind: [
+                SentAction(m["id"], m["payload"], m["response"])
+                for m in outbox.sent_for(order["account"], order["feedamp_id"], kind)
+            ]
+            for kind in (FULFILLMENT.name, REFUND.name)
+        }
+    lines = [(line["mp_line_number"], line["quantity"]) for line in order["lines"]]
+    order["ledger"] = order_ledger(lines, sent[FULFILLMENT.name], sent[REFUND.name])
     click.echo(to_json(order))
     return EXIT_OK

@@ -214,6 +214,26 @@ class OutboxStore:
             ]
         return {**row._mapping, "payload": decoded(row.payload), "attempt_history": history}
 
+    def sent_for(self, account: str, target_id: str, kind: str) -> list[dict[str, Any]]:
+        """The ``sent`` messages of one kind for a target, oldest first: id, payload (an
+        undecodable one as :class:`~feedamp_sync.model.Undecodable`) and FeedAMP's answer."""
+        box = t.outbox.c
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(box.id, json_as_text(box.payload), box.response)
+                .where(
+                    box.account == account,
+                    box.target_id == target_id,
+                    box.kind == kind,
+                    box.status == "sent",
+                )
+                .order_by(box.id)
+            )
+            return [
+                {"id": row.id, "payload": decoded(row.payload), "response": row.response}
+                for row in rows
+            ]
+
     def retry(self, message_id: int, *, reason: str, now: datetime) -> Operated:
         """Put a dead message back in the queue, due now, with a fresh attempt budget."""
         return self._operate(message_id, "retry", reason, now)

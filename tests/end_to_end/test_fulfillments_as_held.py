@@ -26,7 +26,7 @@ from tests.end_to_end.actions import (
     shipment,
     statuses,
 )
-from tests.end_to_end.harness import cli, write_config
+from tests.end_to_end.harness import cli, cli_json, write_config
 
 
 def held(sandbox: Sandbox, order_id: str) -> list[tuple[str, int]]:
@@ -68,6 +68,12 @@ def test_a_shipment_entered_in_feedamps_ui_survives_our_next_fulfillment(
 
     assert held(sandbox, order_id) == [("1Z-BY-HAND", 1), ("1Z-OURS", 1)]
     assert set(statuses(engine).values()) == {"sent"}
+    [line] = cli_json(capsys, config, "orders", "show", order_id)["ledger"][:1]
+    sources = [(s["tracking_number"], s["source"]) for s in line["shipments"]]
+    assert sources[0] == ("1Z-BY-HAND", "feedamp")
+    assert sources[1][0] == "1Z-OURS"
+    assert sources[1][1].startswith("message ")
+    assert (line["ordered"], line["shipped"]) == (3, 2)
 
 
 def test_two_identical_one_unit_shipments_in_two_messages_ship_two_units(
