@@ -10,7 +10,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -192,12 +192,20 @@ def guarded(tick: Callable[[], object], job: str) -> bool:
 
 
 @contextmanager
-def open_database(settings: Settings) -> Iterator[Engine]:
-    """An engine on a database migrated to head (else DatabaseNotMigrated), disposed after."""
+def open_database(settings: Settings, *, single_instance: bool = False) -> Iterator[Engine]:
+    """An engine on a database migrated to head (else DatabaseNotMigrated), disposed after.
+
+    ``single_instance`` (the daemon) holds the single-instance guard on SQLite, taken before
+    the schema is first read: a second daemon reads nothing through another name of the file.
+    """
     engine = create_engine_for(settings.database.url, pool_size=settings.database.pool_size)
+    guard: AbstractContextManager[None] = (
+        single_instance_guard(engine) if single_instance else nullcontext()
+    )
     try:
-        migrate.require_head(engine)
-        yield engine
+        with guard:
+            migrate.require_head(engine)
+            yield engine
     finally:
         engine.dispose()
 
@@ -217,8 +225,7 @@ def build_app(
     """
     env = os.environ if environ is None else environ
     with ExitStack() as stack:
-        engine = stack.enter_context(open_database(settings))
-        stack.enter_context(single_instance_guard(engine))
+        engine = stack.enter_context(open_database(settings, single_instance=True))
         telemetry = Telemetry(engine, clock=clock)
         clients: dict[str, FeedampClient] = {}
         for account in settings.accounts:

@@ -143,19 +143,39 @@ def test_five_concurrent_db_upgrade_commands_all_succeed(
     assert (events.count("db_upgraded"), events.count("db_already_current")) == (1, 4)
 
 
+def another_name(database: Path, how: str) -> Path:
+    """The database file as a second daemon names it: the same path, or a hard or symbolic
+    link in another directory."""
+    if how == "same path":
+        return database
+    alias = database.parent / "elsewhere" / "alias.db"
+    alias.parent.mkdir()
+    if how == "hard link":
+        os.link(database, alias)
+    else:
+        alias.symlink_to(database)
+    return alias
+
+
 @pytest.mark.backends("sqlite")
+@pytest.mark.parametrize("how", ["same path", "hard link", "symlink"])
 def test_a_second_daemon_on_one_sqlite_file_refuses_to_start(
     database_url: str,
     engine: Engine,
+    how: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """While one daemon holds a SQLite file, another exits 78 saying why."""
+    """While one daemon holds a SQLite file, another on any name of it exits 78 saying why."""
     config = write_config(tmp_path, database_url, UNREACHABLE, FAST)
+    second = tmp_path / "second"
+    second.mkdir()
+    alias = another_name(Path(str(engine.url.database)), how)
+    second_config = write_config(second, f"sqlite:///{alias}", UNREACHABLE, FAST)
     with build_app(load_settings(config)):
-        code, _, err = cli(capsys, config, "run", "--once")
+        code, _, err = cli(capsys, second_config, "run", "--once")
     assert code == 78
-    assert "another feedamp-sync daemon is already using" in err
+    assert f"another feedamp-sync daemon is already using {alias}" in err
 
 
 def test_orders_show_of_an_unknown_order_fails(
