@@ -1,5 +1,8 @@
 """Engines for the three supported backends, configured for a multi-threaded daemon.
 
+Every engine hides the parameters of its statements (``hide_parameters``): they are order
+data, and SQLAlchemy would otherwise print them in every error message and logged traceback.
+
 Each backend gets what it needs to be safe under concurrency, on every pooled connection:
 
 - SQLite: WAL (readers never block the writer), a 30 s busy timeout, ``synchronous=FULL``
@@ -82,7 +85,9 @@ def backend_name(engine: Engine) -> Backend:
 
 
 def _sqlite_engine(url: URL, pool_size: int) -> Engine:
-    engine = sa.create_engine(url, pool_size=pool_size, json_serializer=json_text)
+    engine = sa.create_engine(
+        url, pool_size=pool_size, json_serializer=json_text, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
@@ -104,7 +109,11 @@ def _sqlite_engine(url: URL, pool_size: int) -> Engine:
 
 def _postgresql_engine(url: URL, pool_size: int) -> Engine:
     engine = sa.create_engine(
-        url, pool_size=pool_size, pool_pre_ping=True, json_serializer=json_text
+        url,
+        pool_size=pool_size,
+        pool_pre_ping=True,
+        json_serializer=json_text,
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "connect")
@@ -129,6 +138,7 @@ def _mysql_engine(url: URL, pool_size: int) -> Engine:
         isolation_level="READ COMMITTED",
         connect_args={"charset": "utf8mb4"},
         json_serializer=json_text,
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "connect")

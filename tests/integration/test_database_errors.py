@@ -1,5 +1,5 @@
-"""The db/ calls that callers outside the package make raise DatabaseError when no database
-answers, on every backend."""
+"""Database failures on every backend: the db/ calls that callers outside the package make
+raise DatabaseError when no database answers, and no refused statement shows its values."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from feedamp_sync.db import migrate
+from feedamp_sync.db import tables as t
 from feedamp_sync.db.backlog import BacklogStore
 from feedamp_sync.db.engine import create_engine_for
 from feedamp_sync.db.sync_state import SyncStateStore
@@ -37,3 +39,15 @@ def test_an_unreachable_database_raises_database_error_on_one_line(
         call(unreachable_engine)
     assert "OperationalError" in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_a_refused_statement_shows_none_of_its_parameters(engine: Engine) -> None:
+    """SQLAlchemy's message for a refused insert holds the statement but not the values bound
+    to it; the canary sits outside the key, where no database's own message quotes it."""
+    row = t.sync_state.insert().values(account="main", job="orders", last_error="canary-value")
+    with engine.begin() as conn:
+        conn.execute(row)
+    with pytest.raises(IntegrityError) as raised, engine.begin() as conn:
+        conn.execute(row)
+    assert "canary-value" not in str(raised.value)
+    assert "SQL parameters hidden" in str(raised.value)
