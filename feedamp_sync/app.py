@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from feedamp_sync.db import migrate
 from feedamp_sync.db.engine import create_engine_for
+from feedamp_sync.db.errors import logged_traceback
 from feedamp_sync.db.instance import single_instance_guard
 from feedamp_sync.db.locks import job_lock
 from feedamp_sync.db.orders import OrderStore
@@ -182,11 +183,12 @@ class App:
 
 
 def guarded(tick: Callable[[], object], job: str) -> bool:
-    """The one broad catch: a failing tick is logged and never kills the daemon."""
+    """The one broad catch: a failing tick is logged and never kills the daemon. The traceback
+    tells database errors without the statement and the values they quote (order data)."""
     try:
         tick()
-    except Exception:
-        log.exception("job_failed", job=job)
+    except Exception as error:
+        log.error("job_failed", job=job, exception=logged_traceback(error))
         return False
     return True
 

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import structlog
 
+from feedamp_sync.db.errors import describe
 from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.db.returns import ReturnStore
@@ -179,12 +180,13 @@ def pull_returns(
 def record_tick(
     state: SyncStateStore, account: str, job: str, clock: Clock, tick: Callable[[], T]
 ) -> T:
-    """Run one tick, recording its start and its success or failure for ``status``."""
+    """Run one tick, recording its start and its success or failure for ``status`` (a
+    database error without the data it quotes: see ``db/errors``)."""
     state.started(account, job, clock())
     try:
         result = tick()
     except Exception as error:
-        state.failed(account, job, clock(), f"{type(error).__name__}: {error}")
+        state.failed(account, job, clock(), describe(error))
         raise
     state.succeeded(account, job, clock())
     return result

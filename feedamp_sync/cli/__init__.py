@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from feedamp_sync.cli.check import check
 from feedamp_sync.cli.common import EXIT_FAILURE, EXIT_OK, Context, exit_code_for
@@ -24,6 +25,7 @@ from feedamp_sync.cli.quarantine import quarantine
 from feedamp_sync.cli.returns import returns
 from feedamp_sync.cli.run import run
 from feedamp_sync.cli.status import status
+from feedamp_sync.db.errors import reason
 from feedamp_sync.errors import FeedampSyncError
 from feedamp_sync.logs import configure_logging, scrub
 from feedamp_sync.sandbox.command import sandbox
@@ -89,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FeedampSyncError as error:
         click.echo(f"feedamp-sync: {scrub(str(error))}", err=True)
         return exit_code_for(error)
+    except SQLAlchemyError as error:
+        # A query of a command failed: its reason, not a traceback quoting the order data.
+        click.echo(f"feedamp-sync: {scrub(reason(error))}", err=True)
+        return EXIT_FAILURE
     return result if isinstance(result, int) else EXIT_OK
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from feedamp_sync.core.attempts import AttemptResult, OrderConfirmed
+from feedamp_sync.db.errors import describe
 from feedamp_sync.errors import (
     ActionConflict,
     ApiAuthError,
@@ -117,4 +118,4 @@ def _describe(error: BaseException) -> str:
         return f"invalid payload: {error}"
     if isinstance(error, ApiError | ActionConflict | LeaseExpired):
         return str(error)
-    return f"internal error: {type(error).__name__}: {error}"
+    return f"internal error: {describe(error)}"

@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 
 from feedamp_sync.core.attempts import AttemptResult
+from feedamp_sync.db.errors import logged_traceback
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.errors import ActionConflict, ApiError, InvalidPayload, LeaseExpired
 from feedamp_sync.feedamp.client import FeedampClient
@@ -289,7 +290,11 @@ class OutboxEngine:
             outcome = self._deliver(message)
         except Exception as error:
             if not isinstance(error, ApiError | ActionConflict | InvalidPayload | LeaseExpired):
-                log.exception("outbox_delivery_crashed", **_context(message))
+                log.error(
+                    "outbox_delivery_crashed",
+                    **_context(message),
+                    exception=logged_traceback(error),
+                )
             outcome = error
         sent = (
             None
