@@ -1,5 +1,8 @@
 """Structured logging: JSON lines off a terminal, readable console on one, never a secret.
 
+Dates and times are rendered as ISO 8601 text wherever they sit in an event's values: JSON
+would otherwise print their Python repr, and the console renderer does.
+
 Redaction happens in two layers because secrets reach log lines two ways: by key (a field
 called ``password`` or ``token``) and by value (a password quoted inside an exception text).
 Every secret the process learns is registered (:func:`register_secret` for passwords,
@@ -17,6 +20,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Mapping
+from datetime import date, time
 from typing import Any, Final, Literal, TextIO
 
 import structlog
@@ -117,6 +121,21 @@ def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDic
     return {key: _redact_value(key, value) for key, value in event_dict.items()}
 
 
+def _iso(value: Any) -> Any:
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: _iso(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_iso(v) for v in value]
+    return value
+
+
+def iso_datetimes(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: every date and time, nested in dicts and lists too, as ISO 8601."""
+    return {key: _iso(value) for key, value in event_dict.items()}
+
+
 def _shared_processors() -> list[Processor]:
     return [
         structlog.contextvars.merge_contextvars,
@@ -149,9 +168,10 @@ def _rendering(use_console: bool) -> list[Processor]:
         console = structlog.dev.ConsoleRenderer(
             colors=False, exception_formatter=structlog.dev.plain_traceback
         )
-        return [redact_secrets, console, _scrub_rendered]
+        return [iso_datetimes, redact_secrets, console, _scrub_rendered]
     return [
         structlog.processors.format_exc_info,
+        iso_datetimes,
         redact_secrets,
         structlog.processors.JSONRenderer(),
     ]

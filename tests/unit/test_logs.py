@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 
 import structlog
 
@@ -86,3 +87,28 @@ def test_tracebacks_do_not_leak_secrets() -> None:
             structlog.get_logger("t").exception("boom")
         assert "canary-in-traceback" not in stream.getvalue()
         assert "RuntimeError" in stream.getvalue()
+
+
+def test_datetimes_are_iso_8601_at_any_depth_in_json() -> None:
+    """A time in a field, a dict or a list is ISO 8601 text, not Python's repr."""
+    stream = capture()
+    at = datetime(2026, 5, 1, 10, 0, 30, tzinfo=UTC)
+    structlog.get_logger("t").info(
+        "outbox_retry", next_attempt_at=at, window={"from": at.date(), "at": [at.time()]}
+    )
+    line = json.loads(stream.getvalue())
+    assert (line["next_attempt_at"], line["window"]) == (
+        "2026-05-01T10:00:30+00:00",
+        {"from": "2026-05-01", "at": ["10:00:30"]},
+    )
+
+
+def test_datetimes_are_iso_8601_on_the_console() -> None:
+    """The console shows the same text as JSON lines do."""
+    stream = capture("console")
+    at = datetime(2026, 5, 1, 10, 0, 30, tzinfo=UTC)
+    structlog.get_logger("t").info("outbox_retry", next_attempt_at=at, nested=[{"at": at}])
+    text = stream.getvalue()
+    assert "next_attempt_at=2026-05-01T10:00:30+00:00" in text
+    assert "'at': '2026-05-01T10:00:30+00:00'" in text
+    assert "datetime.datetime(" not in text
