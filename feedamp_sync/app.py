@@ -41,11 +41,10 @@ from feedamp_sync.jobs import (
 )
 from feedamp_sync.logs import register_secret
 from feedamp_sync.ops.telemetry import Telemetry
-from feedamp_sync.outbox.delivery import RetryPolicy
 from feedamp_sync.outbox.engine import DrainSummary, EngineSettings, OutboxEngine
 from feedamp_sync.outbox.kinds import KINDS, Kinds
 from feedamp_sync.outbox.prepare import Preparer
-from feedamp_sync.policy import Backoff
+from feedamp_sync.retries import Backoff, Jitter, RetryPolicy
 from feedamp_sync.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -251,7 +250,11 @@ def build_app(
         )
         policy = RetryPolicy(
             settings.outbox.max_attempts,
-            Backoff(settings.outbox.backoff_base_seconds, settings.outbox.backoff_max_seconds),
+            Backoff(
+                settings.outbox.backoff_base_seconds,
+                settings.outbox.backoff_max_seconds,
+                Jitter.EQUAL,
+            ),
         )
         yield App(
             settings=settings,

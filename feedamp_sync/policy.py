@@ -1,15 +1,12 @@
-"""Pure decisions: seller numbers, retry timing, and what a read-back of an order means.
+"""Pure decisions: seller numbers, and what a read-back of an order means.
 
-Nothing here performs I/O; every function takes the facts it needs (including the clock and
-the random source) and returns a value, so each rule is tested without fixtures.
+Nothing here performs I/O; every function takes the facts it needs and returns a value, so each
+rule is tested without fixtures. When to retry is :mod:`feedamp_sync.retries`.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Final
 
@@ -30,55 +27,6 @@ def seller_number(template: str, **fields: Any) -> str:
 def disambiguated(number: str, row_id: int) -> str:
     """The number to use instead when a template produced one that is already taken."""
     return f"{number}-{row_id}"
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with equal jitter: the n-th retry waits between d/2 and d,
-    d = min(cap, base * 2**(n-1)). Jitter spreads retries of many messages that failed
-    together (one outage) so they do not return as one burst.
-    """
-
-    base_seconds: float
-    cap_seconds: float
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        ceiling = min(self.cap_seconds, self.base_seconds * 2.0 ** max(0, attempt - 1))
-        return ceiling / 2 + rng.uniform(0, ceiling / 2)
-
-
-class Verdict(Enum):
-    """What to do with a message after an attempt that did not succeed."""
-
-    RETRY = "retry"
-    DEAD = "dead"
-
-
-@dataclass(frozen=True)
-class NextStep:
-    verdict: Verdict
-    not_before: datetime | None = None
-
-
-def after_failure(
-    *,
-    retryable: bool,
-    attempts: int,
-    max_attempts: int,
-    retry_after: float | None,
-    now: datetime,
-    backoff: Backoff,
-    rng: random.Random,
-) -> NextStep:
-    """Retry later (honouring the server's Retry-After) or give up and go dead.
-
-    ``attempts`` counts the current budget only: an operator's retry of a dead message
-    starts a new one, with short backoffs again.
-    """
-    if not retryable or attempts >= max_attempts:
-        return NextStep(Verdict.DEAD)
-    delay = retry_after if retry_after is not None else backoff.delay(attempts, rng)
-    return NextStep(Verdict.RETRY, now + timedelta(seconds=delay))
 
 
 class ReadBack(Enum):

@@ -2,7 +2,7 @@
 
 Modules, one job each: ``client`` (the calls, deadlines, retries, logging), ``transport`` (httpx
 and the mapping of its exceptions), ``auth`` (single-flight token renewal), ``ratelimit``
-(request-start windows), ``retry`` (when to repeat a request), ``classify`` (status -> error),
+(request-start windows), ``retry`` (Retry-After headers), ``classify`` (status -> error),
 ``responses`` (tolerant body parsing), ``params`` (query encoding), ``pagination`` (cursors).
 """
 

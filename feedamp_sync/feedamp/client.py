@@ -8,8 +8,15 @@ that would end past the deadline is not waited for; the call fails with :class:`
 instead. httpx's read timeout applies per read, so a server trickling bytes could stretch the
 last attempt by up to one read timeout; in practice a call ends within about twice the timeout.
 
-Retries inside a call follow :mod:`feedamp_sync.feedamp.retry`; a 401 renews the token (once for
-all threads, see :mod:`feedamp_sync.feedamp.auth`) and repeats the request (see ``_call``).
+Retries inside a call follow :mod:`feedamp_sync.retries` with ``api.get_attempts`` attempts and
+:data:`CALL_BACKOFF`. A **read** (GET: list pages, get order, get return, get_token) is repeated
+on any :class:`ApiUnavailable` (5xx, 429, timeout, connection failure): it has no effect on
+FeedAMP. A **mutation** (PUT/POST) is repeated only when FeedAMP cannot have acted on it: the
+connection was never made, or the answer was 429. After a 5xx, a timeout or a dropped connection
+its outcome is unknown, so the error goes to the caller at once (the outbox engine reconciles and
+retries). No retry waits past the deadline: the caller gets the last error, with its
+``retry_after``. A 401 renews the token (once for all threads, see
+:mod:`feedamp_sync.feedamp.auth`) and repeats the request (see ``_call``); other 4xx are final.
 Two rate limiters per account: ``list`` for get new orders and search returns (FeedAMP asks
 for at most 2 requests/s there), ``other`` for everything else, ``get_token`` included.
 """
@@ -36,9 +43,10 @@ from feedamp_sync.feedamp.classify import error_for_status
 from feedamp_sync.feedamp.pagination import Page, follow_cursor
 from feedamp_sync.feedamp.params import new_orders_params, returns_params
 from feedamp_sync.feedamp.ratelimit import RateLimiter
-from feedamp_sync.feedamp.retry import RetryRule, parse_retry_after, server_now
+from feedamp_sync.feedamp.retry import parse_retry_after, server_now
 from feedamp_sync.feedamp.transport import HttpTransport, RawResponse, RequestNotSent
 from feedamp_sync.logs import register_token
+from feedamp_sync.retries import Backoff, GiveUp, Jitter, RetryPolicy
 from feedamp_sync.settings import AccountSettings, ApiSettings
 
 log = structlog.get_logger(__name__)
@@ -46,6 +54,9 @@ log = structlog.get_logger(__name__)
 DEADLINE_TIMEOUTS: Final = 2
 """A call's deadline, in multiples of ``api.timeout_seconds``: room for one slow attempt plus
 retries or a token renewal, while a stuck FeedAMP still frees a worker thread promptly."""
+
+CALL_BACKOFF: Final = Backoff(base_seconds=0.5, cap_seconds=30.0, jitter=Jitter.FULL)
+"""Waits between attempts inside one call: short at first, as the call's deadline bounds them."""
 
 TOKEN_REFUSALS_MAX: Final = 3
 """Sends of one request that may meet a 401 before the call gives up with ApiAuthError."""
@@ -99,7 +110,8 @@ class FeedampClient:
         self._sleep = sleep
         self._observer = observer
         self._budget_seconds = DEADLINE_TIMEOUTS * api.timeout_seconds
-        self._retry = RetryRule(max_attempts=api.get_attempts, rng=rng)
+        self._retry = RetryPolicy(max_attempts=api.get_attempts, backoff=CALL_BACKOFF)
+        self._rng = rng
         self._list = RateLimiter(api.list_rate_per_second, monotonic=monotonic, sleep=sleep)
         self._other = RateLimiter(api.rate_per_second, monotonic=monotonic, sleep=sleep)
         self._tokens = TokenHolder(
@@ -274,7 +286,7 @@ class FeedampClient:
         return value
 
     def _attempts(self, request: _Request, deadline: float, token: Token | None) -> RawResponse:
-        """A 2xx response (or a 401 to a token-bearing request), retrying by the retry rule."""
+        """A 2xx response (or a 401 to a token-bearing request), retrying by the retry policy."""
         attempt = 0
         while True:
             attempt += 1
@@ -285,15 +297,16 @@ class FeedampClient:
                     return response
                 raise self._error(request, response, token)
             except ApiUnavailable as error:
-                delay = self._retry.delay(
+                decision = self._retry.after(
                     error,
-                    attempt=attempt,
-                    idempotent=request.idempotent,
-                    nothing_sent=isinstance(error, RequestNotSent),
+                    attempts=attempt,
+                    rng=self._rng,
                     seconds_left=deadline - self._monotonic(),
+                    effect_unknown=not (request.idempotent or isinstance(error, RequestNotSent)),
                 )
-                if delay is None:
+                if isinstance(decision, GiveUp):
                     raise
+                delay = decision.wait_seconds
                 log.info(
                     "api_retry",
                     account=self.account_name,

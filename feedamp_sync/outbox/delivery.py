@@ -8,26 +8,16 @@ next state with the retry policy.
 
 from __future__ import annotations
 
-import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from feedamp_sync.core.attempts import AttemptResult, OrderConfirmed
 from feedamp_sync.db.errors import describe
-from feedamp_sync.errors import (
-    ActionConflict,
-    ApiAuthError,
-    ApiError,
-    ApiRejected,
-    ApiUnavailable,
-    InvalidPayload,
-    LeaseExpired,
-)
+from feedamp_sync.errors import ActionConflict, ApiError, InvalidPayload, LeaseExpired
 from feedamp_sync.model import OutboxMessage
-from feedamp_sync.policy import Backoff, Verdict, after_failure
-
-AUTH_RETRY_SECONDS = 60.0
+from feedamp_sync.retries import GiveUp, GiveUpReason, RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -45,19 +35,13 @@ class Delivered:
     confirmed: OrderConfirmed | None = None
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int
-    backoff: Backoff
-
-
 def conclude(
     message: OutboxMessage,
     outcome: Delivered | BaseException,
     *,
     now: datetime,
     policy: RetryPolicy,
-    rng: random.Random,
+    rng: Callable[[], float],
     request: Any = None,
 ) -> AttemptResult:
     """The message's next state after an attempt ended with ``outcome``.
@@ -76,40 +60,20 @@ def conclude(
         )
     error = _describe(outcome)
     status = outcome.status_code if isinstance(outcome, ApiError) else None
-    if isinstance(outcome, ApiAuthError | LeaseExpired):
-        wait = AUTH_RETRY_SECONDS if isinstance(outcome, ApiAuthError) else 0.0
-        return AttemptResult(
-            message,
-            "deferred",
-            now,
-            error=error,
-            status_code=status,
-            request=request,
-            next_attempt_at=now + timedelta(seconds=wait),
-        )
-    retryable = not isinstance(outcome, ApiRejected | ActionConflict | InvalidPayload)
-    retry_after = outcome.retry_after if isinstance(outcome, ApiUnavailable) else None
-    step = after_failure(
-        retryable=retryable,
-        attempts=message.attempts_in_budget,
-        max_attempts=policy.max_attempts,
-        retry_after=retry_after,
-        now=now,
-        backoff=policy.backoff,
-        rng=rng,
-    )
-    if step.verdict is Verdict.DEAD:
-        if retryable:
-            error = f"gave up after {message.attempts_in_budget} attempts; last error: {error}"
+    attempts = message.attempts_in_budget
+    decision = policy.after(outcome, attempts=attempts, rng=rng)
+    if isinstance(decision, GiveUp):
+        if decision.reason is GiveUpReason.EXHAUSTED:
+            error = f"gave up after {attempts} attempts; last error: {error}"
         return AttemptResult(message, "dead", now, error=error, status_code=status, request=request)
     return AttemptResult(
         message,
-        "retry",
+        "retry" if decision.counted else "deferred",
         now,
         error=error,
         status_code=status,
         request=request,
-        next_attempt_at=step.not_before,
+        next_attempt_at=now + timedelta(seconds=decision.wait_seconds),
     )
 
 

@@ -26,10 +26,11 @@ from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.errors import ActionConflict, ApiError, InvalidPayload, LeaseExpired
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
-from feedamp_sync.outbox.delivery import Delivered, RetryPolicy, conclude
+from feedamp_sync.outbox.delivery import Delivered, conclude
 from feedamp_sync.outbox.kind import planned_request
 from feedamp_sync.outbox.kinds import Kinds
 from feedamp_sync.outbox.prepare import Preparation
+from feedamp_sync.retries import RetryPolicy
 
 log = structlog.get_logger(__name__)
 
@@ -312,7 +313,7 @@ class OutboxEngine:
                 outcome,
                 now=self._clock(),
                 policy=self._policy,
-                rng=self._rng,
+                rng=self._rng.random,
                 request=request,
             )
 

@@ -16,11 +16,11 @@ from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox import engine as outbox_engine_module
-from feedamp_sync.outbox.delivery import Delivered, RetryPolicy
+from feedamp_sync.outbox.delivery import Delivered
 from feedamp_sync.outbox.engine import EngineSettings, OutboxEngine
 from feedamp_sync.outbox.kind import Kind
 from feedamp_sync.outbox.kinds import Kinds
-from feedamp_sync.policy import Backoff
+from feedamp_sync.retries import Backoff, Jitter, RetryPolicy
 
 WAIT_SECONDS = 10.0
 
@@ -97,7 +97,7 @@ def outbox_engine(
         {"main": cast(FeedampClient, object())},  # the handler never uses it
         Kinds([Kind("fulfillment", Target.ORDER, deliver=handler.deliver)]),
         settings,
-        RetryPolicy(3, Backoff(1, 10)),
+        RetryPolicy(3, Backoff(1, 10, Jitter.EQUAL)),
         clock=later,
     )
 

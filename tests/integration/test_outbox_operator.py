@@ -13,11 +13,13 @@ from feedamp_sync.db import tables as t
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.errors import ApiUnavailable
 from feedamp_sync.model import OutboxMessage
-from feedamp_sync.outbox.delivery import RetryPolicy, conclude
+from feedamp_sync.outbox.delivery import conclude
 from feedamp_sync.outbox.kinds import KINDS
-from feedamp_sync.policy import Backoff
+from feedamp_sync.retries import Backoff, Jitter, RetryPolicy
 
-POLICY = RetryPolicy(max_attempts=2, backoff=Backoff(base_seconds=0.001, cap_seconds=0.001))
+POLICY = RetryPolicy(
+    max_attempts=2, backoff=Backoff(base_seconds=0.001, cap_seconds=0.001, jitter=Jitter.EQUAL)
+)
 
 
 def clock(minutes: float = 0) -> datetime:
@@ -52,7 +54,7 @@ def fail(store: OutboxStore, message: OutboxMessage, now: datetime) -> str:
         ApiUnavailable("busy", status_code=503),
         now=now,
         policy=POLICY,
-        rng=random.Random(1),
+        rng=random.Random(1).random,
     )
     assert store.finish("w1", [result]) == []
     return result.outcome

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 
 from feedamp_sync.errors import ApiUnavailable
 from feedamp_sync.model import OutboxMessage
-from feedamp_sync.outbox.delivery import RetryPolicy, conclude
-from feedamp_sync.policy import Backoff
+from feedamp_sync.outbox.delivery import conclude
+from feedamp_sync.retries import Backoff, Jitter, RetryPolicy
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
-POLICY = RetryPolicy(max_attempts=3, backoff=Backoff(base_seconds=1, cap_seconds=10))
+POLICY = RetryPolicy(
+    max_attempts=3, backoff=Backoff(base_seconds=1, cap_seconds=10, jitter=Jitter.EQUAL)
+)
 OUTAGE = ApiUnavailable("busy", status_code=503)
 
 
@@ -23,7 +25,7 @@ def message(attempts: int, budget_start: int) -> OutboxMessage:
 
 def end(attempts: int, budget_start: int) -> str:
     return conclude(
-        message(attempts, budget_start), OUTAGE, now=NOW, policy=POLICY, rng=random.Random(1)
+        message(attempts, budget_start), OUTAGE, now=NOW, policy=POLICY, rng=random.Random(1).random
     ).outcome
 
 
@@ -39,7 +41,7 @@ def test_without_a_retry_the_budget_is_the_whole_life() -> None:
 
 def test_the_dead_reason_counts_the_current_budget() -> None:
     """The dead reason ("gave up after N attempts") counts the attempts since the retry."""
-    result = conclude(message(6, 3), OUTAGE, now=NOW, policy=POLICY, rng=random.Random(1))
+    result = conclude(message(6, 3), OUTAGE, now=NOW, policy=POLICY, rng=random.Random(1).random)
     assert result.error is not None
     assert result.error.startswith("gave up after 3 attempts")
 

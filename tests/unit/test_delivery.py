@@ -24,16 +24,18 @@ from feedamp_sync.errors import (
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.confirm import CONFIRM
-from feedamp_sync.outbox.delivery import Delivered, RetryPolicy, conclude
+from feedamp_sync.outbox.delivery import Delivered, conclude
 from feedamp_sync.outbox.engine import Leases
 from feedamp_sync.outbox.kind import planned_request
 from feedamp_sync.outbox.payloads import check_payload
 from feedamp_sync.outbox.refund import RefundPlan
-from feedamp_sync.policy import Backoff
+from feedamp_sync.retries import Backoff, Jitter, RetryPolicy
 from feedamp_sync.settings import AccountSettings, ApiSettings
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
-POLICY = RetryPolicy(max_attempts=3, backoff=Backoff(base_seconds=1, cap_seconds=10))
+POLICY = RetryPolicy(
+    max_attempts=3, backoff=Backoff(base_seconds=1, cap_seconds=10, jitter=Jitter.EQUAL)
+)
 
 
 def message(attempts: int = 1, payload: Any = None) -> OutboxMessage:
@@ -48,7 +50,7 @@ def message(attempts: int = 1, payload: Any = None) -> OutboxMessage:
 
 
 def end(outcome: Delivered | BaseException, attempts: int = 1) -> Any:
-    return conclude(message(attempts), outcome, now=NOW, policy=POLICY, rng=random.Random(3))
+    return conclude(message(attempts), outcome, now=NOW, policy=POLICY, rng=random.Random(3).random)
 
 
 def test_a_delivery_is_sent() -> None:
@@ -240,7 +242,7 @@ def test_a_failed_attempt_keeps_what_it_sent() -> None:
         ApiUnavailable("busy", status_code=503),
         now=NOW,
         policy=POLICY,
-        rng=random.Random(3),
+        rng=random.Random(3).random,
         request={"cp_order_number": "FA42"},
     )
     assert (result.outcome, result.request) == ("retry", {"cp_order_number": "FA42"})

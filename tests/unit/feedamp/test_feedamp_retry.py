@@ -1,4 +1,4 @@
-"""The pure retry rule, Retry-After parsing and status classification."""
+"""Retry-After parsing and status classification."""
 
 from __future__ import annotations
 
@@ -13,70 +13,9 @@ from feedamp_sync.errors import (
     ApiUnavailable,
 )
 from feedamp_sync.feedamp.classify import error_for_status
-from feedamp_sync.feedamp.retry import RetryRule, parse_retry_after, server_now
+from feedamp_sync.feedamp.retry import parse_retry_after, server_now
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-SERVER_ERROR = ApiUnavailable("boom", status_code=503)
-
-
-def rule(rng: float = 1.0, attempts: int = 5) -> RetryRule:
-    return RetryRule(max_attempts=attempts, rng=lambda: rng)
-
-
-def test_backoff_doubles_from_half_a_second_up_to_thirty() -> None:
-    """The ceiling of the n-th wait is min(30, 0.5 * 2**(n-1)) seconds."""
-    assert [rule().backoff(n) for n in (1, 2, 3, 7, 8, 20)] == [0.5, 1, 2, 30, 30, 30]
-
-
-def test_backoff_is_full_jitter() -> None:
-    """The wait is the random fraction of the ceiling, anywhere from zero up."""
-    assert rule(rng=0.25).backoff(3) == 0.5
-
-
-def test_reads_are_retried_on_any_unavailability() -> None:
-    """A GET that met a 5xx is retried after the backoff."""
-    delay = rule().delay(
-        SERVER_ERROR, attempt=1, idempotent=True, nothing_sent=False, seconds_left=60
-    )
-    assert delay == 0.5
-
-
-def test_no_retry_after_the_last_attempt() -> None:
-    """After max_attempts the error goes to the caller."""
-    delay = rule(attempts=3).delay(
-        SERVER_ERROR, attempt=3, idempotent=True, nothing_sent=False, seconds_left=60
-    )
-    assert delay is None
-
-
-def test_mutations_are_not_retried_after_an_unknown_outcome() -> None:
-    """A PUT/POST that met a 5xx may have taken effect, so it is not repeated."""
-    delay = rule().delay(
-        SERVER_ERROR, attempt=1, idempotent=False, nothing_sent=False, seconds_left=60
-    )
-    assert delay is None
-
-
-def test_mutations_are_retried_when_nothing_was_sent() -> None:
-    """A PUT/POST whose connection never opened is repeated."""
-    delay = rule().delay(
-        ApiUnavailable("refused"), attempt=1, idempotent=False, nothing_sent=True, seconds_left=60
-    )
-    assert delay == 0.5
-
-
-def test_mutations_are_retried_after_429_honouring_retry_after() -> None:
-    """A 429 was refused before processing, so a PUT/POST waits Retry-After and repeats."""
-    limited = ApiUnavailable("slow down", status_code=429, retry_after=7)
-    delay = rule().delay(limited, attempt=1, idempotent=False, nothing_sent=False, seconds_left=60)
-    assert delay == 7
-
-
-def test_no_retry_whose_wait_reaches_the_deadline() -> None:
-    """A wait that would end at or after the deadline is not taken."""
-    limited = ApiUnavailable("slow down", status_code=429, retry_after=90)
-    delay = rule().delay(limited, attempt=1, idempotent=True, nothing_sent=False, seconds_left=60)
-    assert delay is None
 
 
 @pytest.mark.parametrize(
