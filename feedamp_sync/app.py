@@ -20,6 +20,7 @@ import httpx
 import structlog
 from sqlalchemy import Engine
 
+from feedamp_sync.clients import client_config
 from feedamp_sync.db import migrate
 from feedamp_sync.db.engine import create_engine_for
 from feedamp_sync.db.errors import logged_traceback
@@ -233,8 +234,7 @@ def build_app(
             password = account.secret_password(env)
             register_secret(password.get_secret_value())
             client = FeedampClient(
-                account,
-                settings.api,
+                client_config(account, settings.api),
                 password,
                 transport=transport,
                 observer=telemetry.observe_request,

@@ -1,6 +1,6 @@
 """``FeedampClient``: one account's polite, thread-safe client for FeedAMP Order Management v1.
 
-Each public call runs under one **deadline**: ``2 x api.timeout_seconds`` from the moment the
+Each public call runs under one **deadline**: ``2 x timeout_seconds`` from the moment the
 call starts (for the iterators, from the start of each page's request). Getting a token, waiting
 for the rate limiter, every attempt and every backoff sleep must fit inside it: an attempt's
 connect/read/write/pool timeouts are cut to the time left, and a limiter slot or a retry wait
@@ -8,7 +8,7 @@ that would end past the deadline is not waited for; the call fails with :class:`
 instead. httpx's read timeout applies per read, so a server trickling bytes could stretch the
 last attempt by up to one read timeout; in practice a call ends within about twice the timeout.
 
-Retries inside a call follow :mod:`feedamp_sync.retries` with ``api.get_attempts`` attempts and
+Retries inside a call follow :mod:`feedamp_sync.retries` with ``get_attempts`` attempts and
 :data:`CALL_BACKOFF`. A **read** (GET: list pages, get order, get return, get_token) is repeated
 on any :class:`ApiUnavailable` (5xx, 429, timeout, connection failure): it has no effect on
 FeedAMP. A **mutation** (PUT/POST) is repeated only when FeedAMP cannot have acted on it: the
@@ -40,6 +40,7 @@ from feedamp_sync.errors import ApiError, ApiUnavailable
 from feedamp_sync.feedamp import responses
 from feedamp_sync.feedamp.auth import Token, TokenHolder
 from feedamp_sync.feedamp.classify import error_for_status
+from feedamp_sync.feedamp.config import ClientConfig
 from feedamp_sync.feedamp.pagination import Page, follow_cursor
 from feedamp_sync.feedamp.params import new_orders_params, returns_params
 from feedamp_sync.feedamp.ratelimit import RateLimiter
@@ -47,12 +48,11 @@ from feedamp_sync.feedamp.retry import parse_retry_after, server_now
 from feedamp_sync.feedamp.transport import HttpTransport, RawResponse, RequestNotSent
 from feedamp_sync.logs import register_token
 from feedamp_sync.retries import Backoff, GiveUp, Jitter, RetryPolicy
-from feedamp_sync.settings import AccountSettings, ApiSettings
 
 log = structlog.get_logger(__name__)
 
 DEADLINE_TIMEOUTS: Final = 2
-"""A call's deadline, in multiples of ``api.timeout_seconds``: room for one slow attempt plus
+"""A call's deadline, in multiples of ``timeout_seconds``: room for one slow attempt plus
 retries or a token renewal, while a stuck FeedAMP still frees a worker thread promptly."""
 
 CALL_BACKOFF: Final = Backoff(base_seconds=0.5, cap_seconds=30.0, jitter=Jitter.FULL)
@@ -91,8 +91,7 @@ class FeedampClient:
 
     def __init__(
         self,
-        account: AccountSettings,
-        api: ApiSettings,
+        config: ClientConfig,
         password: SecretStr,
         *,
         transport: httpx.BaseTransport | None = None,
@@ -101,29 +100,29 @@ class FeedampClient:
         observer: RequestObserver | None = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        self.account_name: Final = account.name
-        self._client_id = account.client_id
-        self._paths = account.paths
-        self._page_size = api.page_size
+        self.account_name: Final = config.account
+        self._client_id = config.client_id
+        self._paths = config.paths
+        self._page_size = config.page_size
         self._password = password
         self._monotonic = monotonic
         self._sleep = sleep
         self._observer = observer
-        self._budget_seconds = DEADLINE_TIMEOUTS * api.timeout_seconds
-        self._retry = RetryPolicy(max_attempts=api.get_attempts, backoff=CALL_BACKOFF)
+        self._budget_seconds = DEADLINE_TIMEOUTS * config.timeout_seconds
+        self._retry = RetryPolicy(max_attempts=config.get_attempts, backoff=CALL_BACKOFF)
         self._rng = rng
-        self._list = RateLimiter(api.list_rate_per_second, monotonic=monotonic, sleep=sleep)
-        self._other = RateLimiter(api.rate_per_second, monotonic=monotonic, sleep=sleep)
+        self._list = RateLimiter(config.list_rate_per_second, monotonic=monotonic, sleep=sleep)
+        self._other = RateLimiter(config.rate_per_second, monotonic=monotonic, sleep=sleep)
         self._tokens = TokenHolder(
-            self._fetch_token, max_age_seconds=account.token_max_age_seconds, monotonic=monotonic
+            self._fetch_token, max_age_seconds=config.token_max_age_seconds, monotonic=monotonic
         )
         self._http = HttpTransport(
-            base_url=account.base_url,
-            username=account.username,
+            base_url=config.base_url,
+            username=config.username,
             password=password,
-            client_id=account.client_id,
-            timeout_seconds=api.timeout_seconds,
-            connect_timeout_seconds=api.connect_timeout_seconds,
+            client_id=config.client_id,
+            timeout_seconds=config.timeout_seconds,
+            connect_timeout_seconds=config.connect_timeout_seconds,
             transport=transport,
         )
 

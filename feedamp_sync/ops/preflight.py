@@ -17,6 +17,7 @@ from typing import Final
 
 from sqlalchemy.engine import make_url
 
+from feedamp_sync.clients import client_config
 from feedamp_sync.db import migrate
 from feedamp_sync.db.engine import create_engine_for
 from feedamp_sync.errors import (
@@ -88,7 +89,7 @@ def check_account(account: AccountSettings, api: ApiSettings, environ: Mapping[s
     name = f"account {account.name}"
     password = account.secret_password(environ)
     register_secret(password.get_secret_value())
-    with FeedampClient(account, api, password) as client:
+    with FeedampClient(client_config(account, api), password) as client:
         try:
             client.renew_token()
         except ApiAuthError as error:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from feedamp_sync.clients import client_config
 from feedamp_sync.core.attempts import OrderConfirmed
 from feedamp_sync.errors import (
     ActionConflict,
@@ -121,8 +122,7 @@ def client_for(routes: dict[tuple[str, str], httpx.Response], calls: list[str]) 
         name="main", base_url="http://feedamp.test", username="u", client_id=1
     )
     return FeedampClient(
-        account,
-        ApiSettings(rate_per_second=1000),
+        client_config(account, ApiSettings(rate_per_second=1000)),
         SecretStr("pw"),
         transport=httpx.MockTransport(handle),
     )

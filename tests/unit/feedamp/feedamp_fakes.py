@@ -11,6 +11,7 @@ from typing import Any, Final
 import httpx
 from pydantic import SecretStr
 
+from feedamp_sync.clients import client_config
 from feedamp_sync.feedamp import FeedampClient, RequestObserver
 from feedamp_sync.settings import AccountSettings, ApiSettings
 
@@ -118,15 +119,11 @@ def make_client(
     """A client on a fake clock talking to ``handler`` (wrapped in FakeFeedamp if it is not)."""
     fake = handler if isinstance(handler, FakeFeedamp) else FakeFeedamp(handler)
     clock = clock or FakeClock()
+    settings = AccountSettings(
+        name="main", base_url=BASE_URL, username=USERNAME, client_id=CLIENT_ID, **(account or {})
+    )
     return FeedampClient(
-        AccountSettings(
-            name="main",
-            base_url=BASE_URL,
-            username=USERNAME,
-            client_id=CLIENT_ID,
-            **(account or {}),
-        ),
-        ApiSettings(**api),
+        client_config(settings, ApiSettings(**api)),
         SecretStr(PASSWORD),
         transport=httpx.MockTransport(fake),
         monotonic=clock.monotonic,
