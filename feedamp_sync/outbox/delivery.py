@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from feedamp_sync.core.attempts import AttemptResult, OrderConfirmed
-from feedamp_sync.db.errors import describe
 from feedamp_sync.errors import ActionConflict, ApiError, InvalidPayload, LeaseExpired
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.retries import GiveUp, GiveUpReason, RetryPolicy
@@ -82,4 +81,5 @@ def _describe(error: BaseException) -> str:
         return f"invalid payload: {error}"
     if isinstance(error, ApiError | ActionConflict | LeaseExpired):
         return str(error)
-    return f"internal error: {describe(error)}"
+    # Delivery runs no SQL, so no database error (whose text could quote order data) gets here.
+    return f"internal error: {type(error).__name__}: {error}"
