@@ -146,7 +146,10 @@ class App:
             )
             self.telemetry.outbox_drained(summary)
             if summary.sent or summary.retried or summary.dead or summary.lease_lost:
-                log.info("outbox_drained", **vars(summary))
+                log.info("outbox_drained", **summary.counts())
+            for notice, accounts in summary.notices.items():
+                for account in sorted(accounts):
+                    self.sync_state.failed(account, notice.name, self.clock(), notice.text)
             return summary
 
     def run_once(self, stop: threading.Event) -> bool:

@@ -25,6 +25,16 @@ class OrderConfirmed:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Something about an account an operator should know, found while delivering (FeedAMP's
+    orders show no fulfillment data, say). ``name`` is where ``status`` shows it, as a job of
+    the account whose last error is ``text``."""
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
 class AttemptResult:
     """The end of one attempt, as the engine decided it.
 
@@ -41,3 +51,4 @@ class AttemptResult:
     request: Any = None
     response: Any = None
     confirmed: OrderConfirmed | None = None
+    notice: Notice | None = None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from feedamp_sync.core.attempts import AttemptResult, OrderConfirmed
+from feedamp_sync.core.attempts import AttemptResult, Notice, OrderConfirmed
 from feedamp_sync.errors import ActionConflict, ApiError, InvalidPayload, LeaseExpired
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.retries import GiveUp, GiveUpReason, RetryPolicy
@@ -24,7 +24,8 @@ class Delivered:
     """A successful delivery: what was sent, what FeedAMP answered, and how we know.
 
     ``confirmed`` is set by a confirm: the local order is marked confirmed in the same
-    transaction that records the message sent.
+    transaction that records the message sent. ``notice`` names something an operator should
+    know about the account, recorded where ``status`` shows it (see ``App.push_outbox``).
     """
 
     request: Any
@@ -32,6 +33,7 @@ class Delivered:
     status_code: int | None = 200
     reconciled: bool = False
     confirmed: OrderConfirmed | None = None
+    notice: Notice | None = None
 
 
 def conclude(
@@ -56,6 +58,7 @@ def conclude(
             request=outcome.request,
             response=outcome.response,
             confirmed=outcome.confirmed,
+            notice=outcome.notice,
         )
     error = _describe(outcome)
     status = outcome.status_code if isinstance(outcome, ApiError) else None

@@ -14,13 +14,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import structlog
 
-from feedamp_sync.core.attempts import AttemptResult
+from feedamp_sync.core.attempts import AttemptResult, Notice
 from feedamp_sync.db.errors import logged_traceback
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.errors import ActionConflict, ApiError, InvalidPayload, LeaseExpired
@@ -84,8 +84,15 @@ class DrainSummary:
     deferred: int = 0
     lease_lost: int = 0
     released: int = 0
+    notices: dict[Notice, set[str]] = field(default_factory=dict)
+    """The notices deliveries raised, with the accounts they concern."""
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in _COUNTED}
 
     def count(self, result: AttemptResult) -> None:
+        if result.notice is not None:
+            self.notices.setdefault(result.notice, set()).add(result.message.account)
         if result.outcome == "sent":
             self.sent += 1
         elif result.outcome == "retry":
@@ -94,6 +101,9 @@ class DrainSummary:
             self.dead += 1
         else:
             self.deferred += 1
+
+
+_COUNTED: Final = ("sent", "retried", "dead", "deferred", "lease_lost", "released")
 
 
 class Leases:

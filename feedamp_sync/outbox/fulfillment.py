@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import structlog
 
+from feedamp_sync.core.attempts import Notice
 from feedamp_sync.core.facts import EarlierMessage, Facts, OrderFacts, Target
 from feedamp_sync.errors import ActionConflict, ApiRejected
 from feedamp_sync.feedamp.client import FeedampClient
@@ -44,6 +45,12 @@ from feedamp_sync.outbox.payloads import OTHER_REASON_WARNING
 log = structlog.get_logger(__name__)
 
 Json = dict[str, Any]
+
+HISTORY_UNREADABLE: Final = Notice(
+    "fulfillment_history",
+    "GET order shows no fulfillments or cancellations: shipments entered outside this daemon "
+    "cannot be kept, only this daemon's own are sent",
+)
 
 CANCELLATION_REASONS: Final = (
     "customer_cancelled",
@@ -282,6 +289,7 @@ def deliver(client: FeedampClient, message: OutboxMessage) -> Delivered:
         )
     sent = body(plus(kept, planned.carried), planned.invoice_number)
     _require_room(order, sent, held, message.target_id)
+    notice = HISTORY_UNREADABLE if held is None else None
     try:
         response = client.fulfill_order(message.target_id, sent)
     except ApiRejected as rejection:
@@ -297,7 +305,7 @@ def deliver(client: FeedampClient, message: OutboxMessage) -> Delivered:
             f"{rejection.message}; FeedAMP holds {_described(held)}",
             status_code=rejection.status_code,
         ) from None
-    return Delivered(request=sent, response=response)
+    return Delivered(request=sent, response=response, notice=notice)
 
 
 def _require_room(
@@ -351,8 +359,7 @@ def _warn_unreadable(client: FeedampClient, order_id: str) -> None:
         "fulfillment_history_unreadable",
         account=client.account_name,
         order_id=order_id,
-        hint="GET order shows no fulfillments or cancellations; shipments entered outside "
-        "this daemon cannot be kept, only this daemon's own are sent",
+        hint=HISTORY_UNREADABLE.text,
     )
 
 

@@ -127,8 +127,8 @@ def test_without_fulfillment_data_in_get_order_our_own_history_is_sent(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """GET order shows no fulfillments: each PUT carries what this daemon sent, a warning says
-    shipments from elsewhere cannot be kept, and both of ours arrive."""
+    """GET order shows no fulfillments: each PUT carries what this daemon sent, a warning (and
+    ``status``) says shipments from elsewhere cannot be kept, and both of ours arrive."""
     sandbox.set_faults(Faults(hide_fulfillments=True))
     order_id, line = shipped_order(sandbox, 3)
     config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
@@ -141,6 +141,8 @@ def test_without_fulfillment_data_in_get_order_our_own_history_is_sent(
     assert code == 0
     assert "fulfillment_history_unreadable" in err
     assert held(sandbox, order_id) == [("1Z-FIRST", 1), ("1Z-SECOND", 1)]
+    noticed = cli_json(capsys, config, "status")["jobs"]["fulfillment_history:main"]
+    assert noticed["last_error_message"].startswith("GET order shows no fulfillments")
 
 
 def test_a_mistyped_tracking_number_is_corrected_by_withdrawing_it(
