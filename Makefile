@@ -6,11 +6,12 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install demo test lint typecheck check bench clean
+.PHONY: help install demo test test-fast lint typecheck check bench clean
 
 help:
 	@echo "make demo       run the local sandbox API and the daemon on SQLite"
-	@echo "make test       lint, type-check and run the whole test suite"
+	@echo "make test       lint, type-check and run the whole test suite (about 10 minutes)"
+	@echo "make test-fast  the tests without whole-daemon runs, on SQLite only (under a minute)"
 	@echo "make install    create .venv from the lock file"
 	@echo "make bench      the benchmark suite (SQLite, PostgreSQL); writes docs/performance.md"
 
@@ -36,6 +37,11 @@ typecheck: install
 
 test: lint typecheck
 	$(BIN)/pytest
+
+# Leaves out the tests marked slow (daemon processes, seconds-long passes) and the server
+# databases; `make test` runs everything, as CI does.
+test-fast: install
+	$(BIN)/pytest -m "not slow" --backend sqlite
 
 bench: install
 	$(BIN)/python -m bench all --scale full

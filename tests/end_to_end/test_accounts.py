@@ -68,6 +68,7 @@ listen = "127.0.0.1:{port}"
     return config
 
 
+@pytest.mark.slow
 def test_an_account_with_a_wrong_password_pauses_alone(
     sandbox: Sandbox,
     server: SandboxServer,

@@ -112,6 +112,7 @@ def test_db_upgrade_is_idempotent_from_the_command_line(
 
 # The race itself is proven on every backend by tests/integration/test_migrations.py
 # (five processes released together into migrate.upgrade, which this command wraps).
+@pytest.mark.slow
 @pytest.mark.backends("sqlite")
 def test_five_concurrent_db_upgrade_commands_all_succeed(
     database_url: str, unmigrated_engine: Engine, tmp_path: Path

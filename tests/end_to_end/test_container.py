@@ -90,6 +90,7 @@ def test_hadolint_finds_nothing_in_the_dockerfile() -> None:
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
+@pytest.mark.slow
 def test_the_image_entry_command_syncs_and_stops_on_sigterm(tmp_path: Path) -> None:
     """ENTRYPOINT + CMD without tini, with the image's ENV (database and listen address moved
     to this machine), configured by environment only: it migrates, confirms every order,

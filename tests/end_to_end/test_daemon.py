@@ -21,7 +21,7 @@ from tests.end_to_end.harness import (
     write_config,
 )
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 def test_run_confirms_everything_once_despite_faults(

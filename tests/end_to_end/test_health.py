@@ -19,7 +19,7 @@ from tests.end_to_end.harness import (
 )
 from tests.end_to_end.ops_helpers import free_port, http_get
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
 def health_config(tmp_path: Path, database_url: str, base_url: str) -> tuple[Path, str]:

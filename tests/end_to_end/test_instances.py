@@ -26,7 +26,11 @@ from tests.end_to_end.harness import (
     write_config,
 )
 
-pytestmark = [pytest.mark.timeout(240), pytest.mark.backends("postgresql", "mariadb")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(240),
+    pytest.mark.backends("postgresql", "mariadb"),
+]
 
 LEASE_SECONDS = 2
 

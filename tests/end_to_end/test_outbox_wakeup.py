@@ -21,7 +21,7 @@ from tests.end_to_end.harness import (
     write_config,
 )
 
-pytestmark = [pytest.mark.timeout(60), pytest.mark.backends("postgresql")]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60), pytest.mark.backends("postgresql")]
 
 OUTBOX_INTERVAL: Final = 30
 SENT_WITHIN_SECONDS: Final = 5.0

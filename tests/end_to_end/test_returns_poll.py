@@ -306,6 +306,7 @@ def test_returns_show_gives_the_lines_and_the_object_as_received(
     assert (code, "no stored return" in err) == (1, True)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_the_daemon_polls_returns_on_their_own_schedule(
     sandbox: Sandbox,

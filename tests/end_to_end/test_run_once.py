@@ -107,6 +107,7 @@ def test_every_end_of_pages_form_ends_the_pass(
     assert cli_json(capsys, config, "status")["orders"]["total"] == 120
 
 
+@pytest.mark.slow
 @pytest.mark.backends("sqlite")
 def test_the_list_endpoint_never_sees_more_than_two_requests_a_second(
     sandbox: Sandbox,

@@ -67,6 +67,7 @@ def test_the_unit_is_hardened_to_an_exposure_of_at_most_1_1() -> None:
     assert float(found.group(1)) <= MAX_EXPOSURE, result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.backends("sqlite")
 def test_the_daemon_notifies_ready_then_watchdog_then_stopping(
     sandbox: Sandbox,
@@ -95,6 +96,7 @@ def test_the_daemon_notifies_ready_then_watchdog_then_stopping(
     assert code == 0
 
 
+@pytest.mark.slow
 @pytest.mark.backends("sqlite")
 def test_watchdog_pings_stop_while_jobs_are_stuck_and_resume_after(
     sandbox: Sandbox,
