@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from feedamp_sync.db.sync_state import SyncStateStore
+from feedamp_sync.jobs import ORDERS_JOB, OUTBOX_JOB, RETURNS_JOB
 from feedamp_sync.sandbox import Sandbox, SandboxServer
 from tests.end_to_end.harness import (
     FAST,
@@ -34,6 +36,13 @@ def metric(text: str, line_start: str) -> float:
         if line.startswith(line_start):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"no sample {line_start!r} in:\n{text}")
+
+
+def every_job_succeeded(engine: Engine) -> bool:
+    """Each job has finished a tick with success, as the sync-state table records it."""
+    rows = SyncStateStore(engine).all()
+    done = {row["job"] for row in rows if row["last_success_at"] is not None}
+    return done >= {ORDERS_JOB, RETURNS_JOB, OUTBOX_JOB}
 
 
 def test_a_syncing_daemon_is_alive_ready_and_measured(
@@ -77,10 +86,13 @@ def test_readyz_turns_unready_while_feedamp_is_gone_and_ready_when_it_returns(
 ) -> None:
     """The sandbox stops answering for longer than three intervals: 503 naming the orders
     job; a new sandbox on the same port: 200 again. /healthz stays 200 throughout (the
-    daemon is working, FeedAMP is not)."""
+    daemon is working, FeedAMP is not). The outage starts once every job has succeeded:
+    a first returns tick it cut short would fail and, at the default 300 s interval, leave
+    /readyz unready for the rest of the test."""
     config, url = health_config(tmp_path, database_url, server.base_url)
     with daemon(config, tmp_path) as running:
         running.start()
+        assert wait_until(lambda: every_job_succeeded(engine), timeout=30), running.output()
         assert wait_until(lambda: http_get(f"{url}/readyz")[0] == 200, timeout=30), running.output()
         server.close()
         assert wait_until(lambda: http_get(f"{url}/readyz")[0] == 503, timeout=30), running.output()
