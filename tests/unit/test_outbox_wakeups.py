@@ -2,7 +2,9 @@
 
 The state machine is driven by hand with a fake kick; the APScheduler tests run it on a real
 scheduler, whose refusal of a second instance is what it works around, and the last one on a
-stand-in that ends a run inside its own locked processing, as APScheduler can.
+stand-in that ends a run inside its own locked processing, as APScheduler can. No test waits
+to see that something does not happen: the job's interval is an hour, so a run that is not
+kicked cannot come, and the kicks are counted.
 """
 
 from __future__ import annotations
@@ -179,13 +181,50 @@ def wait_for(condition: Callable[[], bool], timeout: float = WAIT_SECONDS) -> bo
     return condition()
 
 
-def scheduler_with(job: SlowJob) -> tuple[BackgroundScheduler, OutboxWakeups]:
-    scheduler = BackgroundScheduler(
-        timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
+class CountedKicks:
+    """A real scheduler as :func:`scheduler_wakeups` sees it, counting the kicks it gets, and
+    telling when the wake-ups have handled a given number of the job's ends (listeners are
+    called in the order they were added, on one thread, so this one runs after theirs)."""
+
+    def __init__(self, scheduler: BackgroundScheduler) -> None:
+        self.scheduler = scheduler
+        self.kicks = 0
+        self._ends = 0
+        self._ended = threading.Condition()
+
+    def add_listener(self, listener: Callable[[JobExecutionEvent], None], mask: int) -> None:
+        self.scheduler.add_listener(listener, mask)
+        self.scheduler.add_listener(self._count_end, mask)
+
+    def modify_job(self, job_id: str, *, next_run_time: datetime) -> None:
+        self.kicks += 1
+        self.scheduler.modify_job(job_id, next_run_time=next_run_time)
+
+    def _count_end(self, event: JobExecutionEvent) -> None:
+        with self._ended:
+            self._ends += 1
+            self._ended.notify_all()
+
+    def wait_for_ends(self, count: int) -> bool:
+        """True once ``count`` ends were handled and every kick made by then has landed."""
+        with self._ended:
+            if not self._ended.wait_for(lambda: self._ends >= count, WAIT_SECONDS):
+                return False
+        for thread in threading.enumerate():
+            if thread.name == "outbox-kick":
+                thread.join(WAIT_SECONDS)
+        return True
+
+
+def scheduler_with(job: SlowJob) -> tuple[CountedKicks, OutboxWakeups]:
+    scheduler = CountedKicks(
+        BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
     )
     wakeups = scheduler_wakeups(scheduler, "outbox")
-    scheduler.add_job(wakeups.tick(job), "interval", seconds=3600, id="outbox")
-    scheduler.start()
+    scheduler.scheduler.add_job(  # the daemon's misfire grace: a whole interval
+        wakeups.tick(job), "interval", seconds=3600, misfire_grace_time=3600, id="outbox"
+    )
+    scheduler.scheduler.start()
     return scheduler, wakeups
 
 
@@ -198,11 +237,12 @@ def test_on_apscheduler_a_request_runs_the_job_at_once() -> None:
         wakeups.requested()
         assert wait_for(lambda: job.runs == 1)
     finally:
-        scheduler.shutdown(wait=True)
+        scheduler.scheduler.shutdown(wait=True)
 
 
 def test_on_apscheduler_a_request_during_a_run_gets_one_more_run() -> None:
-    """A request while the job runs is not refused away: exactly one run follows it."""
+    """A request while the job runs is not refused away: exactly one run follows it, and
+    once that run has ended no kick is left to start a third."""
     job = SlowJob()
     scheduler, wakeups = scheduler_with(job)
     try:
@@ -211,18 +251,17 @@ def test_on_apscheduler_a_request_during_a_run_gets_one_more_run() -> None:
         for _ in range(5):
             wakeups.requested()
         job.release.set()
-        assert wait_for(lambda: job.runs == 2)
-        time.sleep(0.3)  # room for a wrong third run to show
-        assert job.runs == 2
+        assert scheduler.wait_for_ends(2)
+        assert (job.runs, scheduler.kicks) == (2, 2)
     finally:
-        scheduler.shutdown(wait=True)
+        scheduler.scheduler.shutdown(wait=True)
 
 
 def test_on_apscheduler_a_request_after_shutdown_is_ignored() -> None:
     """The listener may still wake the job while the daemon stops: no error."""
     job = SlowJob()
     scheduler, wakeups = scheduler_with(job)
-    scheduler.shutdown(wait=True)
+    scheduler.scheduler.shutdown(wait=True)
     wakeups.requested()
     assert job.runs == 0
 
