@@ -191,6 +191,10 @@ class Sandbox:
         """The effects of API requests in arrival order (optionally of one kind)."""
         return self._ledger.effects(kind)
 
+    def requests_in_progress(self) -> int:
+        """API requests being served now, e.g. a ``slow`` one during its wait."""
+        return self._ledger.in_progress()
+
     def issued_tokens(self) -> list[str]:
         """Every token issued so far, expired ones included."""
         return list(self._tokens.issued_values)

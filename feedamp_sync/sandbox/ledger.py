@@ -51,12 +51,19 @@ class Ledger:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
+        self._arrived = 0
         self._entries: list[LedgerEntry] = []
 
     def next_seq(self) -> int:
         """Reserve the sequence number of a request that has just arrived."""
         with self._lock:
+            self._arrived += 1
             return next(self._seq)
+
+    def in_progress(self) -> int:
+        """Requests that have arrived and have no entry yet (a ``slow`` one while it waits)."""
+        with self._lock:
+            return self._arrived - len(self._entries)
 
     def record(self, entry: LedgerEntry) -> None:
         with self._lock:

@@ -39,12 +39,14 @@ def test_rate_limited_answers_429_with_retry_after(sandbox: Sandbox, api: httpx.
 def test_slow_answers_late_and_applies_the_effect_after_the_wait(
     sandbox: Sandbox, server: SandboxServer, api: httpx.Client
 ) -> None:
-    """slow holds the answer past a short client timeout; the confirm still lands afterwards."""
+    """slow holds the answer past a short client timeout; the confirm still lands afterwards,
+    and from then on the request no longer counts as in progress."""
     (order_id,) = sandbox.add_orders(1)
     sandbox.set_faults(Faults(slow=1.0, slow_seconds=0.4))
     with pytest.raises(httpx.ReadTimeout):
         api.put(f"/api/v1/orders/{order_id}/confirm", json={"cp_order_number": "FA-1"}, timeout=0.1)
     assert wait_for(lambda: len(sandbox.effects("confirm")) == 1)
+    assert sandbox.requests_in_progress() == 0
 
 
 def test_drop_closes_the_connection_without_a_byte(

@@ -11,7 +11,7 @@ import httpx
 
 from feedamp_sync.sandbox import Faults, Sandbox, SandboxServer
 
-from .conftest import TIMEOUT, TLS, fetch_token
+from .conftest import TIMEOUT, TLS, fetch_token, wait_for
 
 
 def test_ledger_records_every_request_in_order(sandbox: Sandbox, api: httpx.Client) -> None:
@@ -109,7 +109,7 @@ def test_close_is_prompt_with_idle_connections_and_slow_requests(sandbox: Sandbo
 
     caller = threading.Thread(target=slow_confirm)
     caller.start()
-    time.sleep(0.2)
+    assert wait_for(lambda: sandbox.requests_in_progress() == 1)
     started = time.monotonic()
     server.close()
     elapsed = time.monotonic() - started
