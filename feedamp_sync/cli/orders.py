@@ -6,12 +6,22 @@ import click
 
 from feedamp_sync.app import open_database
 from feedamp_sync.cli.common import EXIT_FAILURE, EXIT_OK, Context, pass_context, to_json
+from feedamp_sync.cli.table import table
 from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.outbox.fulfillment import FULFILLMENT
 from feedamp_sync.outbox.kinds import KINDS
 from feedamp_sync.outbox.ledger import SentAction, order_ledger
 from feedamp_sync.outbox.refund import REFUND
+
+LIST_COLUMNS = {
+    "ACCOUNT": "account",
+    "ORDER": "feedamp_id",
+    "CP ORDER NUMBER": "cp_order_number",
+    "STATE": "state",
+    "MP ORDER NUMBER": "mp_order_number",
+    "CONFIRMED AT": "confirmed_at",
+}
 
 
 @click.group()
@@ -36,13 +46,7 @@ def orders_list(
     if as_json:
         click.echo(to_json(rows))
         return
-    for row in rows:
-        confirmed = row["confirmed_at"]
-        click.echo(
-            f"{row['account']:10} {row['feedamp_id']:>10} {row['cp_order_number'] or '-':14} "
-            f"{row['state'] or '-':10} {row['mp_order_number'] or '-':22} "
-            + (f"confirmed {confirmed.isoformat()}" if confirmed else "unconfirmed")
-        )
+    click.echo(table(LIST_COLUMNS, rows))
 
 
 @orders.command("show")

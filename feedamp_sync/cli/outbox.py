@@ -13,6 +13,7 @@ import click
 
 from feedamp_sync.app import open_database, utc_now
 from feedamp_sync.cli.common import EXIT_FAILURE, EXIT_OK, Context, iso, pass_context, to_json
+from feedamp_sync.cli.table import table
 from feedamp_sync.core.operator import Action, clean_reason
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.db.tables import OUTBOX_STATUSES
@@ -20,6 +21,15 @@ from feedamp_sync.model import Undecodable
 from feedamp_sync.outbox.kinds import KINDS
 
 ERROR_PREVIEW_CHARS = 80
+LIST_COLUMNS = {
+    "ID": "id",
+    "ACCOUNT": "account",
+    "KIND": "kind",
+    "TARGET": "target_id",
+    "STATUS": "status",
+    "ATTEMPTS": "attempts",
+    "LAST ERROR": "error",
+}
 
 
 @click.group()
@@ -50,12 +60,11 @@ def outbox_list(
     if as_json:
         click.echo(to_json(rows))
         return
-    for row in rows:
-        error = _error(row["last_status_code"], row["last_error"]).replace("\n", " ")
-        click.echo(
-            f"{row['id']:>8} {row['account']:10} {row['kind']:20} {row['target_id']:>10} "
-            f"{row['status']:9} attempts={row['attempts']:<3} {error[:ERROR_PREVIEW_CHARS]}"
-        )
+    shown = [
+        row | {"error": _error(row["last_status_code"], row["last_error"])[:ERROR_PREVIEW_CHARS]}
+        for row in rows
+    ]
+    click.echo(table(LIST_COLUMNS, shown))
 
 
 @outbox.command("show")

@@ -6,7 +6,17 @@ import click
 
 from feedamp_sync.app import open_database
 from feedamp_sync.cli.common import EXIT_FAILURE, EXIT_OK, Context, pass_context, to_json
+from feedamp_sync.cli.table import table
 from feedamp_sync.db.returns import ReturnStore
+
+LIST_COLUMNS = {
+    "ACCOUNT": "account",
+    "RETURN": "feedamp_id",
+    "STATE": "state",
+    "ORDER": "order_feedamp_id",
+    "MP RETURN NUMBER": "mp_return_number",
+    "STATE CHANGED AT": "state_changed_at",
+}
 
 
 @click.group()
@@ -37,13 +47,7 @@ def returns_list(
     if as_json:
         click.echo(to_json(rows))
         return
-    for row in rows:
-        changed = row["state_changed_at"]
-        click.echo(
-            f"{row['account']:10} {row['feedamp_id']:>10} {row['state'] or '-':20} "
-            f"order {row['order_feedamp_id'] or '-':>10} {row['mp_return_number'] or '-':16} "
-            f"since {changed.isoformat() if changed else '-'}"
-        )
+    click.echo(table(LIST_COLUMNS, rows))
 
 
 @returns.command("show")
