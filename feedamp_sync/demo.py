@@ -1,8 +1,10 @@
-"""``make demo``: the sandbox API and the daemon on SQLite, side by side, for a minute.
+"""``make demo``: the sandbox API and the daemon on SQLite, side by side, for half a minute.
 
 It shows the whole spine without credentials: orders appear in the local fake FeedAMP,
-the daemon stores them and confirms each once, then ``status`` and ``orders list`` show
-the result. Everything stays on 127.0.0.1 and in ./demo.
+the daemon stores them and confirms each once, then ``status``, ``orders list`` and
+``returns list`` show the result. The demo's own lines are log events in the console format
+the daemon and ``db upgrade`` use here, so its output reads as one log. Everything stays on
+127.0.0.1 and in ./demo.
 """
 
 from __future__ import annotations
@@ -15,10 +17,21 @@ import sys
 import time
 from pathlib import Path
 
+import structlog
+
 from feedamp_sync.cli import main as cli_main
+from feedamp_sync.logs import configure_logging
 from feedamp_sync.sandbox import Sandbox, SandboxServer
 
+log = structlog.get_logger(__name__)
+
 DEMO_PASSWORD = "demo-password"
+LOG_FORMAT = ("--log-format", "console")
+FIRST_POLL = (
+    "the open ones only: a first poll skips closed returns, history that needs nothing from "
+    "the seller; later polls take every return FeedAMP refreshes, closed ones included"
+)
+NEW_ORDERS_EVERY_SECONDS = 7.0
 QUIET_SECONDS = 8.0
 """No new orders in the last seconds, so the summary shows every order confirmed."""
 
@@ -55,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--returns", type=int, default=8, help="returns waiting at the start")
     parser.add_argument("--workdir", type=Path, default=Path("demo"))
     args = parser.parse_args(argv)
+    configure_logging(log_format="console")
     args.workdir.mkdir(exist_ok=True)
     for stale in args.workdir.glob("feedamp-sync.db*"):
         stale.unlink()
@@ -62,18 +76,23 @@ def main(argv: list[str] | None = None) -> int:
     sandbox = Sandbox(username="demo", password=DEMO_PASSWORD, client_id=1, seed=1)
     sandbox.add_orders(args.orders)
     sandbox.add_returns(args.returns)
+    open_returns = sandbox.summary()["returns"]["open"]
     with SandboxServer(sandbox, host="127.0.0.1", port=0) as server:
         config = write_config(args.workdir, server.base_url)
-        print(
-            f"\n== sandbox FeedAMP API at {server.base_url} with {args.orders} new orders "
-            f"and {args.returns} returns"
+        log.info(
+            "demo_sandbox_serving",
+            base_url=server.base_url,
+            new_orders=args.orders,
+            returns=args.returns,
+            open_returns=open_returns,
         )
-        print(f"== config {config}; migrating the SQLite database\n", flush=True)
-        if cli_main(["--config", str(config), "db", "upgrade"]) != 0:
+        log.info("demo_migrating", config=str(config))
+        if cli_main(["--config", str(config), *LOG_FORMAT, "db", "upgrade"]) != 0:
             return 1
-        print(
-            f"\n== running the daemon for {args.seconds:.0f} s (more orders arrive meanwhile)\n",
-            flush=True,
+        log.info(
+            "demo_daemon_starting",
+            seconds=args.seconds,
+            new_orders_every_seconds=NEW_ORDERS_EVERY_SECONDS,
         )
         daemon = subprocess.Popen(
             [
@@ -82,8 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                 "feedamp_sync",
                 "--config",
                 str(config),
-                "--log-format",
-                "console",
+                *LOG_FORMAT,
                 "run",
             ],
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -91,22 +109,21 @@ def main(argv: list[str] | None = None) -> int:
         try:
             deadline = time.monotonic() + args.seconds
             while time.monotonic() < deadline and daemon.poll() is None:
-                time.sleep(min(7.0, max(0.0, deadline - time.monotonic())))
+                time.sleep(min(NEW_ORDERS_EVERY_SECONDS, max(0.0, deadline - time.monotonic())))
                 if deadline - time.monotonic() > QUIET_SECONDS:
                     sandbox.add_orders(3)
         finally:
             daemon.send_signal(signal.SIGTERM)
             code = daemon.wait(timeout=30)
-        print(
-            f"\n== daemon stopped (exit {code}); confirmations received by the sandbox: "
-            f"{len(sandbox.effects('confirm'))}\n",
-            flush=True,
+        log.info(
+            "demo_daemon_stopped",
+            exit_code=code,
+            confirmations_received=len(sandbox.effects("confirm")),
         )
-        cli_main(["--config", str(config), "status"])
-        print()
-        cli_main(["--config", str(config), "orders", "list", "--limit", "10"])
-        print()
-        cli_main(["--config", str(config), "returns", "list", "--limit", "5"])
+        log.info("demo_returns", generated=args.returns, open=open_returns, stored=FIRST_POLL)
+        for command in (["status"], ["orders", "list", "--limit", "10"], ["returns", "list"]):
+            print(flush=True)
+            cli_main(["--config", str(config), *command])
     return code
 
 
