@@ -10,11 +10,11 @@ ENV UV_COMPILE_BYTECODE=1 \
 RUN pip install --no-cache-dir uv==0.13.9
 WORKDIR /src
 COPY pyproject.toml uv.lock ./
-RUN uv sync --frozen --no-dev --no-install-project
+RUN uv sync --frozen --no-dev --all-extras --no-install-project
 COPY README.md ./
 COPY feedamp_sync ./feedamp_sync
 COPY migrations ./migrations
-RUN uv sync --frozen --no-dev --no-editable
+RUN uv sync --frozen --no-dev --all-extras --no-editable
 
 # Run: the virtualenv, tini as PID 1, an unprivileged user.
 FROM python:3.11-slim-bookworm

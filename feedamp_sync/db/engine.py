@@ -19,17 +19,22 @@ Each backend gets what it needs to be safe under concurrency, on every pooled co
 - MariaDB/MySQL (PyMySQL): utf8mb4, a UTC session time zone, READ COMMITTED (fewer gap-lock
   deadlocks on the outbox queue), connections checked and recycled before the server's
   ``wait_timeout`` drops them.
+
+The server databases' drivers are the package's extras (``feedamp-sync[postgresql]``,
+``feedamp-sync[mariadb]``); a URL whose driver is not installed is a ConfigError naming the
+extra to install, before anything connects.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from typing import Final, Literal, cast
+from typing import Any, Final, Literal, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from feedamp_sync.db.types import json_text
@@ -46,6 +51,8 @@ _DEFAULT_DRIVERS: Final = {
     "mysql": "mysql+pymysql",
     "mariadb": "mariadb+pymysql",
 }
+_EXTRAS: Final = {"psycopg": "postgresql", "pymysql": "mariadb"}
+"""The package extra that installs each driver this release supports."""
 _SQLITE_PRAGMAS: Final = (
     # The busy timeout first: switching to WAL needs a lock another process may hold.
     f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}",
@@ -84,8 +91,30 @@ def backend_name(engine: Engine) -> Backend:
     raise ValueError(f"unsupported database dialect {name!r}")
 
 
+def _create_engine(url: URL, **options: Any) -> Engine:
+    """``sa.create_engine``, which imports the URL's driver: one that is missing is named."""
+    try:
+        return sa.create_engine(url, **options)
+    except (ImportError, NoSuchModuleError) as exc:
+        raise ConfigError(_missing_driver(url, exc)) from exc
+
+
+def _missing_driver(url: URL, error: Exception) -> str:
+    driver = url.get_driver_name()
+    extra = _EXTRAS.get(driver)
+    if extra is not None:
+        return (
+            f"database.url: the {url.get_backend_name()} driver {driver} is not installed; "
+            f"install feedamp-sync with it: pip install 'feedamp-sync[{extra}]'"
+        )
+    return (
+        f"database.url: the driver {driver!r} cannot be loaded ({error}); use sqlite:///..., "
+        "postgresql+psycopg://... or mysql+pymysql://... (mariadb+pymysql://...)"
+    )
+
+
 def _sqlite_engine(url: URL, pool_size: int) -> Engine:
-    engine = sa.create_engine(
+    engine = _create_engine(
         url, pool_size=pool_size, json_serializer=json_text, hide_parameters=True
     )
 
@@ -108,7 +137,7 @@ def _sqlite_engine(url: URL, pool_size: int) -> Engine:
 
 
 def _postgresql_engine(url: URL, pool_size: int) -> Engine:
-    engine = sa.create_engine(
+    engine = _create_engine(
         url,
         pool_size=pool_size,
         pool_pre_ping=True,
@@ -130,7 +159,7 @@ def _postgresql_engine(url: URL, pool_size: int) -> Engine:
 
 
 def _mysql_engine(url: URL, pool_size: int) -> Engine:
-    engine = sa.create_engine(
+    engine = _create_engine(
         url,
         pool_size=pool_size,
         pool_pre_ping=True,

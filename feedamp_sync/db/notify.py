@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import psycopg
 import structlog
 from sqlalchemy import Engine
 
 from feedamp_sync.logs import register_secret
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = structlog.get_logger(__name__)
 
@@ -44,14 +46,18 @@ CONNECTION_DEFAULTS: Final[dict[str, Any]] = {
 }
 """libpq settings the database URL may override (``?connect_timeout=5``)."""
 
-Connect = Callable[[], psycopg.Connection[Any]]
+Connect = Callable[[], "psycopg.Connection[Any]"]
 
 
 def listen_connector(engine: Engine) -> Connect:
     """Open autocommit connections like the engine's, but outside its pool.
 
-    The URL's password is registered as a secret, so no log line can show it.
+    The URL's password is registered as a secret, so no log line can show it. psycopg is
+    imported here, not with the module: it is the PostgreSQL extra, and the engine that
+    gets here was made with it, while a daemon on SQLite or MariaDB needs none.
     """
+    import psycopg
+
     if engine.url.password is not None:
         register_secret(str(engine.url.password))
     args, params = engine.dialect.create_connect_args(engine.url)

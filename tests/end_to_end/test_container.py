@@ -90,6 +90,14 @@ def test_hadolint_finds_nothing_in_the_dockerfile() -> None:
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
+def test_the_image_installs_both_database_drivers() -> None:
+    """Every `uv sync` of the build takes all extras, so a PostgreSQL or MariaDB URL works in
+    the image as SQLite does."""
+    syncs = [line for line in DOCKERFILE.read_text().splitlines() if "uv sync" in line]
+    assert syncs
+    assert all("--all-extras" in line for line in syncs), syncs
+
+
 @pytest.mark.slow
 def test_the_image_entry_command_syncs_and_stops_on_sigterm(tmp_path: Path) -> None:
     """ENTRYPOINT + CMD without tini, with the image's ENV (database and listen address moved
