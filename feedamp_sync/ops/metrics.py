@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from importlib.metadata import version
 from typing import Final
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from sqlalchemy import Engine
@@ -35,10 +36,15 @@ DRAIN_OUTCOMES: Final = ("sent", "retried", "dead", "deferred", "lease_lost", "r
 
 
 class Metrics:
-    """The counters and the histogram, and the text a scrape gets."""
+    """The counters and the histogram, the release's build info, and the text a scrape gets."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        Info(
+            f"{PREFIX}_build",
+            "The running release (always 1; the version is the label).",
+            registry=self.registry,
+        ).info({"version": version("feedamp-sync")})
         self._orders = Counter(
             f"{PREFIX}_orders_ingested",
             "New orders stored (each order counts once, when first seen).",

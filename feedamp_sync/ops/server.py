@@ -2,8 +2,9 @@
 
 Off unless ``health.enabled``. Each path maps to a function returning (status, content
 type, body); a function that raises answers 500 and is logged, so a bug in one check never
-takes the listener down. Every connection has a socket timeout, so a client that stops
-reading cannot hold a thread for ever.
+takes the listener down. HEAD answers as GET does, without the body (probes and load
+balancers that only look at the status use it). Every connection has a socket timeout, so a
+client that stops reading cannot hold a thread for ever.
 """
 
 from __future__ import annotations
@@ -51,25 +52,30 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "feedamp-sync"
 
     def do_GET(self) -> None:
+        self._reply(self._answer(), with_body=True)
+
+    def do_HEAD(self) -> None:
+        self._reply(self._answer(), with_body=False)
+
+    def _answer(self) -> Reply:
         route = self.server.routes.get(urlsplit(self.path).path)
         if route is None:
-            self._reply((404, "text/plain; charset=utf-8", b"not found\n"))
-            return
+            return 404, "text/plain; charset=utf-8", b"not found\n"
         try:
-            reply = route()
+            return route()
         except Exception:  # one failing check answers 500; the listener lives on
             log.exception("health_route_failed", path=self.path)
-            reply = (500, "text/plain; charset=utf-8", b"internal error\n")
-        self._reply(reply)
+            return 500, "text/plain; charset=utf-8", b"internal error\n"
 
-    def _reply(self, reply: Reply) -> None:
+    def _reply(self, reply: Reply, *, with_body: bool) -> None:
         status, content_type, body = reply
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        self.wfile.write(body)
+        if with_body:
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: a scrape every few seconds is not worth a log line."""

@@ -31,6 +31,16 @@ def http_get(url: str, timeout: float = 5) -> tuple[int, str]:
         return 0, str(error)
 
 
+def http_head(url: str, timeout: float = 5) -> tuple[int, str]:
+    """(status, body) of a HEAD on this machine: the body should be empty."""
+    request = urllib.request.Request(url, method="HEAD")
+    try:
+        with _DIRECT.open(request, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as answer:
+        return answer.code, answer.read().decode()
+
+
 @contextmanager
 def notify_socket() -> Iterator[tuple[str, socket.socket]]:
     """An abstract-namespace datagram socket, as systemd's ``NOTIFY_SOCKET`` names it."""

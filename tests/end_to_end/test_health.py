@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from tests.end_to_end.harness import (
     wait_until,
     write_config,
 )
-from tests.end_to_end.ops_helpers import free_port, http_get
+from tests.end_to_end.ops_helpers import free_port, http_get, http_head
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -48,7 +49,8 @@ def every_job_succeeded(engine: Engine) -> bool:
 def test_a_syncing_daemon_is_alive_ready_and_measured(
     sandbox: Sandbox, server: SandboxServer, database_url: str, engine: Engine, tmp_path: Path
 ) -> None:
-    """/healthz and /readyz answer 200 with every check ok; /metrics counts what was done."""
+    """/healthz and /readyz answer 200 with every check ok; /metrics counts what was done and
+    names the release; HEAD on each path answers its status without a body."""
     sandbox.add_orders(30)
     config, url = health_config(tmp_path, database_url, server.base_url)
     with daemon(config, tmp_path) as running:
@@ -58,6 +60,7 @@ def test_a_syncing_daemon_is_alive_ready_and_measured(
         healthz, readyz, metrics = (
             http_get(f"{url}{path}") for path in ("/healthz", "/readyz", "/metrics")
         )
+        heads = [http_head(f"{url}{path}") for path in ("/healthz", "/readyz", "/metrics")]
         code, _ = running.terminate()
     assert (healthz[0], json.loads(healthz[1])["failed"]) == (200, {})
     ready = json.loads(readyz[1])
@@ -70,6 +73,9 @@ def test_a_syncing_daemon_is_alive_ready_and_measured(
     assert metric(metrics[1], "feedamp_sync_outbox_oldest_pending_age_seconds") == 0
     assert metric(metrics[1], 'feedamp_sync_token_renewals_total{account="main"}') >= 1
     assert metric(metrics[1], "feedamp_sync_database_up") == 1
+    release = version("feedamp-sync")
+    assert metric(metrics[1], f'feedamp_sync_build_info{{version="{release}"}}') == 1
+    assert heads == [(200, "")] * 3
     requests = 'feedamp_sync_api_requests_total{account="main",endpoint="confirm",status="200"}'
     assert metric(metrics[1], requests) == 30
     assert 'feedamp_sync_api_request_duration_seconds_bucket{account="main"' in metrics[1]

@@ -31,6 +31,32 @@ def get(server: HealthServer, path: str) -> tuple[int, bytes]:
         return answer.code, answer.read()
 
 
+def head(server: HealthServer, path: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(f"http://127.0.0.1:{server.port}{path}", method="HEAD")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as answer:
+        return answer.code, dict(answer.headers), answer.read()
+
+
+def test_head_answers_the_status_and_headers_of_get_without_the_body(
+    server: HealthServer,
+) -> None:
+    """HEAD /healthz: 200, the content type and length a GET would get, and no body."""
+    status, headers, body = head(server, "/healthz")
+    assert (status, body) == (200, b"")
+    assert (headers["Content-Type"], headers["Content-Length"]) == ("application/json", "13")
+
+
+@pytest.mark.parametrize(("path", "status"), [("/admin", 404), ("/bug", 500)])
+def test_head_of_an_unknown_or_failing_route_answers_its_status(
+    server: HealthServer, path: str, status: int
+) -> None:
+    """HEAD takes the same route as GET: 404 for an unknown path, 500 for a failing check."""
+    assert head(server, path)[::2] == (status, b"")
+
+
 def test_a_route_answers_with_its_reply(server: HealthServer) -> None:
     """The function's status and body are sent as they are."""
     assert get(server, "/healthz") == (200, b'{"ok": true}\n')

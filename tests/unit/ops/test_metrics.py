@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 from prometheus_client import REGISTRY
 
 from feedamp_sync.jobs import OrdersPulled
@@ -11,6 +13,15 @@ from feedamp_sync.outbox.engine import DrainSummary
 
 def sample(metrics: Metrics, name: str, **labels: str) -> float | None:
     return metrics.registry.get_sample_value(name, labels)
+
+
+def test_the_build_info_names_the_running_release() -> None:
+    """``feedamp_sync_build_info{version=...}`` is 1, labelled with the installed version."""
+    metrics = Metrics()
+    release = version("feedamp-sync")
+    assert sample(metrics, "feedamp_sync_build_info", version=release) == 1
+    text = metrics.render()[0].decode()
+    assert f'feedamp_sync_build_info{{version="{release}"}} 1.0' in text.splitlines()
 
 
 def test_requests_are_counted_by_endpoint_and_status() -> None:
