@@ -1,6 +1,6 @@
 """Domain values: FeedAMP objects reduced to the typed fields we index, and outbox messages.
 
-Parsing is tolerant by design (feedamp-api.md: FeedAMP adds fields without notice and the
+Parsing is tolerant by design (docs/feedamp-api.md: FeedAMP adds fields without notice and the
 samples disagree): a field of the wrong type becomes ``None`` in its typed column while the
 whole object is kept as received, so nothing a seller might need is ever dropped. What cannot
 be stored as received at all (no usable id, text or nesting some database refuses, a number
@@ -217,7 +217,7 @@ def return_record(obj: Mapping[str, Any]) -> ReturnRecord:
     """The typed view of one return as received; Unstorable if it cannot be stored.
 
     The line id a return refund needs is the line's ``feedamp_return_line_id``, else its
-    ``id`` (feedamp-api.md: the published samples show neither).
+    ``id`` (docs/feedamp-api.md: the published samples show neither).
     """
     feedamp_id = require_storable(obj, "return")
     info = obj.get("return_info")

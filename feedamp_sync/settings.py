@@ -89,7 +89,7 @@ class DatabaseSettings(_Section):
 
 
 class ApiPaths(_Section):
-    """Paths the published docs leave open; the defaults follow feedamp-api.md."""
+    """Paths the published docs leave open; the defaults follow docs/feedamp-api.md."""
 
     get_token: str = "/api/v1/get_token"
     new_orders: str = "/api/v1/orders/new"

@@ -1,8 +1,8 @@
 """The command line: parse arguments, call the application, map outcomes to exit codes.
 
-Exit codes (DESIGN.md): 0 success, 1 runtime failure, 2 usage error, 65 invalid input data,
-77 FeedAMP refused the credentials or client id, 78 invalid configuration. Each command (or
-group) lives in its own module and is registered here.
+Exit codes (docs/guarantees.md, "Exit codes"): 0 success, 1 runtime failure, 2 usage error,
+65 invalid input data, 77 FeedAMP refused the credentials or client id, 78 invalid
+configuration. Each command (or group) lives in its own module and is registered here.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The tables: the stable contract with the seller's systems (see DESIGN.md, "Database").
+"""The tables: the stable contract with the seller's systems (docs/guarantees.md, "Database").
 
 Typed columns are for querying; the ``data`` JSON column keeps every object exactly as
 FeedAMP sent it, unknown fields included. All tables carry the ``feedamp_`` prefix, and a

@@ -55,7 +55,7 @@ class EnqueuedMessage:
     warnings: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
-        """What ``feedamp-sync enqueue`` prints (DESIGN.md)."""
+        """What ``feedamp-sync enqueue`` prints (docs/guarantees.md, "Command line")."""
         return {
             "id": self.id,
             "kind": self.kind,

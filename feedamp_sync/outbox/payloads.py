@@ -1,6 +1,6 @@
 """The shape of a message's payload, checked without any stored data.
 
-Each seller payload is the API's own request body for its action (feedamp-api.md §5, §6,
+Each seller payload is the API's own request body for its action (docs/feedamp-api.md §5, §6,
 §9, §10), holding only what is new. :func:`check_payload` accepts it with the kind's own
 shape check (exact API enums, strict types, no unknown keys) and returns it *normalised*:
 the refund wrapper ``{"refund_info": {...}}`` unwrapped, a date-time without an offset given

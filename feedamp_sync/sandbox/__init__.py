@@ -10,7 +10,7 @@ test suite runs it in-process, injects faults, and asserts on its ledger of ever
     assert len(sandbox.effects("confirm")) == 437
 
 Where the FeedAMP docs leave a behaviour open, the sandbox's choice follows the table in
-``feedamp-api.md`` and is labelled as the sandbox's own in the module that implements it.
+``docs/feedamp-api.md`` and is labelled as the sandbox's own in the module that implements it.
 """
 
 from feedamp_sync.sandbox.app import Sandbox

@@ -2,7 +2,7 @@
 
 Each handler turns a :class:`Request` into an :class:`Outcome` (response plus effect) by
 parsing it (``parse``) and calling the world (``state``); it knows nothing of sockets or faults.
-Status codes follow feedamp-api.md and, where the docs are silent, its "sandbox's choice"
+Status codes follow docs/feedamp-api.md and, where the docs are silent, its "sandbox's choice"
 column: 409 for a duplicate number or a second confirm, 400 for a rule violation, 404 for an
 unknown id, and ``{"error": "<message>"}`` bodies.
 """

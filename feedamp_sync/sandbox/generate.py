@@ -1,6 +1,6 @@
 """Realistic generated orders and returns, deterministic for a seeded ``random.Random``.
 
-The objects follow the Order/OrderInfo/OrderLine and Return schemas of feedamp-api.md with
+The objects follow the Order/OrderInfo/OrderLine and Return schemas of docs/feedamp-api.md with
 every documented field, the SECONDARY fields of the webhook SDK schema, and a few fields no
 document lists (``sandbox_channel``, ``order_info.sandbox_loyalty_tier``,
 ``order_lines[].sandbox_warehouse_hint``, ``created_at``/``refreshed_at`` on returns), because

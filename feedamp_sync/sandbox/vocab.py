@@ -74,7 +74,8 @@ ENDPOINTS: Final = (
 """Stable endpoint names used in the ledger and to aim faults at some endpoints only."""
 
 # Order states. ORDERED and PLACED are documented; FULFILLED and CANCELLED follow the
-# marketplace-side API's names for a finished order (see feedamp-api.md, "States").
+# marketplace-side API's names for a finished order (docs/feedamp-api.md, "States and
+# transitions").
 ORDERED: Final = "ORDERED"
 PLACED: Final = "PLACED"
 FULFILLED: Final = "FULFILLED"

@@ -65,7 +65,7 @@ def error_response(
     """An error as ``{"error": "<message>"}``.
 
     FeedAMP v1 documents no error body at all; this shape is the sandbox's own choice, so
-    clients must not depend on it beyond "a JSON object with a message" (see feedamp-api.md).
+    clients must not depend on it beyond "a JSON object with a message" (see docs/feedamp-api.md).
     """
     return json_response(status, {"error": message}, headers)
 
