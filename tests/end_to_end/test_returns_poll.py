@@ -223,6 +223,7 @@ def test_no_search_request_carries_a_naive_timestamp(
         assert "open" not in query
 
 
+@pytest.mark.slow
 def test_a_pass_that_fails_half_way_leaves_the_checkpoint(
     sandbox: Sandbox,
     server: SandboxServer,

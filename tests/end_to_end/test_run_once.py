@@ -81,6 +81,7 @@ def test_fields_the_docs_do_not_list_survive_into_orders_show(
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.backends("sqlite")
 @pytest.mark.parametrize("end_of_pages", ["null", "absent", "empty", "empty_page"])
 def test_every_end_of_pages_form_ends_the_pass(
@@ -164,6 +165,7 @@ def test_apply_then_fail_on_confirm_is_reconciled_by_reading_the_order_back(
     assert failed <= read_back
 
 
+@pytest.mark.slow
 def test_run_once_confirms_the_first_pages_while_later_ones_are_listed(
     sandbox: Sandbox,
     server: SandboxServer,
