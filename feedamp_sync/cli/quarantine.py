@@ -5,8 +5,20 @@ from __future__ import annotations
 import click
 
 from feedamp_sync.app import open_database
-from feedamp_sync.cli.common import EXIT_FAILURE, EXIT_OK, Context, iso, pass_context, to_json
+from feedamp_sync.cli.common import EXIT_FAILURE, EXIT_OK, Context, pass_context, to_json
+from feedamp_sync.cli.table import table
 from feedamp_sync.db.quarantine import QuarantineStore
+
+LIST_COLUMNS = {
+    "ID": "id",
+    "ACCOUNT": "account",
+    "KIND": "kind",
+    "FEEDAMP ID": "feedamp_id",
+    "SEEN": "times_seen",
+    "LAST SEEN": "last_seen_at",
+    "RESOLVED AT": "resolved_at",
+    "REASON": "reason",
+}
 
 
 @click.group()
@@ -29,12 +41,7 @@ def quarantine_list(
     if as_json:
         click.echo(to_json(rows))
         return
-    for row in rows:
-        fate = f"resolved {iso(row['resolved_at'])}" if row["resolved_at"] else "open"
-        click.echo(
-            f"{row['id']:>6} {row['account']:10} {row['kind']:6} {row['feedamp_id'] or '-':>12} "
-            f"seen {row['times_seen']}x, last {iso(row['last_seen_at'])}, {fate}: {row['reason']}"
-        )
+    click.echo(table(LIST_COLUMNS, rows))
 
 
 @quarantine.command("show")

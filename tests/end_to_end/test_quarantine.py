@@ -150,3 +150,23 @@ def test_a_malformed_return_is_quarantined_and_the_poll_moves_on(
     assert (entry["kind"], entry["feedamp_id"]) == ("return", bad)
     status = cli_json(capsys, config, "status")
     assert status["jobs"]["returns:main"]["last_error"] is None
+
+
+def test_the_listing_is_a_table_with_a_header(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """quarantine list prints a header row and one aligned line per entry."""
+    [order_id] = sandbox.add_orders(1)
+    sandbox.serve_order_as(order_id, DEFECTS["empty-id"][0])
+    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+    assert cli(capsys, config, "run", "--once")[0] == 0
+    code, out, _ = cli(capsys, config, "quarantine", "list")
+    header, row = out.splitlines()
+    assert code == 0
+    assert header.split()[:4] == ["ID", "ACCOUNT", "KIND", "FEEDAMP"]
+    assert "not a usable id" in row
