@@ -39,22 +39,31 @@ LISTENER_STOP_SECONDS = 2.0
 
 
 class RunningTicks:
-    """Counts ticks in progress so a stop can wait for them with a deadline."""
+    """Counts ticks in progress so a stop can wait for them with a deadline.
 
-    def __init__(self) -> None:
+    No tick starts once ``stop`` is set: the check and the count are one step under the
+    lock, so a stop that finds no tick running knows none is about to begin either.
+    """
+
+    def __init__(self, stop: threading.Event) -> None:
+        self._stop = stop
         self._count = 0
         self._idle = threading.Condition()
 
     @contextmanager
-    def tracking(self) -> Iterator[None]:
+    def tracking(self) -> Iterator[bool]:
+        """Yields whether the tick may run (False once ``stop`` is set), counted while it does."""
         with self._idle:
-            self._count += 1
+            admitted = not self._stop.is_set()
+            if admitted:
+                self._count += 1
         try:
-            yield
+            yield admitted
         finally:
-            with self._idle:
-                self._count -= 1
-                self._idle.notify_all()
+            if admitted:
+                with self._idle:
+                    self._count -= 1
+                    self._idle.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
         with self._idle:
@@ -64,19 +73,19 @@ class RunningTicks:
 def run_daemon(app: App, stop: threading.Event) -> None:
     """Run every job on its schedule until ``stop`` is set, then stop gracefully."""
     jobs = app.settings.jobs
-    ticks = RunningTicks()
+    ticks = RunningTicks(stop)
 
     def scheduled(tick: Callable[[], object], job: str) -> Callable[[], None]:
         def run() -> None:
-            if stop.is_set():
-                return
-            with ticks.tracking():
-                guarded(tick, job)
+            with ticks.tracking() as admitted:
+                if admitted:
+                    guarded(tick, job)
 
         return run
 
+    workers = ThreadPoolExecutor(2 * len(app.clients) + 2)
     scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(2 * len(app.clients) + 2)},
+        executors={"default": workers},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone="UTC",
     )
@@ -124,8 +133,13 @@ def run_daemon(app: App, stop: threading.Event) -> None:
     supervisor.serve(stop)  # READY=1, WATCHDOG=1 while every job ticks, STOPPING=1
     started = time.monotonic()
     log.info("daemon_stopping")
-    scheduler.shutdown(wait=False)
-    if not ticks.wait_idle(STOP_SECONDS):
+    scheduler.shutdown(wait=False)  # no tick starts from here on
+    if ticks.wait_idle(STOP_SECONDS):
+        # Every tick has ended, so the workers are idle and join at once. Shut down without
+        # waiting, they are only woken to exit a moment later, and a stop checking for stuck
+        # calls right away would count them as such.
+        workers.shutdown(wait=True)
+    else:
         log.warning("daemon_stop_forced", waited_seconds=STOP_SECONDS)
     if listener is not None and not listener.join(LISTENER_STOP_SECONDS):
         log.warning("outbox_listener_stop_forced", waited_seconds=LISTENER_STOP_SECONDS)

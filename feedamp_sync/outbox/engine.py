@@ -12,7 +12,7 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -226,7 +226,7 @@ class OutboxEngine:
                     last_renewal = now
             self._stop(in_flight, finished, summary)
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            _close(pool, in_flight)
         return summary
 
     def _claim(self, limit: int) -> list[OutboxMessage]:
@@ -338,6 +338,19 @@ class OutboxEngine:
             )
         with structlog.contextvars.bound_contextvars(**_context(message)):
             return kind.deliver(client, message)
+
+
+def _close(pool: ThreadPoolExecutor, in_flight: Iterable[Future[AttemptResult]]) -> None:
+    """Shut the pool down, joining its workers unless a delivery is still sending.
+
+    Without the join, idle workers are only woken to exit a moment later, and a daemon
+    stopping right after this drain would take them for calls stuck on FeedAMP. A delivery
+    that outlived the drain's grace (or a failed drain) is not waited for: its claim is
+    fenced, so its answer could no longer be recorded.
+    """
+    pool.shutdown(wait=False, cancel_futures=True)  # what has not started never will
+    if not any(future.running() for future in in_flight):
+        pool.shutdown(wait=True)
 
 
 def _context(message: OutboxMessage) -> dict[str, object]:

@@ -121,6 +121,15 @@ def test_a_drain_sends_every_message_and_each_target_in_order(engine: Engine) ->
         assert [i for i in handler.delivered if i in own] == own
 
 
+def test_a_drain_leaves_no_worker_thread_behind(engine: Engine) -> None:
+    """Its idle workers are joined before it returns, so a daemon stopping right after it
+    finds no thread to take for a call stuck on FeedAMP."""
+    insert(engine, 16)
+    drain = outbox_engine(engine, RecordingHandler(), concurrency=8, batch_size=16)
+    assert drain.drain(threading.Event()).sent == 16
+    assert [thread for thread in threading.enumerate() if thread.name.startswith("outbox")] == []
+
+
 def test_a_drain_waiting_for_deliveries_sleeps_instead_of_polling(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
