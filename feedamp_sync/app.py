@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from feedamp_sync.clients import client_config
 from feedamp_sync.db import migrate
 from feedamp_sync.db.engine import create_engine_for
-from feedamp_sync.db.errors import logged_traceback
+from feedamp_sync.db.errors import logged_traceback, message
 from feedamp_sync.db.instance import single_instance_guard
 from feedamp_sync.db.locks import job_lock
 from feedamp_sync.db.orders import OrderStore
@@ -31,6 +31,7 @@ from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
+from feedamp_sync.errors import is_expected_failure
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.jobs import (
     ORDERS_JOB,
@@ -186,12 +187,20 @@ class App:
 
 
 def guarded(tick: Callable[[], object], job: str) -> bool:
-    """The one broad catch: a failing tick is logged and never kills the daemon. The traceback
-    tells database errors without the statement and the values they quote (order data)."""
+    """The one broad catch: a failing tick is logged and never kills the daemon.
+
+    One event, ``job_failed`` with the ``error`` and its ``error_type``, and for an unexpected
+    error (see :func:`is_expected_failure`) its traceback, which tells database errors without
+    the statement and the values they quote (order data).
+    """
     try:
         tick()
     except Exception as error:
-        log.error("job_failed", job=job, exception=logged_traceback(error))
+        failure = {"job": job, "error": message(error), "error_type": type(error).__name__}
+        if is_expected_failure(error):
+            log.error("job_failed", **failure)
+        else:
+            log.error("job_failed", **failure, exception=logged_traceback(error))
         return False
     return True
 

@@ -17,10 +17,14 @@
             └── ApiForbidden   client id not authorized or IP not allowlisted (403)
 
 Callers catch the class that matches the decision they take, never ``Exception``
-(the one exception is the guard that keeps a scheduled tick from killing the daemon).
+(the one exception is the guard that keeps a scheduled tick from killing the daemon). That
+guard logs the failures operations expect (:func:`is_expected_failure`) on one line; a
+traceback is for the unexpected.
 """
 
 from __future__ import annotations
+
+from typing import Final
 
 
 class FeedampSyncError(Exception):
@@ -108,3 +112,17 @@ class LeaseExpired(FeedampSyncError):
     Another instance may hold the message by now, so nothing is sent; the message returns to
     the queue without counting an attempt (if no one else has taken it).
     """
+
+
+EXPECTED_FAILURES: Final = (ApiAuthError, ApiUnavailable, DatabaseError)
+"""FeedAMP refused the credentials or client id; FeedAMP did not answer usefully after its
+retries; the database did not answer, dropped the connection or gave up waiting for a lock
+another session holds (``db/errors.py`` turns those into DatabaseError)."""
+
+
+def is_expected_failure(error: BaseException) -> bool:
+    """Whether a failed tick's error is one operations expect from time to time, whose message
+    says everything (what failed and FeedAMP's or the driver's reason): it is logged on one
+    line. Anything else (a fault in this program, FeedAMP refusing a request for good) keeps
+    its traceback, where the fault is found."""
+    return isinstance(error, EXPECTED_FAILURES)

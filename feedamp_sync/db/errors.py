@@ -15,6 +15,11 @@ PostgreSQL quote the offending value in the message itself (``Duplicate entry '.
 ``invalid input syntax for type integer: "..."``). :func:`reason` keeps what identifies the
 problem, :func:`describe` and :func:`logged_traceback` use it for ``status``, ``last_error``
 and the logs.
+
+What a tick calls (the stores on its path, the job lock) and ``db upgrade`` translate outages
+only (:func:`database_error_on_outage`): a tick failing because the database is away is an
+expected failure, logged on one line, while a fault in a statement or its data keeps its own
+exception and traceback.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from __future__ import annotations
 import functools
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Final, ParamSpec, TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
 from feedamp_sync.errors import DatabaseError
 
@@ -95,9 +101,13 @@ def _driver_message(error: BaseException) -> str:
 
 def describe(error: BaseException) -> str:
     """``error`` for ``status``, a message's ``last_error`` or a log line: its class and its
-    message, a database error's as :func:`reason` tells it."""
-    message = reason(error) if isinstance(error, SQLAlchemyError) else str(error)
-    return f"{type(error).__name__}: {message}"
+    :func:`message`."""
+    return f"{type(error).__name__}: {message(error)}"
+
+
+def message(error: BaseException) -> str:
+    """``error``'s message, a database error's as :func:`reason` tells it."""
+    return reason(error) if isinstance(error, SQLAlchemyError) else str(error)
 
 
 def logged_traceback(error: BaseException) -> str:
@@ -131,3 +141,25 @@ def _printed(error: BaseException) -> str:
     else:
         last = traceback.format_exception_only(error)
     return "".join(head + last)
+
+
+def is_outage(error: SQLAlchemyError) -> bool:
+    """Whether the database did not answer, dropped the connection or gave up waiting (for a
+    lock another session holds, or as a deadlock's victim past its retries): the driver's
+    operational errors, as opposed to a fault in a statement or its data."""
+    return isinstance(error, OperationalError | InterfaceError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
+
+@contextmanager
+def database_error_on_outage() -> Iterator[None]:
+    """Within the block, or the function it decorates, an outage (:func:`is_outage`) raises
+    :class:`DatabaseError` with the driver's reason, unchained as in
+    :func:`raises_database_error`; any other exception passes unchanged."""
+    try:
+        yield
+    except SQLAlchemyError as error:
+        if not is_outage(error):
+            raise
+        raise DatabaseError(reason(error)) from None

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, text
 
 from feedamp_sync.db.engine import backend_name
+from feedamp_sync.db.errors import database_error_on_outage
 
 _MYSQL_NAME_LIMIT = 64
 
@@ -45,12 +46,19 @@ def _pg_key(name: str) -> int:
 
 @contextmanager
 def job_lock(engine: Engine, account: str, job: str) -> Iterator[bool]:
-    """Try to take the job's lock; yields whether this instance holds it for the block."""
+    """Try to take the job's lock; yields whether this instance holds it for the block.
+
+    A database that does not answer, to take the lock or to release it, raises DatabaseError
+    as the stores the block calls do.
+    """
     backend = backend_name(engine)
     if backend == "sqlite":
         yield True
         return
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    with (
+        database_error_on_outage(),
+        engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection,
+    ):
         if backend == "postgresql":
             key = _pg_key(lock_name(account, job))
             acquired = bool(

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from feedamp_sync.db import tables as t
+from feedamp_sync.db.errors import database_error_on_outage
 from feedamp_sync.db.isolation import save_isolated
 from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.model import OrderLineRecord, OrderRecord
@@ -49,6 +50,7 @@ class OrderStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    @database_error_on_outage()
     def save_page(
         self,
         account: str,

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from feedamp_sync.core.attempts import AttemptResult, OrderConfirmed, Outcome
 from feedamp_sync.core.operator import TARGET_STATUS, Action, MessageFacts, note_with, refusal
 from feedamp_sync.db import tables as t
+from feedamp_sync.db.errors import database_error_on_outage
 from feedamp_sync.db.targets import by_account
 from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.db.types import decoded, json_as_text
@@ -52,6 +53,7 @@ class OutboxStore:
         self._engine = engine
         self._return_kinds = tuple(return_kinds)
 
+    @database_error_on_outage()
     def release_expired(self, now: datetime) -> int:
         """Return messages whose lease ran out (their worker died or hung) to the queue."""
         with self._engine.begin() as conn:
@@ -64,6 +66,7 @@ class OutboxStore:
             )
         return result.rowcount
 
+    @database_error_on_outage()
     def claim(
         self, owner: str, now: datetime, *, limit: int, lease_seconds: float
     ) -> list[OutboxMessage]:
@@ -113,6 +116,7 @@ class OutboxStore:
             for row in rows
         ]
 
+    @database_error_on_outage()
     def extend_leases(
         self, owner: str, messages: Sequence[OutboxMessage], until: datetime
     ) -> list[OutboxMessage]:
@@ -128,6 +132,7 @@ class OutboxStore:
                 )
         return mine
 
+    @database_error_on_outage()
     def release(self, owner: str, messages: Sequence[OutboxMessage], now: datetime) -> int:
         """Give unfinished claims back at shutdown; the next claim reconciles their outcome."""
         if not messages:
@@ -140,6 +145,7 @@ class OutboxStore:
                 )
         return len(mine)
 
+    @database_error_on_outage()
     def finish(self, owner: str, results: Sequence[AttemptResult]) -> list[AttemptResult]:
         """Record results in one transaction; returns those the fence refused (lease lost).
 

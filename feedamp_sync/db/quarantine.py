@@ -9,7 +9,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, func, select, update
 
 from feedamp_sync.db import tables as t
-from feedamp_sync.db.errors import raises_database_error
+from feedamp_sync.db.errors import database_error_on_outage, raises_database_error
 from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.quarantine import Held
 
@@ -20,6 +20,7 @@ class QuarantineStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    @database_error_on_outage()
     def settle(
         self,
         account: str,

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
 from feedamp_sync.db import tables as t
-from feedamp_sync.db.errors import raises_database_error
+from feedamp_sync.db.errors import database_error_on_outage, raises_database_error
 
 GLOBAL_ACCOUNT = "*"
 """The account name under which jobs that serve every account (the outbox) record state."""
@@ -19,18 +19,22 @@ class SyncStateStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    @database_error_on_outage()
     def started(self, account: str, job: str, now: datetime) -> None:
         self._write(account, job, last_started_at=now, updated_at=now)
 
+    @database_error_on_outage()
     def succeeded(self, account: str, job: str, now: datetime, *, checkpoint: Any = None) -> None:
         values: dict[str, Any] = {"last_success_at": now, "updated_at": now}
         if checkpoint is not None:
             values["checkpoint"] = checkpoint
         self._write(account, job, **values)
 
+    @database_error_on_outage()
     def failed(self, account: str, job: str, now: datetime, error: str) -> None:
         self._write(account, job, last_error_at=now, last_error=error[:2000], updated_at=now)
 
+    @database_error_on_outage()
     def checkpoint(self, account: str, job: str) -> Any:
         with self._engine.connect() as conn:
             return conn.scalar(

@@ -21,6 +21,7 @@ import structlog
 from sqlalchemy import Connection, Engine
 
 from feedamp_sync.core.facts import Facts
+from feedamp_sync.db.errors import database_error_on_outage
 from feedamp_sync.db.identity import database_identity
 from feedamp_sync.db.seller_actions import (
     Fence,
@@ -59,6 +60,7 @@ class Preparer:
         self._templates = templates
         self._kinds = kinds
 
+    @database_error_on_outage()
     def __call__(self, owner: str, messages: Sequence[OutboxMessage]) -> Preparation:
         preparation = Preparation()
         needing_facts: list[tuple[OutboxMessage, Kind]] = []

@@ -1,9 +1,12 @@
 """Database failures on every backend: the db/ calls that callers outside the package make
-raise DatabaseError when no database answers, and no refused statement shows its values."""
+raise DatabaseError when no database answers (those of readiness, metrics, check and status,
+and those a tick makes, so that its failure is logged on one line), and no refused statement
+shows its values."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine
@@ -13,13 +16,42 @@ from feedamp_sync.db import migrate
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.backlog import BacklogStore
 from feedamp_sync.db.engine import create_engine_for
+from feedamp_sync.db.locks import job_lock
+from feedamp_sync.db.orders import OrderStore
+from feedamp_sync.db.outbox import OutboxStore
+from feedamp_sync.db.quarantine import QuarantineStore
+from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.db.sync_state import SyncStateStore
 from feedamp_sync.errors import DatabaseError
+from feedamp_sync.model import OutboxMessage
+from feedamp_sync.outbox.kinds import KINDS
+from feedamp_sync.outbox.prepare import Preparer
+from feedamp_sync.settings import OutboxSettings
 
 CALLS: dict[str, Callable[[Engine], object]] = {
     "sync_state.all": lambda engine: SyncStateStore(engine).all(),
     "backlog": lambda engine: BacklogStore(engine, []).backlog(),
     "require_head": migrate.require_head,
+}
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+JOB_CALLS: dict[str, Callable[[Engine], object]] = {
+    "sync_state.started": lambda engine: SyncStateStore(engine).started("main", "orders", NOW),
+    "sync_state.failed": lambda engine: SyncStateStore(engine).failed("main", "orders", NOW, "x"),
+    "sync_state.checkpoint": lambda engine: SyncStateStore(engine).checkpoint("main", "returns"),
+    "orders.save_page": lambda engine: OrderStore(engine).save_page(
+        "main", [], now=NOW, number_for=lambda row_id, _: str(row_id), confirm=True
+    ),
+    "returns.save_page": lambda engine: ReturnStore(engine).save_page("main", [], now=NOW),
+    "quarantine.settle": lambda engine: QuarantineStore(engine).settle(
+        "main", "order", [], stored_ids=["1"], page_cursor=None, now=NOW
+    ),
+    "outbox.release_expired": lambda engine: OutboxStore(engine, ()).release_expired(NOW),
+    "outbox.claim": lambda engine: OutboxStore(engine, ()).claim(
+        "w1", NOW, limit=10, lease_seconds=60
+    ),
+    "outbox.prepare": lambda engine: Preparer(engine, OutboxSettings(), KINDS)(
+        "w1", [OutboxMessage(1, "main", "refund", "1", {"lines": []}, attempts=1)]
+    ),
 }
 
 
@@ -51,3 +83,23 @@ def test_a_refused_statement_shows_none_of_its_parameters(engine: Engine) -> Non
         conn.execute(row)
     assert "canary-value" not in str(raised.value)
     assert "SQL parameters hidden" in str(raised.value)
+
+
+@pytest.mark.parametrize("call", JOB_CALLS.values(), ids=JOB_CALLS.keys())
+def test_what_the_jobs_call_raises_database_error_when_no_database_answers(
+    unreachable_engine: Engine, call: Callable[[Engine], object]
+) -> None:
+    """A tick on a database that is away fails with our error on one line."""
+    with pytest.raises(DatabaseError) as raised:
+        call(unreachable_engine)
+    assert "OperationalError" in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.backends("postgresql", "mariadb")  # SQLite has no job locks
+def test_taking_a_job_lock_raises_database_error_when_no_database_answers(
+    unreachable_engine: Engine,
+) -> None:
+    """The poller's lock is the first thing its tick asks the database for."""
+    with pytest.raises(DatabaseError), job_lock(unreachable_engine, "main", "orders"):
+        pass

@@ -1,4 +1,5 @@
-"""Database failures as callers outside db/ see them: one line, and no customer data."""
+"""Database failures as callers outside db/ see them: one line, and no customer data; what the
+jobs call translates outages only."""
 
 from __future__ import annotations
 
@@ -8,9 +9,22 @@ import traceback
 import psycopg.errors
 import pymysql.err
 import pytest
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 
-from feedamp_sync.db.errors import describe, logged_traceback, raises_database_error, reason
+from feedamp_sync.db.errors import (
+    database_error_on_outage,
+    describe,
+    logged_traceback,
+    raises_database_error,
+    reason,
+)
 from feedamp_sync.errors import DatabaseError, DatabaseNotMigrated
 
 CUSTOMER = "buyer@example.com"
@@ -183,3 +197,40 @@ def test_a_traceback_without_database_errors_is_python_s_own() -> None:
     """Nothing else is rewritten: the text equals what ``traceback`` prints."""
     error = raised(KeyError("shipping_city"))
     assert logged_traceback(error) == "".join(traceback.format_exception(error)).rstrip()
+
+
+@database_error_on_outage()
+def fails_with(error: SQLAlchemyError) -> None:
+    raise error
+
+
+OUTAGES = {
+    "unreachable": OperationalError(
+        "SELECT 1", None, sqlite3.OperationalError("unable to open database file")
+    ),
+    "locked elsewhere": OperationalError(
+        "UPDATE feedamp_sync_state SET last_started_at = ?",
+        (CUSTOMER,),
+        sqlite3.OperationalError("database is locked"),
+    ),
+    "connection gone": InterfaceError("SELECT 1", None, Exception("connection already closed")),
+    "connection invalidated": DBAPIError(
+        "SELECT 1", None, Exception("server closed the connection"), connection_invalidated=True
+    ),
+}
+
+
+@pytest.mark.parametrize("error", OUTAGES.values(), ids=OUTAGES.keys())
+def test_an_outage_raises_database_error_without_the_statement(error: SQLAlchemyError) -> None:
+    """The database away, or a lock held elsewhere past the wait: our error, on one line."""
+    with pytest.raises(DatabaseError) as raised:
+        fails_with(error)
+    assert str(raised.value) == reason(error)
+    assert CUSTOMER not in "".join(traceback.format_exception(raised.value))
+
+
+def test_a_fault_in_a_statement_or_its_data_passes_unchanged() -> None:
+    """A constraint the data breaks is not an outage: it keeps its exception and traceback."""
+    duplicate = IntegrityError("INSERT", None, sqlite3.IntegrityError("UNIQUE constraint failed"))
+    with pytest.raises(IntegrityError):
+        fails_with(duplicate)
