@@ -35,7 +35,7 @@ from sqlalchemy.exc import OperationalError
 
 import feedamp_sync
 from feedamp_sync.db.engine import backend_name
-from feedamp_sync.db.errors import raises_database_error
+from feedamp_sync.db.errors import database_error_on_outage, raises_database_error
 from feedamp_sync.db.tables import metadata
 from feedamp_sync.errors import DatabaseNotMigrated
 
@@ -81,8 +81,12 @@ def context_options(connection: Connection) -> dict[str, Any]:
     }
 
 
+@database_error_on_outage()
 def upgrade(engine: Engine) -> bool:
-    """Bring the schema to head; True if this call applied anything, False if already there."""
+    """Bring the schema to head; True if this call applied anything, False if already there.
+
+    A database that does not answer raises DatabaseError, as for every other command.
+    """
     head = head_revision()
     with migration_lock(engine), migration_connection(engine) as connection:
         current = _current(connection)
@@ -144,6 +148,9 @@ def migration_lock(engine: Engine) -> Iterator[None]:
     """Hold the database-wide migration lock; raise TimeoutError after LOCK_TIMEOUT_SECONDS."""
     backend = backend_name(engine)
     if backend == "sqlite":
+        # Opened first, so a file SQLite cannot open (its directory is missing) fails with
+        # the driver's reason, as everywhere else, not at the lock file beside it.
+        engine.connect().close()
         with _file_lock(engine.url.database):
             yield
         return

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Final
 
 import pytest
 from sqlalchemy import Engine
@@ -80,19 +82,44 @@ def test_run_refuses_an_unmigrated_database(
     assert "feedamp-sync db upgrade" in err
 
 
-@pytest.mark.parametrize("command", [("status",), ("run", "--once")], ids=["status", "run"])
-def test_a_database_that_does_not_answer_exits_1_with_one_line(
+DATABASE_COMMANDS: Final = {
+    "status": ("status",),
+    "run": ("run",),
+    "run --once": ("run", "--once"),
+    "db upgrade": ("db", "upgrade"),
+    "orders list": ("orders", "list"),
+    "orders show": ("orders", "show", "1"),
+    "returns list": ("returns", "list"),
+    "returns show": ("returns", "show", "1"),
+    "outbox list": ("outbox", "list"),
+    "outbox show": ("outbox", "show", "1"),
+    "outbox retry": ("outbox", "retry", "1", "--reason", "FeedAMP is back"),
+    "outbox cancel": ("outbox", "cancel", "1", "--reason", "sent by hand"),
+    "quarantine list": ("quarantine", "list"),
+    "quarantine show": ("quarantine", "show", "1"),
+    "enqueue": ("enqueue", "fulfillment", "1", "-"),
+}
+"""Every command that works on the database, with arguments it accepts."""
+
+
+def test_a_database_that_does_not_answer_exits_1_with_the_same_line_from_every_command(
     unreachable_database_url: str,
-    command: tuple[str, ...],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The driver's reason is printed on one line, without a traceback."""
+    """A server on a closed port or a SQLite file in a missing directory: each command prints
+    the driver's reason on one line, without a traceback, and exits 1."""
     config = write_config(tmp_path, unreachable_database_url, UNREACHABLE, FAST)
-    code, _, err = cli(capsys, config, *command)
-    assert code == 1
-    assert err.startswith("feedamp-sync: (")
-    assert err.count("\n") == 1
+    printed = {}
+    for name, command in DATABASE_COMMANDS.items():
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"{}")))  # for enqueue
+        code, out, err = cli(capsys, config, *command)
+        assert (code, out, err.count("\n")) == (1, "", 1), (name, err)
+        printed[name] = err
+    [line] = set(printed.values())
+    assert line.startswith("feedamp-sync: (")
+    assert "OperationalError) " in line
 
 
 def test_db_upgrade_is_idempotent_from_the_command_line(
