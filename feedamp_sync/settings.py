@@ -2,11 +2,15 @@
 
 It is parsed once at start into an immutable value. Every problem is reported with the dotted
 key it concerns (``jobs.orders_interval: ...``) so an operator can fix the file without
-reading code; :func:`load_settings` raises :class:`ConfigError` (exit 78) on any of them.
+reading code; :func:`load_settings` raises :class:`ConfigError` (exit 78) on any of them. The
+environment is held to the same standard as the file: a ``FEEDAMP_SYNC_*`` variable that sets
+no key is refused with the closest one, as a misspelt key in the file is, rather than ignored.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
 import stat
 import string
@@ -32,6 +36,8 @@ from feedamp_sync.errors import ConfigError
 
 ENV_PREFIX: Final = "FEEDAMP_SYNC_"
 CONFIG_PATH_ENV: Final = "FEEDAMP_SYNC_CONFIG"
+NOT_SETTINGS: Final = frozenset({CONFIG_PATH_ENV})
+"""``FEEDAMP_SYNC_*`` variables read on purpose that are not configuration keys."""
 SUPPORTED_DATABASES: Final = ("sqlite", "postgresql", "mysql", "mariadb")
 
 ORDER_NUMBER_FIELDS: Final = frozenset(
@@ -328,9 +334,59 @@ def _holds_password(data: Mapping[str, Any]) -> bool:
     )
 
 
+def setting_variables() -> list[str]:
+    """Every variable that sets configuration: each section (as JSON), each key in a section,
+    and the accounts (a JSON list)."""
+    names = []
+    for name, field in Settings.model_fields.items():
+        names.append(f"{ENV_PREFIX}{name.upper()}")
+        section = field.annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            names += [f"{ENV_PREFIX}{name.upper()}__{key.upper()}" for key in section.model_fields]
+    return names
+
+
+def environment_problems(environ: Mapping[str, str]) -> list[str]:
+    """What is wrong with the ``FEEDAMP_SYNC_*`` variables, one line each, named as set.
+
+    Checked before pydantic-settings reads them: it ignores a variable that matches no key,
+    and a section or account list that is not JSON stops it with its own exception, which
+    names neither the variable nor the problem. Names match without regard to case, as
+    pydantic-settings matches them.
+    """
+    known = setting_variables()
+    problems = []
+    for variable, value in sorted(environ.items()):
+        name = variable.upper()
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
+            continue
+        if name not in known:
+            problems.append(f"{variable}: sets no configuration key; {_closest(name, known)}")
+        elif "__" not in name.removeprefix(ENV_PREFIX):
+            try:
+                json.loads(value)
+            except json.JSONDecodeError as exc:  # its message holds no part of the value
+                problems.append(f"{variable}: not valid JSON ({exc})")
+    return problems
+
+
+def _closest(name: str, known: list[str]) -> str:
+    """A hint: the known variable nearest to ``name`` (compared without the shared prefix)."""
+    keys = [variable.removeprefix(ENV_PREFIX) for variable in known]
+    nearest = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), keys, n=1)
+    if nearest:
+        return f"did you mean {ENV_PREFIX}{nearest[0]}?"
+    return (
+        f"a key is {ENV_PREFIX} and its path in capitals with __ between levels, "
+        f"e.g. {ENV_PREFIX}DATABASE__URL"
+    )
+
+
 def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
     """Parse and validate the configuration once; raise ConfigError naming every bad key."""
     env = os.environ if environ is None else environ
+    if problems := environment_problems(env):
+        raise ConfigError("invalid environment:\n  " + "\n  ".join(problems))
     if path is None and (configured := env.get(CONFIG_PATH_ENV)):
         path = Path(configured)
     data = _read_file(path) if path is not None else {}

@@ -122,6 +122,35 @@ def test_a_database_that_does_not_answer_exits_1_with_the_same_line_from_every_c
     assert "OperationalError) " in line
 
 
+@pytest.mark.backends("sqlite")  # refused before any database is opened
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("FEEDAMP_SYNC_ACCOUNTS", "[{", "FEEDAMP_SYNC_ACCOUNTS: not valid JSON"),
+        ("FEEDAMP_SYNC_JOBS", "nope", "FEEDAMP_SYNC_JOBS: not valid JSON"),
+        ("FEEDAMP_SYNC_DATABSE__URL", "sqlite:///x.db", "did you mean FEEDAMP_SYNC_DATABASE__URL?"),
+    ],
+    ids=["accounts", "section", "misspelt"],
+)
+def test_a_bad_environment_variable_exits_78_naming_it_from_every_command(
+    variable: str,
+    value: str,
+    named: str,
+    database_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every command, check included, refuses the environment with its variable named."""
+    config = write_config(tmp_path, database_url, UNREACHABLE, FAST)
+    monkeypatch.setenv(variable, value)
+    for name, command in {**DATABASE_COMMANDS, "check": ("check",)}.items():
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"{}")))  # for enqueue
+        code, out, err = cli(capsys, config, *command)
+        assert code == 78, (name, out, err)
+        assert named in out + err, name
+
+
 def test_db_upgrade_is_idempotent_from_the_command_line(
     database_url: str,
     unmigrated_engine: Engine,

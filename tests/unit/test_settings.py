@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from feedamp_sync.errors import ConfigError
-from feedamp_sync.settings import load_settings
+from feedamp_sync.settings import environment_problems, load_settings
 
 ACCOUNT = """
 [[accounts]]
@@ -138,3 +138,45 @@ def test_the_password_is_not_shown_in_the_settings_repr(tmp_path: Path) -> None:
     """Printing the settings never shows the password."""
     path = write_config(tmp_path, ACCOUNT + 'password = "hunter2-canary"\n')
     assert "hunter2-canary" not in repr(load_settings(path, {}))
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("FEEDAMP_SYNC_ACCOUNTS", "[{"), ("FEEDAMP_SYNC_JOBS", "nope")],
+    ids=["accounts", "section"],
+)
+def test_a_section_that_is_not_json_is_refused_naming_the_variable(
+    variable: str, value: str
+) -> None:
+    """A section or the account list set whole must be JSON; the error names the variable."""
+    assert f"{variable}: not valid JSON (" in problem(None, {variable: value})
+
+
+def test_a_misspelt_variable_is_refused_with_the_closest_key() -> None:
+    """A variable that sets no key would otherwise be ignored, and the default used."""
+    assert (
+        "FEEDAMP_SYNC_DATABSE__URL: sets no configuration key; "
+        "did you mean FEEDAMP_SYNC_DATABASE__URL?"
+    ) in problem(None, {"FEEDAMP_SYNC_DATABSE__URL": "sqlite:///x.db"})
+
+
+def test_a_variable_near_no_key_is_told_how_keys_are_named() -> None:
+    """Without a close key the hint gives the form of the names."""
+    assert "e.g. FEEDAMP_SYNC_DATABASE__URL" in problem(None, {"FEEDAMP_SYNC_VERBOSE": "1"})
+
+
+def test_the_config_path_and_other_variables_are_no_settings() -> None:
+    """FEEDAMP_SYNC_CONFIG names the file; variables without the prefix are not ours."""
+    assert environment_problems({"FEEDAMP_SYNC_CONFIG": "/etc/x.toml", "HOME": "/root"}) == []
+
+
+def test_every_key_and_section_is_a_variable_in_any_case() -> None:
+    """Keys, whole sections as JSON and the account list; matched without regard to case,
+    as pydantic-settings matches them."""
+    environ = {
+        "FEEDAMP_SYNC_DATABASE__URL": "sqlite:///x.db",
+        "feedamp_sync_jobs__orders_interval": "15",
+        "FEEDAMP_SYNC_HEALTH": '{"enabled": true}',
+        "FEEDAMP_SYNC_ACCOUNTS": "[]",
+    }
+    assert environment_problems(environ) == []
