@@ -28,6 +28,7 @@ extra to install, before anything connects.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import Any, Final, Literal, cast
 
 import sqlalchemy as sa
@@ -77,6 +78,16 @@ def create_engine_for(url: str, *, pool_size: int = 10) -> Engine:
     raise ConfigError(
         f"database.url: unsupported database {backend!r}; use sqlite, postgresql or mysql/mariadb"
     )
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (a relative path is the working directory's, as SQLite
+    resolves it); None for the other backends and an in-memory database."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
+        return None
+    return Path(database)
 
 
 def backend_name(engine: Engine) -> Backend:

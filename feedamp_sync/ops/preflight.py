@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from feedamp_sync.clients import client_config
 from feedamp_sync.db import migrate
-from feedamp_sync.db.engine import create_engine_for
+from feedamp_sync.db.engine import create_engine_for, sqlite_file
 from feedamp_sync.errors import (
     ApiAuthError,
     ApiError,
@@ -69,8 +69,15 @@ def run_checks(path: Path | None, environ: Mapping[str, str]) -> Iterator[Result
 
 
 def check_database(settings: Settings) -> Result:
+    """Reach the database and compare its schema with this release's, creating nothing: a
+    SQLite file that does not exist yet (in a directory that does) is reported, not opened,
+    since opening it would create it empty."""
     shown = make_url(settings.database.url).render_as_string(hide_password=True)
     name = f"database {shown}"
+    file = sqlite_file(settings.database.url)
+    if file is not None and not file.exists() and file.parent.is_dir():
+        missing = DatabaseNotMigrated(f"not created yet: run '{migrate.UPGRADE_COMMAND}'")
+        return Result(name, str(missing), missing)
     engine = create_engine_for(settings.database.url, pool_size=1)
     try:
         migrate.require_head(engine)

@@ -60,6 +60,25 @@ def test_an_unmigrated_database_exits_78(
     assert "run 'feedamp-sync db upgrade'" in out
 
 
+def test_a_sqlite_file_not_created_yet_exits_78_and_is_not_created(
+    server: SandboxServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """check before db upgrade, with a URL relative to the working directory: the database
+    line says how to create the file, and no file appears."""
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path, "sqlite:///feedamp-sync.db", server.base_url, FAST)
+    code, out, _ = cli(capsys, config, "check")
+    assert code == 78
+    assert (
+        "FAIL database sqlite:///feedamp-sync.db: not created yet: run 'feedamp-sync db upgrade'"
+        in out
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["feedamp-sync.toml"]
+
+
 def test_an_unreachable_database_exits_1_on_its_one_line(
     server: SandboxServer,
     unreachable_database_url: str,
