@@ -100,7 +100,7 @@ def _describe(message: dict[str, Any]) -> list[str]:
         f"created:    {iso(message['created_at'])}",
         f"next try:   {iso(message['next_attempt_at'])}",
         f"sent:       {iso(message['sent_at']) or '-'}",
-        f"last error: {_error(message['last_status_code'], message['last_error']) or '-'}",
+        f"last error: {_error(message['last_status_code'], message['last_error']) or 'none'}",
         f"payload:    {_payload(message)}",
         f"response:   {_compact(message['response'])}",
         "note:" + "".join(f"\n  {line}" for line in note.splitlines()) if note else "note: -",
@@ -109,7 +109,7 @@ def _describe(message: dict[str, Any]) -> list[str]:
     for attempt in message["attempt_history"]:
         lines.append(
             f"  #{attempt['attempt']} {iso(attempt['finished_at'])} {attempt['outcome']} "
-            f"{_error(attempt['status_code'], attempt['error'])}".rstrip()
+            f"{_answer(attempt['status_code'], attempt['error'])}".rstrip()
         )
         lines.append(f"     request:  {_compact(attempt['request'])}")
         lines.append(f"     response: {_compact(attempt['response'])}")
@@ -117,7 +117,13 @@ def _describe(message: dict[str, Any]) -> list[str]:
 
 
 def _error(code: int | None, error: str | None) -> str:
-    """The error with its status code, which API errors already start with."""
+    """The error with its status code; nothing when there was none (a sent message keeps
+    FeedAMP's status code, 200, which is no error)."""
+    return _answer(code, error) if error else ""
+
+
+def _answer(code: int | None, error: str | None) -> str:
+    """The status code with the error, which API errors already start with."""
     status = f"HTTP {code}" if code is not None else ""
     text = error or ""
     return text if text.startswith(status) else f"{status} {text}".strip()

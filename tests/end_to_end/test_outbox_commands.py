@@ -169,7 +169,8 @@ def test_outbox_show_lists_each_attempt_with_its_request(
     config: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The readable `outbox show` has the status, the note and every attempt in order."""
+    """The readable `outbox show` has the status, no last error once sent, the note and
+    every attempt in order, each with its status code."""
     message_id = dead_confirm(sandbox, capsys, config)
     cli(capsys, config, "outbox", "retry", str(message_id), "--reason", "back")
     run_once(capsys, config)
@@ -178,6 +179,7 @@ def test_outbox_show_lists_each_attempt_with_its_request(
     attempts = [line for line in lines if line.startswith("  #")]
     assert code == 0
     assert "status:     sent" in lines
+    assert "last error: none" in lines  # not FeedAMP's 200 for the send
     assert "attempts:   2 (1 since the last retry)" in lines
     assert any(line.endswith(" retry: back") for line in lines)
     assert [line.split()[2:4] for line in attempts] == [["dead", "HTTP"], ["sent", "HTTP"]]
