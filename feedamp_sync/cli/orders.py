@@ -52,11 +52,10 @@ def orders_list(
 @orders.command("show")
 @click.argument("order_id")
 @click.option("--account", help="The account, when several share the FeedAMP id.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (the default).")
 @pass_context
-def orders_show(context: Context, order_id: str, account: str | None, as_json: bool) -> int:
-    """One stored order with its lines, the full order object as received, and its ledger:
-    per line, what was ordered, shipped, cancelled and refunded, and by which message."""
+def orders_show(context: Context, order_id: str, account: str | None) -> int:
+    """One stored order as JSON, with its lines, the full order object as received, and its
+    ledger: per line, what was ordered, shipped, cancelled and refunded, and by which message."""
     with open_database(context.settings) as engine:
         order = OrderStore(engine).get(order_id, account=account)
         if order is None:

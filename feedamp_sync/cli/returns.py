@@ -53,10 +53,9 @@ def returns_list(
 @returns.command("show")
 @click.argument("return_id")
 @click.option("--account", help="The account, when several share the FeedAMP id.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (the default).")
 @pass_context
-def returns_show(context: Context, return_id: str, account: str | None, as_json: bool) -> int:
-    """One stored return with its lines and the full return object as received."""
+def returns_show(context: Context, return_id: str, account: str | None) -> int:
+    """One stored return as JSON, with its lines and the full return object as received."""
     with open_database(context.settings) as engine:
         found = ReturnStore(engine).get(return_id, account=account)
     if found is None:

@@ -105,7 +105,12 @@ def cli(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[i
 
 
 def cli_json(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> Any:
-    code, out, err = cli(capsys, config, *args, "--json")
+    return cli_shown(capsys, config, *args, "--json")
+
+
+def cli_shown(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> Any:
+    """The JSON a command prints without being asked (``orders show``, ``returns show``)."""
+    code, out, err = cli(capsys, config, *args)
     assert code == 0, err
     return json.loads(out)
 
