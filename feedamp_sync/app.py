@@ -10,7 +10,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -24,7 +24,7 @@ from feedamp_sync.clients import client_config
 from feedamp_sync.db import migrate
 from feedamp_sync.db.engine import create_engine_for
 from feedamp_sync.db.errors import logged_traceback, message
-from feedamp_sync.db.instance import single_instance_guard
+from feedamp_sync.db.instance import held_open, single_instance_guard
 from feedamp_sync.db.locks import job_lock
 from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.outbox import OutboxStore
@@ -211,10 +211,12 @@ def open_database(settings: Settings, *, single_instance: bool = False) -> Itera
 
     ``single_instance`` (the daemon) holds the single-instance guard on SQLite, taken before
     the schema is first read: a second daemon reads nothing through another name of the file.
+    Any other command holds the file open as the guard does, so a file that cannot be opened
+    is told alike by every command.
     """
     engine = create_engine_for(settings.database.url, pool_size=settings.database.pool_size)
-    guard: AbstractContextManager[None] = (
-        single_instance_guard(engine) if single_instance else nullcontext()
+    guard: AbstractContextManager[object] = (
+        single_instance_guard(engine) if single_instance else held_open(engine)
     )
     try:
         with guard:

@@ -18,6 +18,11 @@ closes the engine's pooled connections before its own descriptor.
 The lock is taken before SQLite first reads the file: through a hard link, SQLite keeps a
 write-ahead log of its own (named after the path), so a second daemon must be stopped before
 it reads anything through one.
+
+Every other command opens the file the same way, without the lock (:func:`held_open`), so a
+file that cannot be opened (its directory is missing, a permission) fails alike everywhere,
+naming the file and the system's reason, where SQLite would only say it is "unable to open
+database file".
 """
 
 from __future__ import annotations
@@ -36,12 +41,33 @@ from feedamp_sync.errors import DatabaseError, InstanceConflict
 def single_instance_guard(engine: Engine) -> Iterator[None]:
     """Hold an exclusive lock on a SQLite database file for as long as the block runs.
 
-    A missing file is created, as SQLite would create it on connecting. The kernel drops the
-    lock when the process dies, even by SIGKILL, so a crash never leaves a stale lock behind.
+    The kernel drops the lock when the process dies, even by SIGKILL, so a crash never leaves
+    a stale lock behind.
+    """
+    with held_open(engine) as fd:
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise InstanceConflict(
+                    f"another feedamp-sync daemon is already using {engine.url.database} "
+                    "(under this or another name: it holds a lock on the file itself); SQLite "
+                    "allows one instance, use PostgreSQL or MariaDB to run several"
+                ) from None
+        yield
+
+
+@contextmanager
+def held_open(engine: Engine) -> Iterator[int | None]:
+    """A descriptor on the SQLite database file for as long as the block runs (None for the
+    other backends and an in-memory database), closed after the engine's connections.
+
+    A missing file is created, as SQLite would create it on connecting; one that cannot be
+    opened raises DatabaseError naming it, with the system's reason.
     """
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
-        yield
+        yield None
         return
     try:
         fd = os.open(database, os.O_RDONLY | os.O_CREAT, 0o644)
@@ -50,15 +76,7 @@ def single_instance_guard(engine: Engine) -> Iterator[None]:
             f"({type(error).__name__}) cannot open {database}: {error.strerror}"
         ) from None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InstanceConflict(
-                f"another feedamp-sync daemon is already using {database} "
-                "(under this or another name: it holds a lock on the file itself); SQLite "
-                "allows one instance, use PostgreSQL or MariaDB to run several"
-            ) from None
-        yield
+        yield fd
     finally:
         engine.dispose()
         os.close(fd)

@@ -85,7 +85,7 @@ def context_options(connection: Connection) -> dict[str, Any]:
 def upgrade(engine: Engine) -> bool:
     """Bring the schema to head; True if this call applied anything, False if already there.
 
-    A database that does not answer raises DatabaseError, as for every other command.
+    A database server that does not answer raises DatabaseError, as for every other command.
     """
     head = head_revision()
     with migration_lock(engine), migration_connection(engine) as connection:
@@ -148,9 +148,6 @@ def migration_lock(engine: Engine) -> Iterator[None]:
     """Hold the database-wide migration lock; raise TimeoutError after LOCK_TIMEOUT_SECONDS."""
     backend = backend_name(engine)
     if backend == "sqlite":
-        # Opened first, so a file SQLite cannot open (its directory is missing) fails with
-        # the driver's reason, as everywhere else, not at the lock file beside it.
-        engine.connect().close()
         with _file_lock(engine.url.database):
             yield
         return

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from feedamp_sync.clients import client_config
 from feedamp_sync.db import migrate
 from feedamp_sync.db.engine import create_engine_for, sqlite_file
+from feedamp_sync.db.instance import held_open
 from feedamp_sync.errors import (
     ApiAuthError,
     ApiError,
@@ -80,7 +81,8 @@ def check_database(settings: Settings) -> Result:
         return Result(name, str(missing), missing)
     engine = create_engine_for(settings.database.url, pool_size=1)
     try:
-        migrate.require_head(engine)
+        with held_open(engine):  # as every command opens it, so it fails alike
+            migrate.require_head(engine)
     except DatabaseNotMigrated as error:
         return Result(name, f"reachable, but {error}", error)
     except DatabaseError as error:
