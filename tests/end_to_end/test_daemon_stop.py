@@ -20,7 +20,7 @@ from tests.end_to_end.harness import (
     write_config,
 )
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 STOPS = 3
 """Stops per test: a worker thread left alive by a stop showed in one stop out of two."""

@@ -179,6 +179,7 @@ def relayed(database_url: str) -> Iterator[tuple[str, Relay]]:
         relay.cut()
 
 
+@pytest.mark.slow  # its first pages take seconds, so the cut lands while they are on their way
 @pytest.mark.backends("postgresql", "mariadb")  # a server that goes away
 def test_a_database_going_away_fails_each_job_on_one_line(
     sandbox: Sandbox,
