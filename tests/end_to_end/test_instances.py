@@ -60,6 +60,15 @@ def freeze_holding_claims(process: subprocess.Popen[bytes], engine: Engine) -> d
     raise AssertionError("the instance never held a claim when frozen")
 
 
+def lease_lost(daemon: Daemon) -> set[int]:
+    """The messages whose results ``daemon`` found fenced off (``outbox_lease_lost``)."""
+    return {
+        json.loads(line)["message_id"]
+        for line in daemon.output().splitlines()
+        if '"outbox_lease_lost"' in line
+    }
+
+
 def taken_over(engine: Engine, held: dict[int, int]) -> list[int]:
     """The claims of ``held`` that another instance claimed again after they expired."""
     with engine.connect() as conn:
@@ -115,6 +124,13 @@ def test_three_daemons_take_effect_once_each_while_one_is_paused(
         assert wait_until(lambda: outbox_statuses(engine) == {"sent": 650}, timeout=150), (
             outbox_statuses(engine)
         )
+        taken = set(taken_over(engine, held))
+        # Resumed, it reaches the claims it held and finds them taken; a stop sent at once
+        # would hand back, unlogged, the ones it had not started yet.
+        assert wait_until(lambda: taken <= lease_lost(paused), timeout=30), (
+            taken,
+            lease_lost(paused),
+        )
         codes = [running.terminate()[0] for running in daemons]
     finally:
         for running in daemons:
@@ -130,11 +146,5 @@ def test_three_daemons_take_effect_once_each_while_one_is_paused(
     assert database_errors == []  # pollers never raced to insert the same order
     # Each claim another instance took over while it was frozen was fenced off: its result
     # was refused (whether its call had been under way or it had not started yet).
-    taken = set(taken_over(engine, held))
     assert taken, "frozen for three leases, none of its claims was taken over"
-    lost = {
-        json.loads(line)["message_id"]
-        for line in paused.output().splitlines()
-        if '"outbox_lease_lost"' in line
-    }
-    assert taken <= lost
+    assert taken <= lease_lost(paused)
