@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects import mysql
 
 from feedamp_sync.db.types import UtcDateTime, json_type, utcnow
 
@@ -42,6 +43,7 @@ OUTBOX_STATUSES: Final = ("pending", "in_flight", "sent", "dead", "cancelled")
 # SQLite only auto-increments an INTEGER PRIMARY KEY, so the wide ids narrow there.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 Money = Numeric(14, 4, asdecimal=False)
+LongText = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
 
 # SQLite: AUTOINCREMENT, or it hands out the largest id again once that row is deleted, and
@@ -203,8 +205,9 @@ quarantine: Final = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("reason", Text, nullable=False),
     # The object as received, as JSON with every non-ASCII character escaped, so text no
-    # column can hold (a NUL, a lone surrogate) is kept exactly, on every backend.
-    Column("raw", Text, nullable=False),
+    # column can hold (a NUL, a lone surrogate) is kept exactly, on every backend. LONGTEXT on
+    # MariaDB, whose TEXT stops at 64 KiB: a large order must be held whole, not fail the pass.
+    Column("raw", LongText, nullable=False),
     Column("page_cursor", String(255)),
     Column("first_seen_at", UtcDateTime(), nullable=False),
     Column("last_seen_at", UtcDateTime(), nullable=False),

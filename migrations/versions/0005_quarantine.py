@@ -27,6 +27,7 @@ ID: Final = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 UTC_DATETIME: Final = sa.DateTime(timezone=True).with_variant(
     mysql.DATETIME(fsp=6), "mysql", "mariadb"
 )
+LONG_TEXT: Final = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 MYSQL_OPTIONS: Final = {"engine": "InnoDB", "charset": "utf8mb4", "collate": "utf8mb4_bin"}
 TABLE_OPTIONS: Final[dict[str, Any]] = {
     "sqlite_autoincrement": True,
@@ -43,7 +44,7 @@ def upgrade() -> None:
         sa.Column("feedamp_id", sa.String(64), nullable=False),
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("raw", sa.Text(), nullable=False),
+        sa.Column("raw", LONG_TEXT, nullable=False),
         sa.Column("page_cursor", sa.String(255)),
         sa.Column("first_seen_at", UTC_DATETIME, nullable=False),
         sa.Column("last_seen_at", UTC_DATETIME, nullable=False),

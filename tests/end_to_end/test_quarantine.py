@@ -170,3 +170,28 @@ def test_the_listing_is_a_table_with_a_header(
     assert code == 0
     assert header.split()[:4] == ["ID", "ACCOUNT", "KIND", "FEEDAMP"]
     assert "not a usable id" in row
+
+
+def test_a_large_malformed_order_is_held_whole(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An order of 200 KB (past MariaDB's 64 KiB TEXT) is held with all its text, and the
+    pass goes on: the order beside it is confirmed."""
+    held_id, _ = sandbox.add_orders(2)  # the second order is stored and confirmed
+    note = "x" * 200_000 + "\x00"
+    sandbox.serve_order_as(held_id, info(gift_message=note))
+    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+
+    code, _, err = cli(capsys, config, "run", "--once")
+
+    assert code == 0, err
+    assert sandbox.unconfirmed_orders() == [held_id]
+    [entry] = cli_json(capsys, config, "quarantine", "list")
+    code, out, err = cli(capsys, config, "quarantine", "show", str(entry["id"]))
+    assert code == 0, err
+    assert json.loads(json.loads(out)["raw"])["order_info"]["gift_message"] == note
