@@ -19,9 +19,10 @@ from functools import partial
 
 import structlog
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from feedamp_sync.core.facts import Facts
-from feedamp_sync.db.errors import database_error_on_outage
+from feedamp_sync.db.errors import database_error_on_outage, logged_traceback
 from feedamp_sync.db.identity import database_identity
 from feedamp_sync.db.seller_actions import (
     Fence,
@@ -46,10 +47,15 @@ log = structlog.get_logger(__name__)
 
 @dataclass
 class Preparation:
-    """Claimed messages sorted: ready for delivery, or refused with the reasons."""
+    """Claimed messages sorted: ready for delivery, or refused with the reasons.
+
+    A refusal is an :class:`InvalidPayload` (the message goes dead with its problems) or, for
+    a fault in a kind's own code, the exception itself (the message is retried later, as after
+    a delivery that crashed): either way it costs only its own message.
+    """
 
     ready: list[OutboxMessage] = field(default_factory=list)
-    refused: list[tuple[OutboxMessage, InvalidPayload]] = field(default_factory=list)
+    refused: list[tuple[OutboxMessage, Exception]] = field(default_factory=list)
 
 
 class Preparer:
@@ -73,6 +79,9 @@ class Preparer:
                     continue
             except InvalidPayload as problems:
                 preparation.refused.append((message, problems))
+                continue
+            except Exception as error:
+                preparation.refused.append((message, _crashed(message, error)))
                 continue
             needing_facts.append((message, kind))
         if needing_facts:
@@ -106,6 +115,11 @@ class Preparer:
                 ready = self._prepare(owner, message, kind, facts, database, conn)
             except InvalidPayload as problems:
                 preparation.refused.append((message, problems))
+                continue
+            except SQLAlchemyError:
+                raise  # the transaction itself failed: the whole claim is tried again
+            except Exception as error:
+                preparation.refused.append((message, _crashed(message, error)))
                 continue
             if ready is None:
                 log.warning("outbox_lease_lost", message_id=message.id, kind=message.kind)
@@ -159,6 +173,17 @@ class Preparer:
             payload = number.payload
         plan = kind.plan(payload, facts) if kind.plan is not None else None
         return dataclasses.replace(message, payload=payload, plan=plan)
+
+
+def _crashed(message: OutboxMessage, error: Exception) -> Exception:
+    """A fault in a kind's own checks or planner, logged with its traceback."""
+    log.error(
+        "outbox_preparation_crashed",
+        message_id=message.id,
+        kind=message.kind,
+        exception=logged_traceback(error),
+    )
+    return error
 
 
 def subject_of(kind: Kind, account: str, target_id: str, *, before_id: int | None) -> Subject:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -222,6 +223,7 @@ def test_preparing_an_invalid_row_refuses_it_and_readies_the_rest(engine: Engine
     preparation = Preparer(engine, OutboxSettings(), KINDS)("w1", claim(engine))
     [(refused, problems)] = preparation.refused
     assert refused.target_id == "10042"
+    assert isinstance(problems, InvalidPayload)
     assert problems.problems == [
         "order_lines[0]: needs at least one fulfillment, cancellation or withdrawal"
     ]
@@ -241,6 +243,7 @@ def test_two_rows_of_one_claim_asking_for_the_same_number_the_second_is_refused(
     [ready] = preparation.ready
     [(refused, problems)] = preparation.refused
     assert (ready.target_id, refused.target_id) == ("10042", "10043")
+    assert isinstance(problems, InvalidPayload)
     assert "R7" in problems.problems[0]
     assert [row.unique_key for row in rows(engine)] == ["refund:main:R7", None]
 
@@ -298,3 +301,22 @@ def test_facts_of_a_whole_claim_are_each_messages_own(engine: Engine) -> None:
     assert isinstance(authorized, ReturnFacts)
     assert authorized.line_ids == ("900001",)
     assert (missing, elsewhere) == (None, None)
+
+
+def broken_plan(payload: Any, facts: Any) -> Any:
+    raise KeyError("a fault in a kind's own code")
+
+
+def test_a_fault_in_a_kinds_planner_costs_only_its_message(engine: Engine) -> None:
+    """A planner that raises leaves its message to be retried; the claim's others are ready."""
+    store_order(engine)
+    store_order(engine, "10043")
+    refunds = KINDS["refund"]
+    broken = dataclasses.replace(refunds, name="broken_refund", cli_name=None, plan=broken_plan)
+    kinds = KINDS.with_kinds(broken)
+    insert(engine, "broken_refund", "10042", REFUND)
+    insert(engine, "refund", "10043", REFUND | {"cp_refund_number": "R8"})
+    preparation = Preparer(engine, OutboxSettings(), kinds)("w1", claim(engine))
+    [(refused, error)] = preparation.refused
+    assert (refused.kind, type(error)) == ("broken_refund", KeyError)
+    assert [message.kind for message in preparation.ready] == ["refund"]
