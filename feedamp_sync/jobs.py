@@ -7,7 +7,7 @@ failure in the sync-state table, which ``status`` and the readiness check read.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -22,7 +22,7 @@ from feedamp_sync.db.sync_state import SyncStateStore
 from feedamp_sync.errors import ApiResponseInvalid
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.feedamp.pagination import Page, read_ahead
-from feedamp_sync.model import OrderRecord, order_record, return_record
+from feedamp_sync.model import OrderRecord, ReturnRecord, order_record, return_record
 from feedamp_sync.policy import seller_number
 from feedamp_sync.quarantine import Held, split
 from feedamp_sync.quarantine import held as quarantined
@@ -83,13 +83,12 @@ def pull_orders(
         saved = store.save_page(
             account, records, now=clock(), number_for=number_for, confirm=confirm.enabled
         )
-        held += [quarantined(record.data, why) for record, why in saved.refused]
-        refused = {record.feedamp_id for record, _ in saved.refused}
-        stored = [r.feedamp_id for r in records if r.feedamp_id not in refused]
-        _settle(quarantine, account, "order", held, stored, page, clock)
+        stored, held_count = _settle(
+            quarantine, account, "order", records, held, saved.refused, page, clock
+        )
         pulled.pages += 1
-        pulled.orders += len(stored)
-        pulled.quarantined += len(held)
+        pulled.orders += stored
+        pulled.quarantined += held_count
         pulled.new += saved.new
         pulled.changed += saved.changed
         pulled.confirms_enqueued += saved.confirms_enqueued
@@ -146,13 +145,12 @@ def pull_returns(
     for page in read_ahead(pages, stop):
         records, held = split(page.items, return_record)
         saved = store.save_page(account, records, now=clock())
-        held += [quarantined(record.data, why) for record, why in saved.refused]
-        refused = {record.feedamp_id for record, _ in saved.refused}
-        stored = [r.feedamp_id for r in records if r.feedamp_id not in refused]
-        _settle(quarantine, account, "return", held, stored, page, clock)
+        stored, held_count = _settle(
+            quarantine, account, "return", records, held, saved.refused, page, clock
+        )
         pulled.pages += 1
-        pulled.returns += len(stored)
-        pulled.quarantined += len(held)
+        pulled.returns += stored
+        pulled.quarantined += held_count
         pulled.new += saved.new
         pulled.changed += saved.changed
         pulled.state_changes += saved.state_changes
@@ -196,14 +194,18 @@ def _settle(
     quarantine: QuarantineStore,
     account: str,
     kind: str,
+    records: Sequence[OrderRecord | ReturnRecord],
     held: list[Held],
-    stored_ids: list[str],
+    refused: Sequence[tuple[OrderRecord | ReturnRecord, str]],
     page: Page,
     clock: Clock,
-) -> None:
-    """Keep a page's held objects in quarantine, loudly, and resolve those it stored."""
+) -> tuple[int, int]:
+    """Keep a page's held objects (those its parsing refused, and those the database refused)
+    in quarantine, loudly, and resolve the ones it stored; returns (stored, held) counts."""
+    held = held + [quarantined(record.data, why) for record, why in refused]
+    refused_ids = {record.feedamp_id for record, _ in refused}
+    stored = [record.feedamp_id for record in records if record.feedamp_id not in refused_ids]
     for item in held:
         log.warning(f"{kind}_quarantined", feedamp_id=item.feedamp_id, reason=item.reason)
-    quarantine.settle(
-        account, kind, held, stored_ids=stored_ids, page_cursor=page.cursor, now=clock()
-    )
+    quarantine.settle(account, kind, held, stored_ids=stored, page_cursor=page.cursor, now=clock())
+    return len(stored), len(held)
