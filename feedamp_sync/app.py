@@ -288,6 +288,7 @@ def build_app(
                 clock=clock,
                 rng=random.Random(),
                 prepare=Preparer(engine, settings.outbox, kinds),
+                budgets={name: client.action_budget for name, client in clients.items()},
             ),
             clock=clock,
             telemetry=telemetry,

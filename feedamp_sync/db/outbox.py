@@ -10,7 +10,7 @@ expired and was taken over can no longer change the row.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -23,12 +23,15 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
+    or_,
     select,
     tuple_,
     update,
 )
+from sqlalchemy.sql import ColumnElement
 
 from feedamp_sync.core.attempts import AttemptResult, OrderConfirmed, Outcome
+from feedamp_sync.core.fairness import Lane, LaneKey, allot
 from feedamp_sync.core.operator import TARGET_STATUS, Action, MessageFacts, note_with, refusal
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.errors import database_error_on_outage
@@ -40,6 +43,8 @@ from feedamp_sync.model import OutboxMessage
 BLOCKING_STATUSES: Final = ("pending", "in_flight", "dead")
 SCAN_SLICE_MAX: Final = 1_000
 """The most due messages read at a time while looking for the heads of their targets."""
+LANE_GROUP_MAX: Final = 100
+"""The most accounts whose lanes one scan reads (a bound on the statement's size)."""
 
 
 class OutboxStore:
@@ -68,13 +73,29 @@ class OutboxStore:
 
     @database_error_on_outage()
     def claim(
-        self, owner: str, now: datetime, *, limit: int, lease_seconds: float
+        self,
+        owner: str,
+        now: datetime,
+        *,
+        limit: int,
+        lease_seconds: float,
+        room: Callable[[str], int] | None = None,
+        turn_order: Sequence[str] = (),
     ) -> list[OutboxMessage]:
-        """Claim up to ``limit`` due head-of-target messages for ``owner``."""
+        """Claim up to ``limit`` due head-of-target messages for ``owner``, dealt fairly.
+
+        Each lane (an account's messages of one kind) gets its turn, as
+        :func:`~feedamp_sync.core.fairness.allot` deals them: ``room(account)`` caps what one
+        account takes (unlimited when None), ``turn_order`` ranks the kinds of an account.
+        """
         box = t.outbox
         due = and_(box.c.status == "pending", box.c.next_attempt_at <= now)
         with self._engine.begin() as conn:
-            candidates = _due_heads(conn, now, limit, self._return_kinds)
+            lanes = _due_lanes(conn, now)
+            allotted = allot(
+                lanes, limit=limit, room=room or (lambda _: limit), turn_order=turn_order
+            )
+            candidates = _lane_heads(conn, now, lanes, allotted, self._return_kinds)
             if not candidates:
                 return []
             rows = conn.execute(
@@ -324,10 +345,54 @@ _LIST_COLUMNS: Final = (
 )
 
 
-def _due_heads(
-    conn: Connection, now: datetime, limit: int, return_kinds: tuple[str, ...]
+def _due_lanes(conn: Connection, now: datetime) -> list[Lane]:
+    """Each account's due messages of each kind: how many, and since when."""
+    box = t.outbox
+    rows = conn.execute(
+        select(box.c.account, box.c.kind, func.count(), func.min(box.c.next_attempt_at))
+        .where(box.c.status == "pending", box.c.next_attempt_at <= now)
+        .group_by(box.c.account, box.c.kind)
+    )
+    return [Lane(account, kind, due, oldest) for account, kind, due, oldest in rows]
+
+
+def _lane_heads(
+    conn: Connection,
+    now: datetime,
+    lanes: Sequence[Lane],
+    allotted: Mapping[LaneKey, int],
+    return_kinds: tuple[str, ...],
 ) -> list[int]:
-    """Up to ``limit`` due messages that head their target, earliest due first.
+    """The heads of their targets among each lane's earliest due messages, as many as the
+    lane was allotted. Lanes given all they have due are read together, a group of accounts
+    per scan; a lane with more due than its share (a backlog) is read on its own, up to it."""
+    box = t.outbox
+    heads: list[int] = []
+    whole: dict[str, list[str]] = {}
+    for lane in lanes:
+        share = allotted.get(lane.key, 0)
+        if share == lane.due:
+            whole.setdefault(lane.account, []).append(lane.kind)
+        elif share:
+            lane_rows = and_(box.c.account == lane.account, box.c.kind == lane.kind)
+            heads += _due_heads(conn, now, share, return_kinds, lane_rows)
+    accounts = sorted(whole)
+    for start in range(0, len(accounts), LANE_GROUP_MAX):
+        group = accounts[start : start + LANE_GROUP_MAX]
+        rows = or_(*(and_(box.c.account == a, box.c.kind.in_(whole[a])) for a in group))
+        due = sum(allotted[(a, kind)] for a in group for kind in whole[a])
+        heads += _due_heads(conn, now, due, return_kinds, rows)
+    return heads
+
+
+def _due_heads(
+    conn: Connection,
+    now: datetime,
+    limit: int,
+    return_kinds: tuple[str, ...],
+    lane: ColumnElement[bool],
+) -> list[int]:
+    """Up to ``limit`` due messages of one lane that head their target, earliest due first.
 
     Due rows are read in index order, a slice at a time, and each slice's targets are looked
     up by the ``(account, target_id, id)`` index for their first blocking message. A single
@@ -346,7 +411,7 @@ def _due_heads(
     while len(heads) < limit:
         query = (
             select(box.c.id, box.c.account, box.c.target_id, is_return, *in_due_order)
-            .where(box.c.status == "pending", box.c.next_attempt_at <= now)
+            .where(box.c.status == "pending", box.c.next_attempt_at <= now, lane)
             .order_by(*in_due_order)
             .limit(slice_size)
         )

@@ -173,6 +173,7 @@ outbox: Final = Table(
         "status IN (" + ", ".join(f"'{s}'" for s in OUTBOX_STATUSES) + ")", name="status"
     ),
     Index(None, "status", "next_attempt_at", "id"),
+    Index(None, "status", "account", "kind", "next_attempt_at", "id"),
     Index(None, "account", "target_id", "id"),
     **_TABLE_OPTIONS,
 )

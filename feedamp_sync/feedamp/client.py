@@ -129,6 +129,12 @@ class FeedampClient:
     def close(self) -> None:
         self._http.close()
 
+    @property
+    def action_budget(self) -> RateLimiter:
+        """The account's rate budget for everything but the list endpoints: the outbox hands a
+        worker this account's message only when the budget admits a request."""
+        return self._other
+
     def __enter__(self) -> FeedampClient:
         return self
 

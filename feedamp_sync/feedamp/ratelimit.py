@@ -15,6 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 SAFETY_MARGIN_SECONDS: Final = 0.02
@@ -22,6 +23,14 @@ SAFETY_MARGIN_SECONDS: Final = 0.02
 
 _MIN_SLEEP_SECONDS: Final = 1e-4
 """Floor of one wait, so float rounding of ``free_at - now`` can never spin on a zero sleep."""
+
+
+@dataclass(frozen=True)
+class Availability:
+    """``free`` request starts admitted right now; when none, ``opens_in`` seconds until one."""
+
+    free: int
+    opens_in: float
 
 
 class RateLimiter:
@@ -47,6 +56,18 @@ class RateLimiter:
         self._sleep = sleep
         self._starts: deque[float] = deque()
         self._lock = threading.Lock()
+
+    def available(self) -> Availability:
+        """How many starts would be admitted now, without taking any, and when the next
+        opens if none would: lets a caller hand work only to an account whose budget allows."""
+        with self._lock:
+            now = self._monotonic()
+            while self._starts and now >= self._starts[0] + self.window_seconds:
+                self._starts.popleft()
+            free = self.burst - len(self._starts)
+            if free > 0:
+                return Availability(free, 0.0)
+            return Availability(0, self._starts[0] + self.window_seconds - now)
 
     def acquire(self, deadline: float | None = None) -> float | None:
         """Wait for a free slot and take it; return the admitted start time.

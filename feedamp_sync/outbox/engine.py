@@ -12,19 +12,22 @@ import queue
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import structlog
 
 from feedamp_sync.core.attempts import AttemptResult, Notice
+from feedamp_sync.core.fairness import Waiting
 from feedamp_sync.db.errors import logged_traceback
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.errors import ActionConflict, ApiError, InvalidPayload, LeaseExpired
 from feedamp_sync.feedamp.client import FeedampClient
+from feedamp_sync.feedamp.ratelimit import Availability
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import Delivered, conclude
 from feedamp_sync.outbox.kind import planned_request
@@ -35,15 +38,38 @@ from feedamp_sync.retries import RetryPolicy
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
+
+
+class Budget(Protocol):
+    """An account's rate budget, as :class:`~feedamp_sync.feedamp.ratelimit.RateLimiter`."""
+
+    @property
+    def burst(self) -> int: ...
+
+    def available(self) -> Availability: ...
+
+
+UNLIMITED: Final = Availability(free=1_000_000, opens_in=0.0)
 Prepare = Callable[[str, list[OutboxMessage]], Preparation]
 """Readies claimed messages for their handlers from stored data (``outbox/prepare.py``)."""
 FLUSH_SECONDS = 0.05
+
+
+CLAIM_EVERY_SECONDS = 1.0
+"""How often a drain busy with a backlog looks for newly due lanes (another account's
+messages, a shipment enqueued mid-backlog) when nothing it finished prompted a claim."""
 
 
 def claim_window(settings: EngineSettings) -> int:
     """How many messages one drain holds claimed at most: enough to keep every worker busy
     between claims, and to claim in batches of at least half of it."""
     return max(settings.batch_size, 2 * settings.concurrency)
+
+
+def account_window(burst: int, window: int) -> int:
+    """How many messages of one account a drain holds at most: two rounds of its budget's
+    burst (one sending, one ready), so a backlog never fills the window others need."""
+    return min(window, max(2, 2 * burst))
 
 
 def _collect(
@@ -62,18 +88,26 @@ def _collect(
 
 
 def collect_wait_seconds(
-    in_flight: int, finished: int, *, batch_size: int, last_flush: float, now: float
+    in_flight: int,
+    finished: int,
+    *,
+    batch_size: int,
+    last_flush: float,
+    now: float,
+    budget_opens_in: float | None = None,
 ) -> float:
     """How long the drain may sleep for the next delivery to end.
 
-    With results waiting, only until they are due to be recorded; a drain that polled here
-    instead would spin, and every spin takes the interpreter lock from the workers.
+    With results waiting, only until they are due to be recorded; with messages waiting for
+    their account's rate budget, only until it opens. A drain that polled here instead would
+    spin, and every spin takes the interpreter lock from the workers.
     """
-    if not in_flight or finished >= batch_size:
+    if finished >= batch_size:
         return 0.0
-    if not finished:
-        return FLUSH_SECONDS
-    return max(0.0, last_flush + FLUSH_SECONDS - now)
+    if not in_flight:
+        return 0.0 if finished or budget_opens_in is None else budget_opens_in
+    wait = FLUSH_SECONDS if not finished else max(0.0, last_flush + FLUSH_SECONDS - now)
+    return wait if budget_opens_in is None else min(wait, budget_opens_in)
 
 
 @dataclass
@@ -152,7 +186,10 @@ class OutboxEngine:
         clock: Clock,
         rng: random.Random | None = None,
         prepare: Prepare | None = None,
+        budgets: Mapping[str, Budget] | None = None,
     ) -> None:
+        """``budgets`` are the accounts' rate budgets for actions (an account without one is
+        not held back: the client's own limiter, if any, paces it)."""
         self._store = store
         self._clients = clients
         self._kinds = kinds
@@ -162,9 +199,14 @@ class OutboxEngine:
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
         self._prepare = prepare
+        self._budgets = budgets or {}
 
     def drain(self, stop: threading.Event) -> DrainSummary:
         """Deliver every message that is due (or becomes due by a predecessor's success).
+
+        Claims are dealt fairly between accounts and kinds (:mod:`feedamp_sync.core.fairness`)
+        and a claimed message waits, without a worker, until its account's rate budget admits
+        it: a rate-limited account never holds a worker another account could use.
 
         Returns when nothing is due and nothing is in flight, or when ``stop`` is set; in the
         latter case deliveries already sending get ``drain_seconds`` to finish, and the
@@ -175,25 +217,39 @@ class OutboxEngine:
         pool = ThreadPoolExecutor(self._settings.concurrency, thread_name_prefix="outbox")
         completed: queue.SimpleQueue[Future[AttemptResult]] = queue.SimpleQueue()
         in_flight: dict[Future[AttemptResult], OutboxMessage] = {}
+        sending: Counter[str] = Counter()
+        waiting: Waiting[OutboxMessage] = Waiting(self._kinds.turn_order)
         finished: list[AttemptResult] = []
         window = claim_window(self._settings)
         more_may_be_due = True
         last_flush = last_renewal = time.monotonic()
+        last_claim = last_flush - CLAIM_EVERY_SECONDS
         leases = Leases(self._settings.lease_seconds)
+
+        def room(account: str) -> int:
+            held = sending[account] + waiting.count(account)
+            return account_window(self._burst(account), window) - held
+
+        def submit(message: OutboxMessage) -> None:
+            future = pool.submit(self._attempt, message, leases)
+            in_flight[future] = message
+            sending[message.account] += 1
+            future.add_done_callback(completed.put)
+
         try:
             while not stop.is_set():
-                room = window - len(in_flight)
-                if more_may_be_due and room >= window // 2:
-                    limit = min(room, self._settings.batch_size)
-                    asked_at = time.monotonic()
-                    claimed = self._claim(limit)
+                held = len(in_flight) + len(waiting)
+                if window - held >= window // 2 and (
+                    more_may_be_due or time.monotonic() - last_claim >= CLAIM_EVERY_SECONDS
+                ):
+                    limit = min(window - held, self._settings.batch_size)
+                    last_claim = asked_at = time.monotonic()
+                    claimed = self._claim(limit, room)
                     leases.granted(claimed, asked_at)
                     more_may_be_due = len(claimed) == limit
-                    for message in self._ready(claimed, finished):
-                        future = pool.submit(self._attempt, message, leases)
-                        in_flight[future] = message
-                        future.add_done_callback(completed.put)
-                if not in_flight and not finished:
+                    waiting.add(self._ready(claimed, finished))
+                opens_in = self._hand_out(waiting, len(in_flight), submit)
+                if not in_flight and not finished and not waiting:
                     if not more_may_be_due:
                         break
                     continue
@@ -203,9 +259,12 @@ class OutboxEngine:
                     batch_size=self._settings.batch_size,
                     last_flush=last_flush,
                     now=time.monotonic(),
+                    budget_opens_in=opens_in,
                 )
                 for future in _collect(completed, wait_seconds):
-                    leases.forget(in_flight.pop(future))
+                    message = in_flight.pop(future)
+                    sending[message.account] -= 1
+                    leases.forget(message)
                     finished.append(future.result())
                 now = time.monotonic()
                 if finished and (
@@ -218,23 +277,70 @@ class OutboxEngine:
                     last_flush = now
                     more_may_be_due = True  # a success may unblock the next message of a target
                 if now - last_renewal >= self._settings.lease_seconds / 3:
-                    self._renew(list(in_flight.values()), leases, now)
+                    self._renew([*in_flight.values(), *waiting.all()], leases, now)
                     # Claims of an instance that died or froze go back to the queue during
                     # a long drain too, not only when the next one starts.
                     if self._store.release_expired(self._clock()):
                         more_may_be_due = True
                     last_renewal = now
-            self._stop(in_flight, finished, summary)
+            self._stop(in_flight, waiting.take_all(), finished, summary)
         finally:
             _close(pool, in_flight)
         return summary
 
-    def _claim(self, limit: int) -> list[OutboxMessage]:
+    def _hand_out(
+        self,
+        waiting: Waiting[OutboxMessage],
+        busy_workers: int,
+        submit: Callable[[OutboxMessage], None],
+    ) -> float | None:
+        """Give free workers waiting messages, accounts in rotation, each only while its
+        budget admits one more request now.
+
+        Returns how long until a budget that held messages back opens, or None when nothing
+        waits for a budget (no message, or no free worker).
+        """
+        free_workers = self._settings.concurrency - busy_workers
+        slots: dict[str, int] = {}
+        opens_in: float | None = None
+        while free_workers > 0 and waiting:
+            served = False
+            for account in waiting.accounts():
+                if account not in slots:
+                    budget = self._budget(account)
+                    slots[account] = budget.free
+                    if not budget.free:
+                        opens_in = (
+                            budget.opens_in if opens_in is None else min(opens_in, budget.opens_in)
+                        )
+                if slots[account] == 0:
+                    continue
+                slots[account] -= 1
+                submit(waiting.take(account))
+                served = True
+                free_workers -= 1
+                if free_workers == 0:
+                    break
+            if not served:
+                break
+        return opens_in if waiting and free_workers > 0 else None
+
+    def _budget(self, account: str) -> Availability:
+        budget = self._budgets.get(account)
+        return UNLIMITED if budget is None else budget.available()
+
+    def _burst(self, account: str) -> int:
+        budget = self._budgets.get(account)
+        return claim_window(self._settings) if budget is None else budget.burst
+
+    def _claim(self, limit: int, room: Callable[[str], int]) -> list[OutboxMessage]:
         return self._store.claim(
             self._settings.owner,
             self._clock(),
             limit=limit,
             lease_seconds=self._settings.lease_seconds,
+            room=room,
+            turn_order=self._kinds.turn_order,
         )
 
     def _ready(
@@ -272,13 +378,14 @@ class OutboxEngine:
     def _stop(
         self,
         in_flight: dict[Future[AttemptResult], OutboxMessage],
+        waiting: list[OutboxMessage],
         finished: list[AttemptResult],
         summary: DrainSummary,
     ) -> None:
         """Let deliveries already sending finish for a while, record them, release the rest.
 
-        Claimed messages still waiting for a worker are not started: nothing of theirs has
-        reached FeedAMP, so they are handed back at once.
+        Claimed messages still waiting for a worker or their budget are not started: nothing
+        of theirs has reached FeedAMP, so they are handed back at once.
         """
         sending = [future for future in in_flight if not future.cancel()]
         wait(sending, timeout=self._settings.drain_seconds)
@@ -287,10 +394,9 @@ class OutboxEngine:
                 finished.append(future.result())
                 del in_flight[future]
         self._flush(finished, summary)
-        if in_flight:
-            summary.released = self._store.release(
-                self._settings.owner, list(in_flight.values()), self._clock()
-            )
+        unstarted = [*in_flight.values(), *waiting]
+        if unstarted:
+            summary.released = self._store.release(self._settings.owner, unstarted, self._clock())
             log.info("outbox_claims_released", count=summary.released)
 
     def _attempt(self, message: OutboxMessage, leases: Leases) -> AttemptResult:

@@ -45,6 +45,11 @@ class Kinds(Mapping[str, Kind]):
         return Kinds([*self.values(), *more])
 
     @property
+    def turn_order(self) -> tuple[str, ...]:
+        """The kinds' names in the order they take turns inside an account: as declared."""
+        return tuple(self._by_name)
+
+    @property
     def seller(self) -> list[Kind]:
         """The kinds a seller may enqueue, in the order declared."""
         return [kind for kind in self.values() if kind.cli_name is not None]
@@ -66,4 +71,6 @@ class Kinds(Mapping[str, Kind]):
         return next(kind for kind in self.seller if kind.cli_name == cli_name)
 
 
-KINDS: Final = Kinds([CONFIRM, FULFILLMENT, REFUND, RETURN_AUTHORIZATION, RETURN_REFUND])
+KINDS: Final = Kinds([FULFILLMENT, REFUND, RETURN_AUTHORIZATION, RETURN_REFUND, CONFIRM])
+"""In turn order: when an account's rate budget is the limit, its kinds take turns, one
+message each, in this order (see the README's "Who goes first")."""
