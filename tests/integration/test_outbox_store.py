@@ -102,6 +102,38 @@ def test_heads_behind_a_long_queue_of_one_target_are_found(engine: Engine) -> No
     assert [m.id for m in claimed] == [first, *later]
 
 
+def test_a_claim_takes_no_more_of_an_account_than_its_room(engine: Engine) -> None:
+    """The backlog's account gets its room; the rest of the claim goes to the others."""
+    backlog = [enqueue(engine, str(n), account="a") for n in range(30)]
+    others = [enqueue(engine, str(n), account="b") for n in range(3)]
+    store = OutboxStore(engine, KINDS.return_kinds)
+    claimed = store.claim(
+        "w1", LATER, limit=20, lease_seconds=60, room={"a": 5, "b": 5}.__getitem__
+    )
+    assert sorted(m.id for m in claimed) == sorted([*backlog[:5], *others])
+
+
+def test_a_claim_deals_an_accounts_kinds_in_turn_order(engine: Engine) -> None:
+    confirms = [enqueue(engine, str(n), kind="confirm") for n in range(10)]
+    shipment = enqueue(engine, "99")
+    store = OutboxStore(engine, KINDS.return_kinds)
+    claimed = store.claim("w1", LATER, limit=2, lease_seconds=60, turn_order=KINDS.turn_order)
+    assert sorted(m.id for m in claimed) == [confirms[0], shipment]
+
+
+def test_lanes_given_all_they_have_due_are_read_together_with_their_heads_only(
+    engine: Engine,
+) -> None:
+    """Twelve accounts, each with a head and a message queued behind it on the same target:
+    a claim with room for all takes every head and nothing queued behind one."""
+    heads = []
+    for n in range(12):
+        heads.append(enqueue(engine, "T", account=f"acct-{n:02d}"))
+        enqueue(engine, "T", account=f"acct-{n:02d}")
+    claimed = claim(OutboxStore(engine, KINDS.return_kinds), limit=100)
+    assert sorted(m.id for m in claimed) == heads
+
+
 def test_a_message_finished_between_the_claims_two_reads_is_skipped(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

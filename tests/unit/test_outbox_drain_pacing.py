@@ -32,3 +32,24 @@ def test_with_results_already_due_it_does_not_wait() -> None:
 
 def test_with_a_whole_batch_of_results_it_does_not_wait_for_the_interval() -> None:
     assert collect_wait_seconds(8, BATCH, batch_size=BATCH, last_flush=NOW, now=NOW) == 0.0
+
+
+def test_with_messages_waiting_for_a_budget_and_nothing_running_it_sleeps_until_it_opens() -> None:
+    waited = collect_wait_seconds(
+        0, 0, batch_size=BATCH, last_flush=NOW, now=NOW, budget_opens_in=0.3
+    )
+    assert waited == 0.3
+
+
+def test_a_budget_opening_before_the_flush_interval_cuts_the_wait_short() -> None:
+    waited = collect_wait_seconds(
+        8, 0, batch_size=BATCH, last_flush=NOW, now=NOW, budget_opens_in=FLUSH_SECONDS / 10
+    )
+    assert waited == FLUSH_SECONDS / 10
+
+
+def test_results_to_record_are_recorded_before_waiting_for_a_budget() -> None:
+    waited = collect_wait_seconds(
+        0, 2, batch_size=BATCH, last_flush=NOW, now=NOW, budget_opens_in=0.5
+    )
+    assert waited == 0.0

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from feedamp_sync.feedamp.ratelimit import SAFETY_MARGIN_SECONDS, RateLimiter
+from feedamp_sync.feedamp.ratelimit import SAFETY_MARGIN_SECONDS, Availability, RateLimiter
 from tests.unit.feedamp.feedamp_fakes import FakeClock
 
 
@@ -111,3 +111,21 @@ def test_a_non_positive_rate_is_refused() -> None:
     """A rate of zero would never admit anything, so it is a programming error."""
     with pytest.raises(ValueError, match="rate must be positive"):
         RateLimiter(0)
+
+
+def test_availability_counts_the_starts_left_in_the_window_without_taking_one() -> None:
+    clock = FakeClock()
+    limiter = limiter_on(clock, 5.0)
+    admitted(limiter, 2)
+    assert limiter.available() == Availability(free=3, opens_in=0.0)
+    assert limiter.available().free == 3
+
+
+def test_availability_of_a_spent_budget_says_when_the_oldest_start_leaves_the_window() -> None:
+    clock = FakeClock()
+    limiter = limiter_on(clock, 5.0)
+    admitted(limiter, 5)
+    clock.sleep(0.25)
+    availability = limiter.available()
+    assert availability.free == 0
+    assert availability.opens_in == pytest.approx(limiter.window_seconds - 0.25)
