@@ -86,6 +86,12 @@ class SandboxProcess:
         params = {"endpoint": endpoint} if endpoint else None
         return self._get("/_sandbox/ledger", params)  # type: ignore[no-any-return]
 
+    def add_orders(self, count: int) -> list[str]:
+        """Generate ``count`` more new orders; their ids."""
+        response = self._http.post("/_sandbox/orders", json={"count": count})
+        response.raise_for_status()
+        return list(response.json()["ids"])
+
     def set_faults(self, faults: dict[str, Any]) -> None:
         """Replace the sandbox's fault configuration (fields of ``Faults``; others default)."""
         self._http.put("/_sandbox/faults", json=faults).raise_for_status()

@@ -28,6 +28,8 @@ class Scale:
     wakeup_interval: float
     """Scenario 5: ``jobs.outbox_interval`` while a message is inserted."""
     wakeup_samples: int
+    starvation_backlog: int
+    """Scenario 6: account a's new orders, whose confirms the others must not wait behind."""
 
 
 SCALES: Final = {
@@ -44,6 +46,7 @@ SCALES: Final = {
         idle_seconds=6.0,
         wakeup_interval=2.0,
         wakeup_samples=1,
+        starvation_backlog=400,
     ),
     "full": Scale(
         name="full",
@@ -58,5 +61,6 @@ SCALES: Final = {
         idle_seconds=60.0,
         wakeup_interval=30.0,
         wakeup_samples=3,
+        starvation_backlog=5_000,
     ),
 }

@@ -11,7 +11,7 @@ from bench import machine, report
 from bench.context import Bench
 from bench.results import Result
 from bench.scales import Scale
-from bench.scenarios import idle, ingest, memory, round_trip, throughput, wakeup
+from bench.scenarios import idle, ingest, memory, round_trip, starvation, throughput, wakeup
 
 Scenario = Callable[[Bench], list[Result]]
 
@@ -22,6 +22,7 @@ SCENARIOS: Final[dict[str, Scenario]] = {
     "memory": memory.run,
     "idle": idle.run,
     "wakeup": wakeup.run,
+    "starvation": starvation.run,
 }
 ROOT: Final = Path(__file__).resolve().parent.parent
 

@@ -32,7 +32,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Result], Path
     return results, output
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(240)
 def test_every_scenario_yields_a_result(report: tuple[list[Result], Path]) -> None:
     """Each scenario finishes its small run (its own checks passed) and reports figures."""
     results, _ = report
@@ -40,7 +40,7 @@ def test_every_scenario_yields_a_result(report: tuple[list[Result], Path]) -> No
     assert all(result.rows for result in results)
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(240)
 def test_the_report_holds_every_table(report: tuple[list[Result], Path]) -> None:
     """The written report has the generated block with one table per result."""
     results, output = report
