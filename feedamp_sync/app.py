@@ -29,6 +29,7 @@ from feedamp_sync.db.locks import job_lock
 from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.db.quarantine import QuarantineStore
+from feedamp_sync.db.retention import RetentionStore
 from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
 from feedamp_sync.errors import is_expected_failure
@@ -36,7 +37,9 @@ from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.jobs import (
     ORDERS_JOB,
     OUTBOX_JOB,
+    PRUNE_JOB,
     RETURNS_JOB,
+    prune,
     pull_orders,
     pull_returns,
     record_tick,
@@ -46,8 +49,9 @@ from feedamp_sync.ops.telemetry import Telemetry
 from feedamp_sync.outbox.engine import DrainSummary, EngineSettings, OutboxEngine
 from feedamp_sync.outbox.kinds import KINDS, Kinds
 from feedamp_sync.outbox.prepare import Preparer
+from feedamp_sync.retention import Pruned, prunable
 from feedamp_sync.retries import Backoff, Jitter, RetryPolicy
-from feedamp_sync.settings import Settings
+from feedamp_sync.settings import RetentionSettings, Settings
 
 log = structlog.get_logger(__name__)
 
@@ -78,6 +82,7 @@ class App:
     quarantine: QuarantineStore
     outbox: OutboxStore
     sync_state: SyncStateStore
+    retention: RetentionStore
     clients: Mapping[str, FeedampClient]
     outbox_engine: OutboxEngine
     clock: Clock
@@ -153,9 +158,22 @@ class App:
                     self.sync_state.failed(account, notice.name, self.clock(), notice.text)
             return summary
 
+    def prune(self, stop: threading.Event) -> Pruned | None:
+        return locked_prune(
+            self.engine,
+            self.retention,
+            self.sync_state,
+            self.settings.retention,
+            keep_days=self.settings.retention.keep_days,
+            clock=self.clock,
+            stop=stop,
+        )
+
     def run_once(self, stop: threading.Event) -> bool:
         """One full pass of every job; False if any job failed (it has been logged) or the
         pass was stopped.
+
+        The retention pass (when ``retention.enabled``) comes last, after the last drain.
 
         The outbox drains while the pollers run, as it does in the daemon, so the confirms of
         a backlog's first pages go out while later pages are fetched; a last drain after the
@@ -176,7 +194,10 @@ class App:
             pollers.join(RUN_ONCE_DRAIN_PAUSE_SECONDS)
         pollers.join(RUN_ONCE_STOP_SECONDS)
         drained = guarded(partial(self.push_outbox, stop), OUTBOX_JOB) and drained
-        return drained and polled == [True] and not stop.is_set()
+        pruned = not self.settings.retention.enabled or guarded(
+            partial(self.prune, stop), PRUNE_JOB
+        )
+        return drained and pruned and polled == [True] and not stop.is_set()
 
     def _poll_all(self, stop: threading.Event) -> bool:
         # Lists, not generators: one failing job must not keep the others from running.
@@ -184,6 +205,41 @@ class App:
             [guarded(partial(self.pull_orders, a, stop), ORDERS_JOB) for a in self.clients]
             + [guarded(partial(self.pull_returns, a, stop), RETURNS_JOB) for a in self.clients]
         )
+
+
+def locked_prune(
+    engine: Engine,
+    store: RetentionStore,
+    state: SyncStateStore,
+    retention: RetentionSettings,
+    *,
+    keep_days: int,
+    clock: Clock,
+    stop: threading.Event,
+) -> Pruned | None:
+    """A retention pass under the prune job's lock, recorded in the sync state and logged as
+    ``pruned``; None while another instance holds the lock (one prunes at a time)."""
+    with (
+        structlog.contextvars.bound_contextvars(job=PRUNE_JOB),
+        job_lock(engine, GLOBAL_ACCOUNT, PRUNE_JOB) as held,
+    ):
+        if not held:
+            log.info("job_skipped", reason="another instance is pruning")
+            return None
+        pruned = record_tick(
+            state,
+            GLOBAL_ACCOUNT,
+            PRUNE_JOB,
+            clock,
+            lambda: prune(store, retention, keep_days=keep_days, clock=clock, stop=stop),
+        )
+        log.info("pruned", keep_days=keep_days, **pruned.fields())
+        return pruned
+
+
+def retention_store(engine: Engine, kinds: Kinds = KINDS) -> RetentionStore:
+    """The store that prunes every table retention declares."""
+    return RetentionStore(engine, prunable(kinds.history_kinds))
 
 
 def guarded(tick: Callable[[], object], job: str) -> bool:
@@ -278,6 +334,7 @@ def build_app(
             quarantine=QuarantineStore(engine),
             outbox=outbox,
             sync_state=SyncStateStore(engine),
+            retention=retention_store(engine, kinds),
             clients=clients,
             outbox_engine=OutboxEngine(
                 outbox,

@@ -26,7 +26,7 @@ from feedamp_sync.app import App, guarded
 from feedamp_sync.db.engine import backend_name
 from feedamp_sync.db.notify import OutboxListener, listen_connector
 from feedamp_sync.feedamp.pagination import READ_AHEAD_THREAD
-from feedamp_sync.jobs import ORDERS_JOB, OUTBOX_JOB, RETURNS_JOB
+from feedamp_sync.jobs import ORDERS_JOB, OUTBOX_JOB, PRUNE_JOB, RETURNS_JOB
 from feedamp_sync.ops.supervise import Supervisor
 from feedamp_sync.outbox.wakeups import scheduler_wakeups
 
@@ -83,13 +83,13 @@ def run_daemon(app: App, stop: threading.Event) -> None:
 
         return run
 
-    workers = ThreadPoolExecutor(2 * len(app.clients) + 2)
+    workers = ThreadPoolExecutor(2 * len(app.clients) + 3)
     scheduler = BackgroundScheduler(
         executors={"default": workers},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone="UTC",
     )
-    # (job id, tick, interval): each account's pollers, then the outbox.
+    # (job id, tick, interval): each account's pollers, then the outbox and retention.
     schedule = [
         (f"{job}:{account}", scheduled(partial(pull, account, stop), job), interval)
         for account in app.clients
@@ -103,6 +103,10 @@ def run_daemon(app: App, stop: threading.Event) -> None:
     push_outbox = partial(app.push_outbox, stop)
     outbox_tick = push_outbox if wakeups is None else wakeups.tick(push_outbox)
     schedule.append((OUTBOX_JOB, scheduled(outbox_tick, OUTBOX_JOB), jobs.outbox_interval))
+    retention = app.settings.retention
+    if retention.enabled:  # one job for every account: the tables are shared
+        prune = scheduled(partial(app.prune, stop), PRUNE_JOB)
+        schedule.append((PRUNE_JOB, prune, retention.interval_seconds))
     now = datetime.now(scheduler.timezone)
     for job_id, tick, interval in schedule:
         scheduler.add_job(

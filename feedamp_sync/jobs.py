@@ -17,6 +17,7 @@ import structlog
 from feedamp_sync.db.errors import describe
 from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.quarantine import QuarantineStore
+from feedamp_sync.db.retention import RetentionStore
 from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.db.sync_state import SyncStateStore
 from feedamp_sync.errors import ApiResponseInvalid
@@ -26,8 +27,9 @@ from feedamp_sync.model import OrderRecord, ReturnRecord, order_record, return_r
 from feedamp_sync.policy import seller_number
 from feedamp_sync.quarantine import Held, split
 from feedamp_sync.quarantine import held as quarantined
+from feedamp_sync.retention import Pruned, cutoff
 from feedamp_sync.returns_window import checkpoint_value, next_query, parse_checkpoint
-from feedamp_sync.settings import ConfirmSettings
+from feedamp_sync.settings import ConfirmSettings, RetentionSettings
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +39,7 @@ T = TypeVar("T")
 ORDERS_JOB = "orders"
 RETURNS_JOB = "returns"
 OUTBOX_JOB = "outbox"
+PRUNE_JOB = "prune"
 
 
 @dataclass
@@ -173,6 +176,19 @@ def pull_returns(
     state.succeeded(account, RETURNS_JOB, clock(), checkpoint=checkpoint_value(started))
     pulled.complete = True
     return pulled
+
+
+def prune(
+    store: RetentionStore,
+    retention: RetentionSettings,
+    *,
+    keep_days: int,
+    clock: Clock,
+    stop: threading.Event,
+) -> Pruned:
+    """One retention pass: every finished row older than ``keep_days``, batch by batch, until
+    none is left or ``stop`` is set."""
+    return store.prune(cutoff(clock(), keep_days), batch_size=retention.batch_size, stop=stop)
 
 
 def record_tick(

@@ -241,6 +241,17 @@ class HealthSettings(_Section):
         return listen_address(self.listen)
 
 
+class RetentionSettings(_Section):
+    """How long finished outbox messages and their attempts are kept (see ``retention``)."""
+
+    enabled: bool = True
+    """Prune on a schedule in the daemon (and in ``run --once``); ``db prune`` works either way."""
+    keep_days: int = Field(default=30, ge=1, le=36_500)
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    """Rows deleted per transaction: each batch holds its locks this briefly."""
+    interval_seconds: Seconds = 3600
+
+
 def listen_address(value: str) -> tuple[str, int]:
     """``host:port`` (``[v6]:port`` for IPv6) as a (host, port) pair, else ValueError."""
     host, sep, port = value.rpartition(":")
@@ -268,6 +279,7 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = OutboxSettings()
     api: ApiSettings = ApiSettings()
     health: HealthSettings = HealthSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @field_validator("accounts")
     @classmethod

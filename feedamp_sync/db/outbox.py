@@ -302,6 +302,8 @@ class OutboxStore:
             }
             if action == "retry":
                 values |= {"next_attempt_at": now, "attempts_budget_start": box.c.attempts}
+            else:  # never due again: the column dates the cancel, which retention reads
+                values |= {"next_attempt_at": now}
             changed = conn.execute(
                 update(box)
                 .where(

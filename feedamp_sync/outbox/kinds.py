@@ -59,6 +59,11 @@ class Kinds(Mapping[str, Kind]):
         """Names of the kinds about a return (each target type queues on its own)."""
         return tuple(name for name, kind in self.items() if kind.target is Target.RETURN)
 
+    @property
+    def history_kinds(self) -> tuple[str, ...]:
+        """Names of the kinds whose messages later ones of the same target build on."""
+        return tuple(name for name, kind in self.items() if kind.builds_on_earlier)
+
     def seller_kind(self, name: str) -> Kind:
         """The seller kind called ``name``; InvalidPayload naming the choices otherwise."""
         kind = self._by_name.get(name)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from feedamp_sync.db.sync_state import SyncStateStore
-from feedamp_sync.jobs import ORDERS_JOB, OUTBOX_JOB, RETURNS_JOB
+from feedamp_sync.jobs import ORDERS_JOB, OUTBOX_JOB, PRUNE_JOB, RETURNS_JOB
 from feedamp_sync.sandbox import Sandbox, SandboxServer
 from tests.end_to_end.harness import (
     FAST,
@@ -43,7 +43,7 @@ def every_job_succeeded(engine: Engine) -> bool:
     """Each job has finished a tick with success, as the sync-state table records it."""
     rows = SyncStateStore(engine).all()
     done = {row["job"] for row in rows if row["last_success_at"] is not None}
-    return done >= {ORDERS_JOB, RETURNS_JOB, OUTBOX_JOB}
+    return done >= {ORDERS_JOB, RETURNS_JOB, OUTBOX_JOB, PRUNE_JOB}
 
 
 def test_a_syncing_daemon_is_alive_ready_and_measured(
@@ -64,7 +64,13 @@ def test_a_syncing_daemon_is_alive_ready_and_measured(
         code, _ = running.terminate()
     assert (healthz[0], json.loads(healthz[1])["failed"]) == (200, {})
     ready = json.loads(readyz[1])
-    assert set(ready["checks"]) >= {"database", "job orders:main", "job outbox", "account main"}
+    assert set(ready["checks"]) >= {
+        "database",
+        "job orders:main",
+        "job outbox",
+        "job prune",
+        "account main",
+    }
     assert metrics[0] == 200
     assert metric(metrics[1], 'feedamp_sync_orders_ingested_total{account="main"}') == 30
     assert metric(metrics[1], 'feedamp_sync_confirmations_total{account="main"}') == 30

@@ -180,3 +180,33 @@ def test_every_key_and_section_is_a_variable_in_any_case() -> None:
         "FEEDAMP_SYNC_ACCOUNTS": "[]",
     }
     assert environment_problems(environ) == []
+
+
+def test_retention_keeps_thirty_days_in_batches_of_five_hundred_by_default(
+    tmp_path: Path,
+) -> None:
+    """Without a [retention] section the daemon prunes hourly, keeping 30 days."""
+    retention = load_settings(write_config(tmp_path, ACCOUNT + 'password = "p"\n')).retention
+    assert (retention.enabled, retention.keep_days, retention.batch_size) == (True, 30, 500)
+    assert retention.interval_seconds == 3600
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("keep_days = 0", "retention.keep_days: Input should be greater than or equal to 1"),
+        ("keep_days = -5", "retention.keep_days: Input should be greater than or equal to 1"),
+        ("keep_days = 1.5", "retention.keep_days: Input should be a valid integer"),
+        ("batch_size = 0", "retention.batch_size: Input should be greater than or equal to 1"),
+        ("batch_size = 100000", "retention.batch_size: Input should be less than or equal to"),
+        ("interval_seconds = 0", "retention.interval_seconds: Input should be greater than 0"),
+        ("keep = 30", "retention.keep: unknown key"),
+    ],
+)
+def test_a_bad_retention_value_is_refused_naming_the_key(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    """Retention must keep at least a day, in batches of 1 to 10,000 rows; `enabled = false`
+    is how pruning is left to `db prune`."""
+    path = write_config(tmp_path, f"[retention]\n{line}\n" + ACCOUNT + 'password = "p"\n')
+    assert message in problem(path)

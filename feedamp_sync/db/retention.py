@@ -1,0 +1,182 @@
+"""The SQL of retention: prune what ``feedamp_sync.retention`` declares, in small batches.
+
+Each batch is its own short transaction: it locks up to ``batch_size`` prunable rows by
+primary key, in id order, skipping rows another transaction holds (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL and MariaDB: two pruners never wait for each other, and a row a
+worker is finishing is left for the next pass), deletes the rows that depend on them, then
+them. A pass walks the table once by id (each batch starts after the last id the previous
+one looked at) and rests between batches as long as the batch took, so the daemon's own
+writes, SQLite's included, always find the table free at least half of the time.
+
+The newest row of a table is never pruned: an emptied table could start its ids again on a
+database that forgets its counter (generated refund numbers carry the message id).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from functools import partial
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, Table, and_, delete, func, or_, select
+
+from feedamp_sync.db import tables as t
+from feedamp_sync.db.errors import database_error_on_outage
+from feedamp_sync.db.transactions import in_transaction
+from feedamp_sync.retention import Prunable, Pruned
+
+REST_FACTOR: Final = 1.0
+"""How long a pass rests between batches, as a multiple of the batch's own time."""
+
+
+class RetentionStore:
+    def __init__(self, engine: Engine, rules: Sequence[Prunable]) -> None:
+        self._engine = engine
+        self._rules = rules
+
+    @database_error_on_outage()
+    def prune(
+        self,
+        cutoff: datetime,
+        *,
+        batch_size: int,
+        stop: threading.Event,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> Pruned:
+        """Remove every row past ``cutoff``, batch by batch, until none is left or ``stop``
+        is set (checked between batches)."""
+        pruned = Pruned(cutoff)
+        for rule in self._rules:
+            table = t.metadata.tables[rule.table]
+            for name in (rule.table, *(d.table for d in rule.dependents)):
+                pruned.count(name, 0)
+            with self._engine.connect() as conn:
+                ceiling: int | None = conn.scalar(select(func.max(table.c.id)))
+            after: int | None = 0 if ceiling is not None else None
+            while after is not None and ceiling is not None:
+                if stop.is_set():
+                    pruned.complete = False
+                    return pruned
+                began = monotonic()
+                batch = partial(
+                    _batch,
+                    rule=rule,
+                    table=table,
+                    cutoff=cutoff,
+                    after=after,
+                    ceiling=ceiling,
+                    limit=batch_size,
+                )
+                after, deleted = in_transaction(self._engine, batch)
+                if after is None:
+                    break
+                took = monotonic() - began
+                pruned.batch_took(took)
+                for name, count in deleted.items():
+                    pruned.count(name, count)
+                stop.wait(took * REST_FACTOR)
+        return pruned
+
+    @database_error_on_outage()
+    def oldest_kept(self) -> dict[str, dict[str, datetime | None]]:
+        """Per table and prunable status, the date of its oldest row: the next to go."""
+        oldest: dict[str, dict[str, datetime | None]] = {}
+        with self._engine.connect() as conn:
+            for rule in self._rules:
+                table = t.metadata.tables[rule.table]
+                oldest[rule.table] = {
+                    aged.status: conn.scalar(
+                        select(func.min(table.c[aged.column])).where(table.c.status == aged.status)
+                    )
+                    for aged in rule.aged
+                }
+        return oldest
+
+
+@database_error_on_outage()
+def table_sizes(engine: Engine) -> dict[str, int]:
+    """The number of rows in each of the daemon's tables."""
+    with engine.connect() as conn:
+        return {
+            table.name: conn.scalar(select(func.count()).select_from(table)) or 0
+            for table in sorted(t.metadata.tables.values(), key=lambda table: table.name)
+        }
+
+
+def _batch(
+    conn: Connection,
+    rule: Prunable,
+    table: Table,
+    cutoff: datetime,
+    after: int,
+    ceiling: int,
+    limit: int,
+) -> tuple[int | None, dict[str, int]]:
+    """Delete one batch: the last id looked at (None when the table is done), and the rows
+    deleted per table."""
+    subject = rule.history.subject if rule.history is not None else ()
+    aged = or_(*(and_(table.c.status == a.status, table.c[a.column] < cutoff) for a in rule.aged))
+    candidates = conn.execute(
+        select(table.c.id, *(table.c[c] for c in subject))
+        .where(table.c.id > after, table.c.id < ceiling, aged)
+        .order_by(table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not candidates:
+        return None, {}
+    kept = _kept_for_history(conn, rule, table, candidates, cutoff)
+    ids = [row.id for row in candidates if row.id not in kept]
+    deleted: dict[str, int] = {}
+    if ids:
+        for dependent in rule.dependents:
+            rows = t.metadata.tables[dependent.table]
+            result = conn.execute(delete(rows).where(rows.c[dependent.column].in_(ids)))
+            deleted[dependent.table] = result.rowcount
+        deleted[rule.table] = conn.execute(delete(table).where(table.c.id.in_(ids))).rowcount
+    last: int = candidates[-1].id
+    return last, deleted
+
+
+def _kept_for_history(
+    conn: Connection, rule: Prunable, table: Table, candidates: Sequence[Any], cutoff: datetime
+) -> set[int]:
+    """The candidates that are the history of a subject not yet past the cut-off as a whole."""
+    history = rule.history
+    if history is None:
+        return set()
+    subjects: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for row in candidates:
+        if row._mapping[history.column] in history.values:
+            subjects[tuple(row._mapping[c] for c in history.subject)].append(row.id)
+    if not subjects:
+        return set()
+    *grouping, last = history.subject
+    by_group: dict[tuple[Any, ...], set[Any]] = defaultdict(set)
+    for key in subjects:
+        by_group[key[:-1]].add(key[-1])
+    dating = sorted({a.column for a in rule.aged})
+    rows: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for group, values in by_group.items():
+        found = conn.execute(
+            select(
+                *(table.c[c] for c in history.subject),
+                table.c.status,
+                *(table.c[c] for c in dating),
+            )
+            .where(*(table.c[c] == v for c, v in zip(grouping, group, strict=True)))
+            .where(table.c[last].in_(sorted(values)))
+        )
+        for row in found:
+            mapping = dict(row._mapping)
+            rows[tuple(mapping[c] for c in history.subject)].append(mapping)
+    return {
+        row_id
+        for key, ids in subjects.items()
+        if not rule.history_may_go(rows[key], cutoff)
+        for row_id in ids
+    }

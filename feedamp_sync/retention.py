@@ -1,0 +1,133 @@
+"""Retention: which finished rows are removed, and when (pure decisions).
+
+Each table retention prunes is one :class:`Prunable` in :func:`prunable`: the statuses whose
+rows may go and the time column that dates each, the rows of other tables that go with them,
+and, for rows that later rows build on, the subject whose rows go only together. Nothing else
+is ever pruned: an outbox message ``pending``, ``in_flight`` or ``dead`` has no dating column,
+so it is kept whatever its age, and orders and returns (the seller's data) have no entry.
+
+A ``cancelled`` message is dated by ``next_attempt_at``, the time it was last due: the table
+has no column for the moment of the cancel, so ``outbox cancel`` sets ``next_attempt_at`` to
+that moment (a cancelled message is never due again).
+
+A fulfillment builds on the earlier fulfillments of its order (the quantity check at enqueue,
+and the set sent when FeedAMP's answer shows none): an order's fulfillment messages go only
+together, once none of them is unfinished or younger than the cut-off, so a kept message
+never loses the history it was checked against.
+
+The SQL that applies these declarations is ``db/retention.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+OUTBOX: Final = "feedamp_outbox"
+OUTBOX_ATTEMPTS: Final = "feedamp_outbox_attempts"
+
+
+@dataclass(frozen=True)
+class Aged:
+    """The rows in ``status`` go once ``column`` (a UTC time) is before the cut-off."""
+
+    status: str
+    column: str
+
+
+@dataclass(frozen=True)
+class Dependent:
+    """Rows of ``table`` whose ``column`` names a pruned row's id: they go with it."""
+
+    table: str
+    column: str
+
+
+@dataclass(frozen=True)
+class History:
+    """Rows whose ``column`` is one of ``values`` are a subject's history (the rows sharing
+    the ``subject`` columns): they go together or not at all."""
+
+    column: str
+    values: frozenset[str]
+    subject: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Prunable:
+    """One table retention prunes: rows found by ``aged``, by primary key ``id``."""
+
+    table: str
+    aged: tuple[Aged, ...]
+    dependents: tuple[Dependent, ...] = ()
+    history: History | None = None
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        return tuple(a.status for a in self.aged)
+
+    def dated_by(self, status: str) -> str | None:
+        """The column that dates a row in ``status``; None for a status never pruned."""
+        return next((a.column for a in self.aged if a.status == status), None)
+
+    def may_go(self, row: Mapping[str, Any], cutoff: datetime) -> bool:
+        """Whether one row (its ``status`` and dating columns) is past the cut-off."""
+        column = self.dated_by(row["status"])
+        if column is None:
+            return False
+        dated: datetime | None = row[column]
+        return dated is not None and dated < cutoff
+
+    def history_may_go(self, rows: Iterable[Mapping[str, Any]], cutoff: datetime) -> bool:
+        """Whether a subject's history may go: every one of its rows is past the cut-off."""
+        return all(self.may_go(row, cutoff) for row in rows)
+
+
+def prunable(history_kinds: Collection[str]) -> tuple[Prunable, ...]:
+    """Every table retention prunes. ``history_kinds``: the outbox kinds whose messages later
+    messages of the same target build on (``Kind.builds_on_earlier``)."""
+    return (
+        Prunable(
+            OUTBOX,
+            aged=(Aged("sent", "sent_at"), Aged("cancelled", "next_attempt_at")),
+            dependents=(Dependent(OUTBOX_ATTEMPTS, "message_id"),),
+            history=History("kind", frozenset(history_kinds), ("account", "kind", "target_id")),
+        ),
+    )
+
+
+def cutoff(now: datetime, keep_days: int) -> datetime:
+    """Rows dated before this are past retention."""
+    return now - timedelta(days=keep_days)
+
+
+@dataclass
+class Pruned:
+    """What one pass removed, per table, and how its batches went."""
+
+    cutoff: datetime
+    deleted: dict[str, int] = field(default_factory=dict)
+    batches: int = 0
+    longest_batch_seconds: float = 0.0
+    """The longest batch transaction: the longest the pass held any row lock."""
+    complete: bool = True
+    """False when a stop ended the pass between batches."""
+
+    def count(self, table: str, deleted: int) -> None:
+        self.deleted[table] = self.deleted.get(table, 0) + deleted
+
+    def batch_took(self, seconds: float) -> None:
+        self.batches += 1
+        self.longest_batch_seconds = max(self.longest_batch_seconds, seconds)
+
+    def fields(self) -> dict[str, Any]:
+        """The pass as log fields and JSON (times as ISO 8601 text)."""
+        return {
+            "cutoff": self.cutoff.isoformat(),
+            "deleted": dict(self.deleted),
+            "batches": self.batches,
+            "longest_batch_seconds": round(self.longest_batch_seconds, 3),
+            "complete": self.complete,
+        }
