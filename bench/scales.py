@@ -30,6 +30,10 @@ class Scale:
     wakeup_samples: int
     starvation_backlog: int
     """Scenario 6: account a's new orders, whose confirms the others must not wait behind."""
+    retention_messages: int
+    """Scenario 7: old sent messages (each with its attempt) pruned while the daemon pushes."""
+    retention_pushes: int
+    """Scenario 7: fulfillments pushed alone, then as many again while pruning."""
 
 
 SCALES: Final = {
@@ -47,6 +51,8 @@ SCALES: Final = {
         wakeup_interval=2.0,
         wakeup_samples=1,
         starvation_backlog=400,
+        retention_messages=3_000,
+        retention_pushes=200,
     ),
     "full": Scale(
         name="full",
@@ -62,5 +68,7 @@ SCALES: Final = {
         wakeup_interval=30.0,
         wakeup_samples=3,
         starvation_backlog=5_000,
+        retention_messages=200_000,
+        retention_pushes=4_000,
     ),
 }

@@ -11,7 +11,16 @@ from bench import machine, report
 from bench.context import Bench
 from bench.results import Result
 from bench.scales import Scale
-from bench.scenarios import idle, ingest, memory, round_trip, starvation, throughput, wakeup
+from bench.scenarios import (
+    idle,
+    ingest,
+    memory,
+    retention,
+    round_trip,
+    starvation,
+    throughput,
+    wakeup,
+)
 
 Scenario = Callable[[Bench], list[Result]]
 
@@ -23,6 +32,7 @@ SCENARIOS: Final[dict[str, Scenario]] = {
     "idle": idle.run,
     "wakeup": wakeup.run,
     "starvation": starvation.run,
+    "retention": retention.run,
 }
 ROOT: Final = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.engine import create_engine_for
@@ -74,6 +74,36 @@ class Database:
                 ],
             )
         return datetime.now(UTC)
+
+    def old_sent(self, count: int, sent_at: datetime, *, chunk: int = 10_000) -> None:
+        """``count`` confirms sent at ``sent_at``, each with its one attempt (the request as
+        sent), as retention finds them after months of running: bulk inserts, in chunks."""
+        box = t.outbox.c
+        for start in range(0, count, chunk):
+            rows = [
+                {
+                    "account": "main",
+                    "kind": "confirm",
+                    "target_id": f"old-{n}",
+                    "payload": {"cp_order_number": f"FA{n:09d}"},
+                    "status": "sent",
+                    "attempts": 1,
+                    "created_at": sent_at,
+                    "next_attempt_at": sent_at,
+                    "sent_at": sent_at,
+                    "unique_key": f"confirm:main:old-{n}",
+                    "response": {"order": {"id": f"old-{n}", "cp_order_number": f"FA{n:09d}"}},
+                }
+                for n in range(start, min(count, start + chunk))
+            ]
+            with self._engine.begin() as conn:
+                conn.execute(t.outbox.insert(), rows)
+        columns = ["message_id", "attempt", "finished_at", "outcome", "status_code", "request"]
+        attempts = select(
+            box.id, literal(1), box.sent_at, literal("sent"), literal(200), box.payload
+        ).where(box.target_id.like("old-%"))
+        with self._engine.begin() as conn:
+            conn.execute(t.outbox_attempts.insert().from_select(columns, attempts))
 
     def sent_at(self, target_id: str) -> datetime | None:
         """When the fulfillment of an order was sent; None while it is not."""

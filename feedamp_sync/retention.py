@@ -61,6 +61,8 @@ class Prunable:
 
     table: str
     aged: tuple[Aged, ...]
+    inserted: str
+    """The column set when a row is inserted; every dating column is at or after it."""
     dependents: tuple[Dependent, ...] = ()
     history: History | None = None
 
@@ -92,6 +94,7 @@ def prunable(history_kinds: Collection[str]) -> tuple[Prunable, ...]:
         Prunable(
             OUTBOX,
             aged=(Aged("sent", "sent_at"), Aged("cancelled", "next_attempt_at")),
+            inserted="created_at",
             dependents=(Dependent(OUTBOX_ATTEMPTS, "message_id"),),
             history=History("kind", frozenset(history_kinds), ("account", "kind", "target_id")),
         ),

@@ -54,8 +54,7 @@ class RetentionStore:
             table = t.metadata.tables[rule.table]
             for name in (rule.table, *(d.table for d in rule.dependents)):
                 pruned.count(name, 0)
-            with self._engine.connect() as conn:
-                ceiling: int | None = conn.scalar(select(func.max(table.c.id)))
+            ceiling = self._ceiling(rule, table, cutoff)
             after: int | None = 0 if ceiling is not None else None
             while after is not None and ceiling is not None:
                 if stop.is_set():
@@ -80,6 +79,18 @@ class RetentionStore:
                     pruned.count(name, count)
                 stop.wait(took * REST_FACTOR)
         return pruned
+
+    def _ceiling(self, rule: Prunable, table: Table, cutoff: datetime) -> int | None:
+        """The first id a pass leaves alone: the newest row, or the first row inserted at or
+        after the cut-off if that comes sooner (no row dated before the cut-off follows it,
+        as every dating column is at or after the row's insertion; one inserted with an
+        earlier time by hand is only kept longer)."""
+        with self._engine.connect() as conn:
+            newest: int | None = conn.scalar(select(func.max(table.c.id)))
+            recent: int | None = conn.scalar(
+                select(func.min(table.c.id)).where(table.c[rule.inserted] >= cutoff)
+            )
+        return newest if recent is None or newest is None else min(newest, recent)
 
     @database_error_on_outage()
     def oldest_kept(self) -> dict[str, dict[str, datetime | None]]:
@@ -116,34 +127,58 @@ def _batch(
     ceiling: int,
     limit: int,
 ) -> tuple[int | None, dict[str, int]]:
-    """Delete one batch: the last id looked at (None when the table is done), and the rows
-    deleted per table."""
-    subject = rule.history.subject if rule.history is not None else ()
-    aged = or_(*(and_(table.c.status == a.status, table.c[a.column] < cutoff) for a in rule.aged))
-    candidates = conn.execute(
-        select(table.c.id, *(table.c[c] for c in subject))
-        .where(table.c.id > after, table.c.id < ceiling, aged)
+    """Delete the prunable rows among the next ``limit`` rows by id: the last id looked at
+    (None when none is left below ``ceiling``), and the rows deleted per table.
+
+    The window is read by primary key alone, so every backend walks the table's index in
+    order whatever its plan for the statuses would be; the rows that may go are then locked
+    by id, skipping those another transaction holds, with their age checked again.
+    """
+    columns = {"id", "status", *(a.column for a in rule.aged)}
+    if rule.history is not None:
+        columns |= {rule.history.column, *rule.history.subject}
+    window = conn.execute(
+        select(*(table.c[c] for c in sorted(columns)))
+        .where(table.c.id > after, table.c.id < ceiling)
         .order_by(table.c.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
     ).all()
-    if not candidates:
+    if not window:
         return None, {}
+    rows = [dict(row._mapping) for row in window]
+    candidates = [row for row in rows if rule.may_go(row, cutoff)]
     kept = _kept_for_history(conn, rule, table, candidates, cutoff)
-    ids = [row.id for row in candidates if row.id not in kept]
+    ids = sorted(row["id"] for row in candidates if row["id"] not in kept)
     deleted: dict[str, int] = {}
     if ids:
-        for dependent in rule.dependents:
-            rows = t.metadata.tables[dependent.table]
-            result = conn.execute(delete(rows).where(rows.c[dependent.column].in_(ids)))
-            deleted[dependent.table] = result.rowcount
-        deleted[rule.table] = conn.execute(delete(table).where(table.c.id.in_(ids))).rowcount
-    last: int = candidates[-1].id
+        aged = or_(
+            *(and_(table.c.status == a.status, table.c[a.column] < cutoff) for a in rule.aged)
+        )
+        locked = conn.scalars(
+            select(table.c.id)
+            .where(table.c.id.in_(ids), aged)
+            .order_by(table.c.id)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if locked:
+            for dependent in rule.dependents:
+                rows_of = t.metadata.tables[dependent.table]
+                result = conn.execute(
+                    delete(rows_of).where(rows_of.c[dependent.column].in_(locked))
+                )
+                deleted[dependent.table] = result.rowcount
+            result = conn.execute(delete(table).where(table.c.id.in_(locked)))
+            deleted[rule.table] = result.rowcount
+    last: int = rows[-1]["id"]
     return last, deleted
 
 
 def _kept_for_history(
-    conn: Connection, rule: Prunable, table: Table, candidates: Sequence[Any], cutoff: datetime
+    conn: Connection,
+    rule: Prunable,
+    table: Table,
+    candidates: Sequence[dict[str, Any]],
+    cutoff: datetime,
 ) -> set[int]:
     """The candidates that are the history of a subject not yet past the cut-off as a whole."""
     history = rule.history
@@ -151,8 +186,8 @@ def _kept_for_history(
         return set()
     subjects: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     for row in candidates:
-        if row._mapping[history.column] in history.values:
-            subjects[tuple(row._mapping[c] for c in history.subject)].append(row.id)
+        if row[history.column] in history.values:
+            subjects[tuple(row[c] for c in history.subject)].append(row["id"])
     if not subjects:
         return set()
     *grouping, last = history.subject
@@ -160,7 +195,7 @@ def _kept_for_history(
     for key in subjects:
         by_group[key[:-1]].add(key[-1])
     dating = sorted({a.column for a in rule.aged})
-    rows: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    history_rows: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     for group, values in by_group.items():
         found = conn.execute(
             select(
@@ -171,12 +206,12 @@ def _kept_for_history(
             .where(*(table.c[c] == v for c, v in zip(grouping, group, strict=True)))
             .where(table.c[last].in_(sorted(values)))
         )
-        for row in found:
-            mapping = dict(row._mapping)
-            rows[tuple(mapping[c] for c in history.subject)].append(mapping)
+        for found_row in found:
+            mapping = dict(found_row._mapping)
+            history_rows[tuple(mapping[c] for c in history.subject)].append(mapping)
     return {
         row_id
         for key, ids in subjects.items()
-        if not rule.history_may_go(rows[key], cutoff)
+        if not rule.history_may_go(history_rows[key], cutoff)
         for row_id in ids
     }
