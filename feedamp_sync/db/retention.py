@@ -1,15 +1,14 @@
 """The SQL of retention: prune what ``feedamp_sync.retention`` declares, in small batches.
 
-Each batch is its own short transaction: it locks up to ``batch_size`` prunable rows by
-primary key, in id order, skipping rows another transaction holds (``FOR UPDATE SKIP
-LOCKED`` on PostgreSQL and MariaDB: two pruners never wait for each other, and a row a
-worker is finishing is left for the next pass), deletes the rows that depend on them, then
-them. A pass walks the table once by id (each batch starts after the last id the previous
-one looked at) and rests between batches as long as the batch took, so the daemon's own
-writes, SQLite's included, always find the table free at least half of the time.
-
-The newest row of a table is never pruned: an emptied table could start its ids again on a
-database that forgets its counter (generated refund numbers carry the message id).
+A pass walks a table by primary key in windows of ``batch_size`` rows, from the start to the
+first row inserted at or after the cut-off (or the newest row, which is never pruned: an
+emptied table could start its ids again on a database that forgets its counter, and
+generated refund numbers carry the message id). Each window is one short transaction: its
+rows are read by id alone, the ones that may go are decided in Python, locked by id with
+their age checked again (``FOR UPDATE SKIP LOCKED`` on PostgreSQL and MariaDB: a row a
+worker holds is left for the next pass, and two pruners never wait for each other), and
+deleted, the rows that depend on them first. The pass then rests as long as the batch took,
+so the daemon's own writes, SQLite's included, find the table free at least half the time.
 """
 
 from __future__ import annotations
