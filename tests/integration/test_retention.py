@@ -271,3 +271,15 @@ def test_two_instances_pruning_at_once_both_succeed(database_url: str, engine: E
     assert remaining(engine) == {last}
     assert sum(r.deleted["feedamp_outbox"] for r in results) == 60
     assert sum(r.deleted["feedamp_outbox_attempts"] for r in results) == 120
+
+
+def test_a_pass_ends_at_the_first_message_inserted_after_the_cutoff(engine: Engine) -> None:
+    """Rows are inserted in time order, so a pass reads no further than the first recent one;
+    a row inserted later with an old date by hand is only kept longer, never pruned early."""
+    first = message(engine, "sent", OLD, target="A")
+    recent = message(engine, "sent", RECENT, target="B")
+    backdated = message(engine, "sent", OLD, target="C")
+    last = newest(engine)
+    prune(engine)
+    assert first not in remaining(engine)
+    assert remaining(engine) == {recent, backdated, last}
