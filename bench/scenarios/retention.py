@@ -1,4 +1,4 @@
-"""Scenario 6: pruning a large outbox while the daemon keeps pushing.
+"""Scenario 7: pruning a large outbox while the daemon keeps pushing.
 
 A database holds many sent messages from two months ago, each with its attempt, beside the
 daemon's recent work. The daemon (``run --once``, rate limits lifted, its own retention off)
@@ -95,7 +95,7 @@ def _result(
     batch_size = RetentionSettings().batch_size
     return Result(
         scenario="retention",
-        title="6. Pruning a large outbox while pushing",
+        title="7. Pruning a large outbox while pushing",
         backend=bench.backend,
         command=bench.command,
         rows=[
