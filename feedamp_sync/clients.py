@@ -8,10 +8,12 @@ of the settings.
 from __future__ import annotations
 
 from feedamp_sync.feedamp.config import ClientConfig, EndpointPaths
-from feedamp_sync.settings import AccountSettings, ApiSettings
+from feedamp_sync.settings import AccountSettings, ApiSettings, RefreshSettings
 
 
-def client_config(account: AccountSettings, api: ApiSettings) -> ClientConfig:
+def client_config(
+    account: AccountSettings, api: ApiSettings, refresh: RefreshSettings | None = None
+) -> ClientConfig:
     return ClientConfig(
         account=account.name,
         base_url=account.base_url,
@@ -25,4 +27,7 @@ def client_config(account: AccountSettings, api: ApiSettings) -> ClientConfig:
         list_rate_per_second=api.list_rate_per_second,
         rate_per_second=api.rate_per_second,
         get_attempts=api.get_attempts,
+        refresh_rate_per_second=(refresh or RefreshSettings()).rate_per_second,
+        include_raw=account.include_raw,
+        marketplace_fulfilled=account.marketplace_fulfilled,
     )

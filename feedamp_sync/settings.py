@@ -127,6 +127,11 @@ class AccountSettings(_Section):
     client_id: int = Field(gt=0)
     paths: ApiPaths = ApiPaths()
     token_max_age_seconds: Seconds | None = None
+    include_raw: bool = False
+    """Ask FeedAMP for the marketplace's raw data with each order (stored with the order)."""
+    marketplace_fulfilled: bool | None = None
+    """The new-orders poll lists only (true) or no (false) marketplace-fulfilled orders;
+    unset: all of them."""
 
     @field_validator("base_url")
     @classmethod
@@ -215,6 +220,18 @@ class OutboxSettings(_Section):
         return _check_template(value, RETURN_NUMBER_FIELDS)
 
 
+class RefreshSettings(_Section):
+    """Re-reading stored orders that are not final yet, on a request budget of their own."""
+
+    enabled: bool = True
+    every_seconds: Seconds = 3600
+    """An open order's copy is re-read once it is older than this."""
+    max_age_days: Annotated[float, Field(gt=0, le=3650)] = 60
+    """Orders purchased (else first stored) longer ago than this are no longer re-read."""
+    rate_per_second: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    """GET order requests a second for refreshing, per account, beside ``api.rate_per_second``."""
+
+
 class ApiSettings(_Section):
     list_rate_per_second: Seconds = 2.0
     rate_per_second: Seconds = 5.0
@@ -278,6 +295,7 @@ class Settings(BaseSettings):
     confirm: ConfirmSettings = ConfirmSettings()
     outbox: OutboxSettings = OutboxSettings()
     api: ApiSettings = ApiSettings()
+    refresh: RefreshSettings = RefreshSettings()
     health: HealthSettings = HealthSettings()
     retention: RetentionSettings = RetentionSettings()
 

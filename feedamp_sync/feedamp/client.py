@@ -17,8 +17,9 @@ its outcome is unknown, so the error goes to the caller at once (the outbox engi
 retries). No retry waits past the deadline: the caller gets the last error, with its
 ``retry_after``. A 401 renews the token (once for all threads, see
 :mod:`feedamp_sync.feedamp.auth`) and repeats the request (see ``_call``); other 4xx are final.
-Two rate limiters per account: ``list`` for get new orders and search returns (FeedAMP asks
-for at most 2 requests/s there), ``other`` for everything else, ``get_token`` included.
+Three rate limiters per account: ``list`` for get new orders and search returns (FeedAMP asks
+for at most 2 requests/s there), ``refresh`` for re-reading stored orders (so the refresh job
+never takes a slot from a push), ``other`` for everything else, ``get_token`` included.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from feedamp_sync.feedamp.auth import Token, TokenHolder
 from feedamp_sync.feedamp.classify import error_for_status
 from feedamp_sync.feedamp.config import ClientConfig
 from feedamp_sync.feedamp.pagination import Page, follow_cursor
-from feedamp_sync.feedamp.params import new_orders_params, returns_params
+from feedamp_sync.feedamp.params import flag, new_orders_params, returns_params
 from feedamp_sync.feedamp.ratelimit import RateLimiter
 from feedamp_sync.feedamp.retry import parse_retry_after, server_now
 from feedamp_sync.feedamp.transport import HttpTransport, RawResponse, RequestNotSent
@@ -104,6 +105,8 @@ class FeedampClient:
         self._client_id = config.client_id
         self._paths = config.paths
         self._page_size = config.page_size
+        self._include_raw = config.include_raw
+        self._marketplace_fulfilled = config.marketplace_fulfilled
         self._password = password
         self._monotonic = monotonic
         self._sleep = sleep
@@ -113,6 +116,9 @@ class FeedampClient:
         self._rng = rng
         self._list = RateLimiter(config.list_rate_per_second, monotonic=monotonic, sleep=sleep)
         self._other = RateLimiter(config.rate_per_second, monotonic=monotonic, sleep=sleep)
+        self._refresh = RateLimiter(
+            config.refresh_rate_per_second, monotonic=monotonic, sleep=sleep
+        )
         self._tokens = TokenHolder(
             self._fetch_token, max_age_seconds=config.token_max_age_seconds, monotonic=monotonic
         )
@@ -152,19 +158,27 @@ class FeedampClient:
         """Fetch a new token now (``check`` uses it to prove the credentials work)."""
         self._tokens.renew(self._deadline())
 
-    def iter_new_orders(
-        self, *, page_size: int | None = None, marketplace_fulfilled: bool | None = None
-    ) -> Iterator[Page]:
-        """Every order not yet confirmed, one page per request (``limit`` = page size)."""
+    def iter_new_orders(self, *, page_size: int | None = None) -> Iterator[Page]:
+        """Every order not yet confirmed, one page per request (``limit`` = page size), with
+        the account's ``marketplace_fulfilled`` filter and ``include_raw``."""
         params = new_orders_params(
             limit=self._page_size if page_size is None else page_size,
-            marketplace_fulfilled=marketplace_fulfilled,
+            marketplace_fulfilled=self._marketplace_fulfilled,
+            include_raw=self._include_raw,
         )
         return self._pages("new_orders", self._paths.new_orders, params, "orders")
 
     def get_order(self, order_id: str) -> dict[str, Any]:
+        """The order as FeedAMP holds it now, for a push's read-back."""
         content = self._get("get_order", _path(self._paths.order, order_id=order_id))
         return responses.wrapped_record("get_order", content, "order")
+
+    def refresh_order(self, order_id: str) -> dict[str, Any]:
+        """The order, to be stored: on the refresh budget, with the account's ``include_raw``."""
+        path = _path(self._paths.order, order_id=order_id)
+        params = {"include_raw": flag(True)} if self._include_raw else None
+        request = _Request("get_order", "GET", path, self._refresh, params=params)
+        return responses.wrapped_record("get_order", self._call(request), "order")
 
     def confirm_order(self, order_id: str, cp_order_number: str) -> dict[str, Any]:
         """Confirm with our number; returns the order object FeedAMP answers with."""

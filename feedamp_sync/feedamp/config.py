@@ -46,3 +46,9 @@ class ClientConfig:
     """Requests a second for every other call, get_token included."""
     get_attempts: int
     """Attempts of one request inside a call (see the client's retry rules)."""
+    refresh_rate_per_second: float = 1.0
+    """Requests a second for re-reading stored orders (``refresh_order``), a budget of its own."""
+    include_raw: bool = False
+    """Ask for the marketplace's raw data with every order read."""
+    marketplace_fulfilled: bool | None = None
+    """Only (True) or never (False) marketplace-fulfilled orders in "get new orders"; None: all."""

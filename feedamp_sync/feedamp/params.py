@@ -21,10 +21,14 @@ def utc_timestamp(name: str, value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def new_orders_params(*, limit: int, marketplace_fulfilled: bool | None) -> dict[str, str]:
+def new_orders_params(
+    *, limit: int, marketplace_fulfilled: bool | None, include_raw: bool = False
+) -> dict[str, str]:
     params = {"limit": str(limit)}
     if marketplace_fulfilled is not None:
         params["marketplace_fulfilled"] = flag(marketplace_fulfilled)
+    if include_raw:
+        params["include_raw"] = flag(True)
     return params
 
 

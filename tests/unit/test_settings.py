@@ -210,3 +210,26 @@ def test_a_bad_retention_value_is_refused_naming_the_key(
     is how pruning is left to `db prune`."""
     path = write_config(tmp_path, f"[retention]\n{line}\n" + ACCOUNT + 'password = "p"\n')
     assert message in problem(path)
+
+
+def test_refresh_keys_default_to_the_documented_budget(tmp_path: Path) -> None:
+    """Without a [refresh] section, open orders are re-read hourly for 60 days at 1 GET/s."""
+    refresh = load_settings(write_config(tmp_path, ACCOUNT + 'password = "p"\n'), {}).refresh
+    assert (refresh.enabled, refresh.every_seconds, refresh.max_age_days) == (True, 3600, 60)
+    assert refresh.rate_per_second == 1.0
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("every_seconds", "0", "refresh.every_seconds: Input should be greater than 0"),
+        ("max_age_days", "-1", "refresh.max_age_days: Input should be greater than 0"),
+        ("rate_per_second", "0", "refresh.rate_per_second: Input should be greater than 0"),
+        ("enabled", '"sometimes"', "refresh.enabled: Input should be a valid boolean"),
+        ("every_second", "60", "refresh.every_second: unknown key"),
+    ],
+)
+def test_a_bad_refresh_key_is_named(tmp_path: Path, key: str, value: str, expected: str) -> None:
+    """Each [refresh] key is validated, and the error names it."""
+    path = write_config(tmp_path, f"[refresh]\n{key} = {value}\n" + ACCOUNT + 'password = "p"\n')
+    assert expected in problem(path)

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from feedamp_sync.clients import client_config
 from feedamp_sync.feedamp import FeedampClient, RequestObserver
-from feedamp_sync.settings import AccountSettings, ApiSettings
+from feedamp_sync.settings import AccountSettings, ApiSettings, RefreshSettings
 
 PASSWORD: Final = "pw-Sup3r-s3cret"
 USERNAME: Final = "seller@example.com"
@@ -114,6 +114,7 @@ def make_client(
     observer: RequestObserver | None = None,
     rng: Callable[[], float] = lambda: 0.5,
     account: dict[str, Any] | None = None,
+    refresh: dict[str, Any] | None = None,
     **api: Any,
 ) -> FeedampClient:
     """A client on a fake clock talking to ``handler`` (wrapped in FakeFeedamp if it is not)."""
@@ -123,7 +124,7 @@ def make_client(
         name="main", base_url=BASE_URL, username=USERNAME, client_id=CLIENT_ID, **(account or {})
     )
     return FeedampClient(
-        client_config(settings, ApiSettings(**api)),
+        client_config(settings, ApiSettings(**api), RefreshSettings(**(refresh or {}))),
         SecretStr(PASSWORD),
         transport=httpx.MockTransport(fake),
         monotonic=clock.monotonic,

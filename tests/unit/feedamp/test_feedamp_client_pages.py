@@ -40,9 +40,10 @@ def test_new_orders_follow_the_cursor_one_page_per_request() -> None:
 
 
 def test_page_size_and_marketplace_fulfilled_are_sent() -> None:
-    """An explicit page size is the ``limit``; the flag goes as true/false."""
+    """An explicit page size is the ``limit``; the account's flag goes as true/false."""
     fake = FakeFeedamp(script(orders_page()))
-    list(make_client(fake).iter_new_orders(page_size=50, marketplace_fulfilled=True))
+    client = make_client(fake, account={"marketplace_fulfilled": True})
+    list(client.iter_new_orders(page_size=50))
     assert params_of(fake) == [{"limit": "50", "marketplace_fulfilled": "true"}]
 
 
