@@ -8,14 +8,21 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, bindparam, func, or_, select, update
 
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.errors import database_error_on_outage
 from feedamp_sync.db.isolation import save_isolated
+from feedamp_sync.db.order_events import record_changes
 from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.model import OrderLineRecord, OrderRecord
-from feedamp_sync.policy import disambiguated
+from feedamp_sync.order_states import (
+    CANCELLED,
+    Change,
+    changes,
+    is_final,
+)
+from feedamp_sync.policy import UNCONFIRMED_ORDER_STATES, disambiguated
 
 NumberFor = Callable[[int, OrderRecord], str]
 """Renders the ``cp_order_number`` of a new order from its local row id and its record."""
@@ -86,7 +93,7 @@ class OrderStore:
             fresh = [r for fid, r in by_id.items() if fid not in existing]
             seen = [r for fid, r in by_id.items() if fid in existing]
             new_ids = self._insert_new(conn, account, fresh, now, number_for)
-            changed = self._refresh_seen(conn, existing, seen, now)
+            changed = self._refresh_seen(conn, account, existing, seen, now)
             enqueued = 0
             if confirm:
                 enqueued = self._enqueue_confirms(conn, account, {**existing, **new_ids})
@@ -99,9 +106,13 @@ class OrderStore:
         if not feedamp_ids:
             return {}
         rows = conn.execute(
-            select(t.orders.c.feedamp_id, t.orders.c.id, t.orders.c.data).where(
-                t.orders.c.account == account, t.orders.c.feedamp_id.in_(feedamp_ids)
-            )
+            select(
+                t.orders.c.feedamp_id,
+                t.orders.c.id,
+                t.orders.c.data,
+                t.orders.c.state,
+                t.orders.c.marketplace_state,
+            ).where(t.orders.c.account == account, t.orders.c.feedamp_id.in_(feedamp_ids))
         )
         return {row.feedamp_id: row for row in rows}
 
@@ -124,6 +135,8 @@ class OrderStore:
                     "first_seen_at": now,
                     "last_seen_at": now,
                     "updated_at": now,
+                    "refreshed_at": now,
+                    "final_at": now if is_final(r.state, r.marketplace_state) else None,
                 }
                 for r in fresh
             ],
@@ -165,24 +178,24 @@ class OrderStore:
 
     @staticmethod
     def _refresh_seen(
-        conn: Connection, existing: dict[str, Any], seen: list[OrderRecord], now: datetime
+        conn: Connection,
+        account: str,
+        existing: dict[str, Any],
+        seen: list[OrderRecord],
+        now: datetime,
     ) -> int:
         if not seen:
             return 0
         seen = sorted(seen, key=lambda r: existing[r.feedamp_id].id)  # one lock order everywhere
         conn.execute(
-            update(t.orders).where(t.orders.c.id == bindparam("row_id")).values(last_seen_at=now),
+            update(t.orders)
+            .where(t.orders.c.id == bindparam("row_id"))
+            .values(last_seen_at=now, refreshed_at=now),
             [{"row_id": existing[r.feedamp_id].id} for r in seen],
         )
         changed = [r for r in seen if existing[r.feedamp_id].data != r.data]
         for record in changed:
-            row_id = existing[record.feedamp_id].id
-            conn.execute(
-                update(t.orders)
-                .where(t.orders.c.id == row_id)
-                .values(**_order_columns(record), updated_at=now)
-            )
-            _replace_lines(conn, row_id, record.lines)
+            _store_copy(conn, account, existing[record.feedamp_id], record, now, "poll")
         return len(changed)
 
     @staticmethod
@@ -219,24 +232,140 @@ class OrderStore:
             )
         return len(missing)
 
-    def counts(self) -> dict[str, int]:
+    @database_error_on_outage()
+    def due_for_refresh(
+        self, account: str, *, read_before: datetime, purchased_after: datetime, limit: int
+    ) -> list[str]:
+        """The FeedAMP ids of the account's open orders whose copy was read before
+        ``read_before``, purchased (else first stored) after ``purchased_after``: oldest
+        copy first, at most ``limit``."""
+        age = func.coalesce(t.orders.c.purchase_date, t.orders.c.first_seen_at)
+        query = (
+            select(t.orders.c.feedamp_id)
+            .where(
+                t.orders.c.account == account,
+                t.orders.c.final_at.is_(None),
+                t.orders.c.refreshed_at < read_before,
+                age > purchased_after,
+            )
+            .order_by(t.orders.c.refreshed_at, t.orders.c.id)
+            .limit(limit)
+        )
         with self._engine.connect() as conn:
-            total, confirmed = conn.execute(
-                select(func.count(), func.count(t.orders.c.confirmed_at))
-            ).one()
-        return {"total": total, "confirmed": confirmed, "unconfirmed": total - confirmed}
+            return list(conn.scalars(query))
+
+    @database_error_on_outage()
+    def save_read(
+        self,
+        account: str,
+        record: OrderRecord,
+        *,
+        now: datetime,
+        source: str,
+        number_for: NumberFor,
+        confirm: bool,
+    ) -> OrderRead:
+        """Store one order just read from FeedAMP (a refresh, or an operator's fetch), with
+        an event per changed state, in one transaction; ``refused`` if the database refuses
+        its data (see ``db/isolation``).
+
+        An order never stored before is stored as the poller stores one. It is confirmed
+        (number and confirm message) only while FeedAMP still reports it unconfirmed; one
+        confirmed elsewhere keeps FeedAMP's ``cp_order_number`` and is marked confirmed now.
+        """
+
+        def save(records: Sequence[OrderRecord]) -> OrderRead:
+            return in_transaction(
+                self._engine,
+                lambda conn: self._save_read(
+                    conn, account, records[0], now, source, number_for, confirm
+                ),
+            )
+
+        saved, refused = save_isolated(self._engine, save, [record])
+        return saved[0] if saved else OrderRead(refused=refused[0][1])
+
+    def _save_read(
+        self,
+        conn: Connection,
+        account: str,
+        record: OrderRecord,
+        now: datetime,
+        source: str,
+        number_for: NumberFor,
+        confirm: bool,
+    ) -> OrderRead:
+        existing = self._existing(conn, account, [record.feedamp_id])
+        row = existing.get(record.feedamp_id)
+        if row is None:
+            unconfirmed = (record.state or "").upper() in UNCONFIRMED_ORDER_STATES
+            inserted = self._insert_new(conn, account, [record], now, number_for)
+            if not unconfirmed:
+                _adopt_confirmation(conn, inserted[record.feedamp_id].id, record, now)
+            enqueued = confirm and unconfirmed and self._enqueue_confirms(conn, account, inserted)
+            return OrderRead(new=True, confirm_enqueued=bool(enqueued))
+        conn.execute(update(t.orders).where(t.orders.c.id == row.id).values(refreshed_at=now))
+        if row.data == record.data:
+            return OrderRead()
+        found = _store_copy(conn, account, row, record, now, source)
+        return OrderRead(changed=True, changes=tuple(found))
+
+    @database_error_on_outage()
+    def mark_read(self, account: str, feedamp_id: str, now: datetime) -> None:
+        """Note that the order was asked for now although its answer could not be stored
+        (FeedAMP does not know it, or sent it malformed): it goes to the back of the queue."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(t.orders)
+                .where(t.orders.c.account == account, t.orders.c.feedamp_id == feedamp_id)
+                .values(refreshed_at=now)
+            )
+
+    def counts(self) -> dict[str, int]:
+        confirmed_col = t.orders.c.confirmed_at
+        cancelled = or_(
+            func.upper(t.orders.c.state) == CANCELLED,
+            func.upper(t.orders.c.marketplace_state) == CANCELLED,
+        )
+        with self._engine.connect() as conn:
+            total, confirmed = conn.execute(select(func.count(), func.count(confirmed_col))).one()
+            cancelled_after = conn.execute(
+                select(func.count()).where(confirmed_col.is_not(None), cancelled)
+            ).scalar_one()
+        return {
+            "total": total,
+            "confirmed": confirmed,
+            "unconfirmed": total - confirmed,
+            "cancelled_after_confirm": cancelled_after,
+        }
 
     def recent(
-        self, *, account: str | None = None, confirmed: bool | None = None, limit: int = 50
+        self,
+        *,
+        account: str | None = None,
+        confirmed: bool | None = None,
+        state: str | None = None,
+        changed_since: datetime | None = None,
+        limit: int = 50,
     ) -> list[dict[str, Any]]:
+        """The newest stored orders; ``changed_since``: only those with a state change
+        recorded at or after that time."""
         query = select(*_SUMMARY_COLUMNS).order_by(t.orders.c.id.desc()).limit(limit)
+        filters: list[ColumnElement[bool]] = []
         if account is not None:
-            query = query.where(t.orders.c.account == account)
+            filters.append(t.orders.c.account == account)
         if confirmed is not None:
             column = t.orders.c.confirmed_at
-            query = query.where(column.is_not(None) if confirmed else column.is_(None))
+            filters.append(column.is_not(None) if confirmed else column.is_(None))
+        if state is not None:
+            filters.append(func.upper(t.orders.c.state) == state.upper())
+        if changed_since is not None:
+            changed = select(t.order_events.c.order_id).where(t.order_events.c.at >= changed_since)
+            if account is not None:
+                changed = changed.where(t.order_events.c.account == account)
+            filters.append(t.orders.c.id.in_(changed))
         with self._engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(query)]
+            return [dict(row._mapping) for row in conn.execute(query.where(*filters))]
 
     def get(self, feedamp_id: str, *, account: str | None = None) -> dict[str, Any] | None:
         """One stored order with its lines and the full object as received."""
@@ -266,6 +395,69 @@ class OrderStore:
         return order
 
 
+@dataclass(frozen=True)
+class OrderRead:
+    """What storing one order read from FeedAMP did."""
+
+    new: bool = False
+    changed: bool = False
+    changes: tuple[Change, ...] = ()
+    confirm_enqueued: bool = False
+    refused: str | None = None
+    """The database's reason when it refused the order's data (nothing stored)."""
+
+
+def _store_copy(
+    conn: Connection, account: str, row: Any, record: OrderRecord, now: datetime, source: str
+) -> list[Change]:
+    """Replace a stored order's copy (columns, lines, JSON) with ``record``, recording each
+    change of its states; returns those changes."""
+    final = is_final(record.state, record.marketplace_state)
+    conn.execute(
+        update(t.orders)
+        .where(t.orders.c.id == row.id)
+        .values(
+            **_order_columns(record),
+            updated_at=now,
+            final_at=func.coalesce(t.orders.c.final_at, now) if final else None,
+        )
+    )
+    _replace_lines(conn, row.id, record.lines)
+    stored = {"state": row.state, "marketplace_state": row.marketplace_state}
+    found = changes(stored, {"state": record.state, "marketplace_state": record.marketplace_state})
+    record_changes(
+        conn,
+        order_row_id=row.id,
+        account=account,
+        feedamp_id=record.feedamp_id,
+        found=found,
+        at=now,
+        source=source,
+    )
+    return found
+
+
+def _adopt_confirmation(conn: Connection, row_id: int, record: OrderRecord, now: datetime) -> None:
+    """An order first read already confirmed (by an earlier integration) is marked confirmed
+    and carries FeedAMP's number instead of one we never sent (none when FeedAMP shows none,
+    or another stored order holds it already)."""
+    info = record.data.get("order_info")
+    held = info.get("cp_order_number") if isinstance(info, dict) else None
+    number = str(held)[:128] if isinstance(held, str | int) and not isinstance(held, bool) else ""
+    taken = bool(number) and bool(
+        conn.scalar(
+            select(func.count()).where(
+                t.orders.c.cp_order_number == number, t.orders.c.id != row_id
+            )
+        )
+    )
+    conn.execute(
+        update(t.orders)
+        .where(t.orders.c.id == row_id)
+        .values(confirmed_at=now, cp_order_number=number if number and not taken else None)
+    )
+
+
 _SUMMARY_COLUMNS = (
     t.orders.c.id,
     t.orders.c.account,
@@ -277,6 +469,7 @@ _SUMMARY_COLUMNS = (
     t.orders.c.purchase_date,
     t.orders.c.cp_order_number,
     t.orders.c.confirmed_at,
+    t.orders.c.refreshed_at,
 )
 
 

@@ -81,8 +81,31 @@ orders: Final = Table(
     Column("last_seen_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("data", json_type(), nullable=False),
+    # When FeedAMP's copy was last read (a poll, a refresh or a fetch), and when the order was
+    # first seen final (NULL while open): the refresh job reads open orders oldest copy first
+    # along the index below, never past the final ones.
+    Column("refreshed_at", UtcDateTime()),
+    Column("final_at", UtcDateTime()),
     UniqueConstraint("account", "feedamp_id"),
     Index(None, "mp_order_number"),
+    Index(None, "account", "final_at", "refreshed_at"),
+    **_TABLE_OPTIONS,
+)
+
+order_events: Final = Table(
+    "feedamp_order_events",
+    metadata,
+    _id(),
+    Column("order_id", Id, ForeignKey(orders.c.id, ondelete="CASCADE"), nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("feedamp_id", String(64), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("field", String(32), nullable=False),  # "state" or "marketplace_state"
+    Column("from_value", String(64)),
+    Column("to_value", String(64)),
+    Column("source", String(16), nullable=False),  # "poll", "refresh" or "fetch"
+    Index(None, "order_id", "id"),
+    Index(None, "account", "at"),
     **_TABLE_OPTIONS,
 )
 

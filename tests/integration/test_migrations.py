@@ -5,13 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
 import pytest
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, insert, inspect, select, text
 
 from feedamp_sync.db import migrate
+from feedamp_sync.db import tables as t
 from feedamp_sync.db.tables import metadata
 from feedamp_sync.errors import DatabaseNotMigrated
 
@@ -134,3 +136,34 @@ def test_concurrent_upgrades_apply_the_migration_once(database_url: str, tmp_pat
             process.wait()
     assert [p.returncode for p in processes] == [0] * PROCESSES, [err for _, err in results]
     assert sorted(out.strip() for out, _ in results) == ["False"] * (PROCESSES - 1) + ["True"]
+
+
+def test_orders_stored_before_refresh_count_as_read_when_last_seen(engine: Engine) -> None:
+    """Upgrading to 0007 takes each order's ``refreshed_at`` from ``last_seen_at`` and marks
+    the fulfilled and cancelled ones final, so the first refresh reads only open orders."""
+    migrate.downgrade(engine, "0006")
+    seen = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    old_columns = {"first_seen_at": seen, "last_seen_at": seen, "updated_at": seen, "data": {}}
+    with engine.begin() as conn:
+        for feedamp_id, state, marketplace_state in (
+            ("1", "PLACED", "AWAITING_SHIPMENT"),
+            ("2", "FULFILLED", "SHIPPED"),
+            ("3", "PLACED", "CANCELLED"),
+        ):
+            conn.execute(
+                insert(t.orders).values(
+                    account="main",
+                    feedamp_id=feedamp_id,
+                    state=state,
+                    marketplace_state=marketplace_state,
+                    **old_columns,
+                )
+            )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t.orders.c.feedamp_id, t.orders.c.refreshed_at, t.orders.c.final_at).order_by(
+                t.orders.c.feedamp_id
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [("1", seen, None), ("2", seen, seen), ("3", seen, seen)]

@@ -145,7 +145,12 @@ def test_counts_split_confirmed_and_unconfirmed(engine: Engine) -> None:
     save(store, [order("1"), order("2")])
     with engine.begin() as conn:
         conn.execute(t.orders.update().where(t.orders.c.feedamp_id == "1").values(confirmed_at=NOW))
-    assert store.counts() == {"total": 2, "confirmed": 1, "unconfirmed": 1}
+    assert store.counts() == {
+        "total": 2,
+        "confirmed": 1,
+        "unconfirmed": 1,
+        "cancelled_after_confirm": 0,
+    }
 
 
 def refused_by_every_database(feedamp_id: str) -> OrderRecord:
