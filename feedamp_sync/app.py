@@ -49,6 +49,7 @@ from feedamp_sync.ops.telemetry import Telemetry
 from feedamp_sync.outbox.engine import DrainSummary, EngineSettings, OutboxEngine
 from feedamp_sync.outbox.kinds import KINDS, Kinds
 from feedamp_sync.outbox.prepare import Preparer
+from feedamp_sync.refresh import REFRESH_JOB, pass_size, refresh_orders
 from feedamp_sync.retention import Pruned, prunable
 from feedamp_sync.retries import Backoff, Jitter, RetryPolicy
 from feedamp_sync.settings import RetentionSettings, Settings
@@ -119,6 +120,24 @@ class App:
                 self.quarantine,
                 self.sync_state,
                 overlap=overlap,
+                clock=self.clock,
+                stop=stop,
+            ),
+        )
+
+    def refresh_orders(self, account: str, stop: threading.Event) -> None:
+        client = self.clients[account]
+        refresh = self.settings.refresh
+        self._poll(
+            account,
+            REFRESH_JOB,
+            "orders_refreshed",
+            lambda: refresh_orders(
+                client,
+                self.orders,
+                self.quarantine,
+                refresh,
+                limit=pass_size(refresh, self.settings.jobs.orders_interval),
                 clock=self.clock,
                 stop=stop,
             ),
@@ -201,9 +220,14 @@ class App:
 
     def _poll_all(self, stop: threading.Event) -> bool:
         # Lists, not generators: one failing job must not keep the others from running.
+        refreshes = [
+            guarded(partial(self.refresh_orders, a, stop), REFRESH_JOB)
+            for a in (self.clients if self.settings.refresh.enabled else ())
+        ]
         return all(
             [guarded(partial(self.pull_orders, a, stop), ORDERS_JOB) for a in self.clients]
             + [guarded(partial(self.pull_returns, a, stop), RETURNS_JOB) for a in self.clients]
+            + refreshes
         )
 
 

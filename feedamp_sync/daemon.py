@@ -29,6 +29,7 @@ from feedamp_sync.feedamp.pagination import READ_AHEAD_THREAD
 from feedamp_sync.jobs import ORDERS_JOB, OUTBOX_JOB, PRUNE_JOB, RETURNS_JOB
 from feedamp_sync.ops.supervise import Supervisor
 from feedamp_sync.outbox.wakeups import scheduler_wakeups
+from feedamp_sync.refresh import REFRESH_JOB
 
 log = structlog.get_logger(__name__)
 
@@ -83,20 +84,23 @@ def run_daemon(app: App, stop: threading.Event) -> None:
 
         return run
 
-    workers = ThreadPoolExecutor(2 * len(app.clients) + 3)
+    workers = ThreadPoolExecutor(3 * len(app.clients) + 3)
     scheduler = BackgroundScheduler(
         executors={"default": workers},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone="UTC",
     )
-    # (job id, tick, interval): each account's pollers, then the outbox and retention.
+    # (job id, tick, interval): each account's pollers and refresh, then the outbox and
+    # retention.
     schedule = [
         (f"{job}:{account}", scheduled(partial(pull, account, stop), job), interval)
         for account in app.clients
         for job, pull, interval in (
             (ORDERS_JOB, app.pull_orders, jobs.orders_interval),
             (RETURNS_JOB, app.pull_returns, jobs.returns_interval),
+            (REFRESH_JOB, app.refresh_orders, jobs.orders_interval),
         )
+        if job != REFRESH_JOB or app.settings.refresh.enabled
     ]
     # PostgreSQL's LISTEN/NOTIFY runs the outbox job as soon as a message is queued.
     wakeups = scheduler_wakeups(scheduler, OUTBOX_JOB) if listens(app) else None

@@ -15,7 +15,7 @@ from typing import TypeVar
 import structlog
 
 from feedamp_sync.db.errors import describe
-from feedamp_sync.db.orders import OrderStore
+from feedamp_sync.db.orders import NumberFor, OrderStore
 from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.db.retention import RetentionStore
 from feedamp_sync.db.returns import ReturnStore
@@ -70,17 +70,7 @@ def pull_orders(
     """
     account = client.account_name
     pulled = OrdersPulled()
-
-    def number_for(row_id: int, record: OrderRecord) -> str:
-        return seller_number(
-            confirm.cp_order_number_template,
-            id=row_id,
-            account=account,
-            feedamp_id=record.feedamp_id,
-            mp_order_number=record.mp_order_number or "",
-            marketplace=record.marketplace or "",
-        )
-
+    number_for = order_numbering(confirm.cp_order_number_template, account)
     for page in read_ahead(client.iter_new_orders(), stop):
         records, held = split(page.items, order_record)
         saved = store.save_page(
@@ -105,6 +95,22 @@ def pull_orders(
         if stop.is_set():
             break
     return pulled
+
+
+def order_numbering(template: str, account: str) -> NumberFor:
+    """How a new order of ``account`` gets its ``cp_order_number`` from the template."""
+
+    def number_for(row_id: int, record: OrderRecord) -> str:
+        return seller_number(
+            template,
+            id=row_id,
+            account=account,
+            feedamp_id=record.feedamp_id,
+            mp_order_number=record.mp_order_number or "",
+            marketplace=record.marketplace or "",
+        )
+
+    return number_for
 
 
 @dataclass

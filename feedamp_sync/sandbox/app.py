@@ -30,6 +30,8 @@ class Sandbox:
     ``seed`` makes the generated data and the fault dice reproducible (a random seed is picked
     when None). ``clock`` (seconds since the epoch) drives token ages, generated dates,
     ``refreshed_at`` and the ledger's ``at``; tests may pass a fake one.
+    ``cancel_after_confirm`` is the chance that a confirmed order is found cancelled on the
+    marketplace when it is next read (decided once per order).
     """
 
     def __init__(
@@ -42,10 +44,11 @@ class Sandbox:
         token_ttl_seconds: float = 3600.0,
         faults: Faults | None = None,
         clock: Callable[[], float] = time.time,
+        cancel_after_confirm: float = 0.0,
     ) -> None:
         self.seed = random.randrange(2**32) if seed is None else seed
         self._clock = clock
-        self._world = World(seed=self.seed, clock=clock)
+        self._world = World(seed=self.seed, clock=clock, cancel_after_confirm=cancel_after_confirm)
         self._tokens = TokenBook(
             username=username,
             password=password,
@@ -168,6 +171,13 @@ class Sandbox:
     def return_(self, return_id: str) -> JSON:
         """A copy of a return; KeyError if unknown."""
         return self._world.return_(return_id)
+
+    def set_order_state(
+        self, order_id: str, state: str, marketplace_state: str | None = None
+    ) -> None:
+        """Change an order's state after confirm, as FeedAMP or the marketplace does; a
+        customer's cancellation is ``set_order_state(id, "CANCELLED", "CANCELLED")``."""
+        self._world.set_order_state(order_id, state, marketplace_state)
 
     def set_return_state(self, return_id: str, state: str) -> None:
         """Move a return to another state, as the marketplace does (updates ``refreshed_at``)."""

@@ -64,6 +64,9 @@ def _is_loopback(host: str) -> bool:
               help="Chance of applying a request, then failing it.")  # fmt: skip
 @click.option("--token-expiry-requests", type=click.IntRange(min=1), default=None,
               help="Each token expires after this many requests.")  # fmt: skip
+@click.option("--cancel-after-confirm", type=_PROBABILITY, default=0.0,
+              help="Chance that a confirmed order is found cancelled on the marketplace "
+              "when next read.")  # fmt: skip
 @click.option("--allow-remote", is_flag=True,
               help="Allow a non-loopback --host (the credentials are public).")  # fmt: skip
 @click.option("--log-requests", is_flag=True, help="Log every request to stderr.")
@@ -87,6 +90,7 @@ def sandbox(
     fault_drop: float,
     fault_apply_then_fail: float,
     token_expiry_requests: int | None,
+    cancel_after_confirm: float,
     allow_remote: bool,
     log_requests: bool,
 ) -> None:
@@ -114,6 +118,7 @@ def sandbox(
         seed=seed,
         token_ttl_seconds=token_ttl,
         faults=faults,
+        cancel_after_confirm=cancel_after_confirm,
     )
     world.add_orders(order_count)
     if return_count:

@@ -16,6 +16,9 @@ addresses unless told otherwise.
     POST /_sandbox/returns  {"count": n, "states"?: [...]}   201 {"ids": [...]}
     GET  /_sandbox/orders/{id}, /_sandbox/returns/{id}       the object, 404 if unknown
     PUT  /_sandbox/returns/{id}/state  {"state": "..."}      200 {"return": {...}}
+    PUT  /_sandbox/orders/{id}/state  {"state": "...", "marketplace_state"?: "..."}
+                                             200 {"order": {...}}: e.g. cancelled on the
+                                             marketplace after confirm
     POST /_sandbox/orders/{id}/ui_shipments  {"mp_line_number": "...", "shipment": {...}}
                                              201 {"order": {...}}: as if typed into the UI
 """
@@ -42,6 +45,7 @@ MAX_COUNT: Final = 10_000
 _ORDER: Final = re.compile(r"/_sandbox/orders/(?P<id>[^/]+)")
 _RETURN: Final = re.compile(r"/_sandbox/returns/(?P<id>[^/]+)")
 _RETURN_STATE: Final = re.compile(r"/_sandbox/returns/(?P<id>[^/]+)/state")
+_ORDER_STATE: Final = re.compile(r"/_sandbox/orders/(?P<id>[^/]+)/state")
 _UI_SHIPMENT: Final = re.compile(r"/_sandbox/orders/(?P<id>[^/]+)/ui_shipments")
 
 
@@ -105,6 +109,18 @@ def _dispatch(sandbox: Sandbox, request: Request) -> Response:
         except ValueError as exc:
             raise Rejected(400, str(exc)) from exc
         return json_response(200, {"return": sandbox.return_(match["id"])})
+    if method == "PUT" and (match := _ORDER_STATE.fullmatch(path)):
+        body = parse_json_object(request.body)
+        state, marketplace_state = body.get("state"), body.get("marketplace_state")
+        if not isinstance(state, str) or not isinstance(marketplace_state, str | None):
+            raise Rejected(400, "state (a string) is required; marketplace_state is a string")
+        try:
+            sandbox.set_order_state(match["id"], state, marketplace_state)
+        except KeyError as exc:
+            raise Rejected(404, f"order {match['id']} not found") from exc
+        except ValueError as exc:
+            raise Rejected(400, str(exc)) from exc
+        return json_response(200, {"order": sandbox.order(match["id"])})
     if method == "POST" and (match := _UI_SHIPMENT.fullmatch(path)):
         body = parse_json_object(request.body)
         line, shipment = body.get("mp_line_number"), body.get("shipment")

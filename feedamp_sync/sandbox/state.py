@@ -23,6 +23,7 @@ from feedamp_sync.sandbox.pages import EndOfPages, Page, paginate
 from feedamp_sync.sandbox.parse import FulfillLine, FulfillRequest, ReturnQuery
 from feedamp_sync.sandbox.timestamps import now_ms, parse_filter, render
 from feedamp_sync.sandbox.vocab import (
+    CANCELLED,
     OPEN_RETURN_STATES,
     ORDERED,
     PLACED,
@@ -55,8 +56,12 @@ class PageRequest:
 class World:
     """All orders, refunds and returns of one FeedAMP client account."""
 
-    def __init__(self, *, seed: int | str, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, *, seed: int | str, clock: Callable[[], float], cancel_after_confirm: float = 0.0
+    ) -> None:
         self._lock = threading.Lock()
+        self._cancel_after_confirm = cancel_after_confirm
+        self._cancel_decided: set[str] = set()
         self._clock = clock
         self._rng = random.Random(seed)
         self._generator = Generator(self._rng)
@@ -139,6 +144,33 @@ class World:
             record = self._returns[return_id]
             record.data["state"] = state
             self._touch(record)
+
+    def set_order_state(
+        self, order_id: str, state: str, marketplace_state: str | None = None
+    ) -> None:
+        """Move an order to another state after confirm, as FeedAMP or the marketplace would
+        (a customer's cancellation: ``CANCELLED``, ``CANCELLED``); raises KeyError for an
+        unknown order, ValueError for an empty state."""
+        if not state or marketplace_state == "":
+            raise ValueError("state (and marketplace_state, when given) must not be empty")
+        with self._lock:
+            order = self._orders[order_id]
+            order["state"] = state
+            if marketplace_state is not None:
+                order["marketplace_state"] = marketplace_state
+
+    def _maybe_cancel(self, order: JSON) -> None:
+        """With ``cancel_after_confirm``, each confirmed order gets one roll of the dice, at
+        its first read after confirm, to have been cancelled on the marketplace meanwhile."""
+        if (
+            self._cancel_after_confirm <= 0
+            or order["state"] != PLACED
+            or order["id"] in self._cancel_decided
+        ):
+            return
+        self._cancel_decided.add(order["id"])
+        if self._rng.random() < self._cancel_after_confirm:
+            order["state"] = order["marketplace_state"] = CANCELLED
 
     def _touch(self, record: _Return) -> None:
         """Note a change: the refreshed-before/after filters see it from now on."""
@@ -259,6 +291,7 @@ class World:
     def get_order(self, order_id: str, *, include_raw: bool, hide_fulfillments: bool) -> Any:
         with self._lock:
             order = self._order_or_404(order_id)
+            self._maybe_cancel(order)
             return self._presented(order, include_raw, hide_fulfillments=hide_fulfillments)
 
     def confirm(self, order_id: str, cp_order_number: str) -> tuple[JSON, JSON]:
