@@ -302,6 +302,11 @@ class OutboxMessage:
         return self.attempts > 1
 
     @property
+    def retried_by_operator(self) -> bool:
+        """True once an operator has put the message back in the queue (``outbox retry``)."""
+        return self.attempts_budget_start > 0
+
+    @property
     def attempts_in_budget(self) -> int:
         """Attempts since the message was last put back in the queue by an operator."""
         return self.attempts - self.attempts_budget_start

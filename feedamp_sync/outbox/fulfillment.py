@@ -22,6 +22,7 @@ from feedamp_sync.core.facts import EarlierMessage, Facts, OrderFacts, Target
 from feedamp_sync.errors import ActionConflict, ApiRejected
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
+from feedamp_sync.order_states import is_cancelled
 from feedamp_sync.outbox.context import unknown_line
 from feedamp_sync.outbox.delivery import Delivered
 from feedamp_sync.outbox.fields import Fields, Report, join, shown, top_object
@@ -280,6 +281,8 @@ def deliver(client: FeedampClient, message: OutboxMessage) -> Delivered:
     elif retrying and carries(held, planned.earlier, planned.carried, planned.withdrawn):
         log.info("fulfillment_reconciled", order_id=message.target_id)
         return Delivered(request=planned.request, response=order, reconciled=True)
+    if not message.retried_by_operator:
+        _refuse_cancelled(order, message.target_id)
     ours = planned.earlier if held is None else union(held, planned.earlier)
     kept, unmatched = without(ours, planned.withdrawn)
     if unmatched:
@@ -306,6 +309,23 @@ def deliver(client: FeedampClient, message: OutboxMessage) -> Delivered:
             status_code=rejection.status_code,
         ) from None
     return Delivered(request=sent, response=response, notice=notice)
+
+
+def _refuse_cancelled(order: Mapping[str, Any], order_id: str) -> None:
+    """A shipment for an order the customer cancelled on the marketplace after our confirm is
+    not sent blindly: the message goes dead saying so. An operator who retries it has looked,
+    and it is sent."""
+    state, marketplace_state = order.get("state"), order.get("marketplace_state")
+    shown_states = {
+        name: value if isinstance(value, str) else None
+        for name, value in (("state", state), ("marketplace_state", marketplace_state))
+    }
+    if is_cancelled(shown_states["state"], shown_states["marketplace_state"]):
+        raise ActionConflict(
+            f"order {order_id} was cancelled on the marketplace (FeedAMP shows state "
+            f"{shown_states['state']}, marketplace_state {shown_states['marketplace_state']}); "
+            "not sent: 'outbox retry' sends it anyway"
+        )
 
 
 def _require_room(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, cast
 
 import pytest
@@ -368,3 +369,25 @@ def test_another_refusal_after_an_unknown_outcome_says_the_refund_may_exist() ->
     fake = FakeClient(create_refund=ApiRejected("refund exceeds the line", status_code=400))
     with pytest.raises(ApiRejected, match="check in the marketplace whether refund RF1 exists"):
         REFUND_KIND.deliver(client(fake), message("refund", RefundPlan(REFUND), attempts=2))
+
+
+def cancelled_on_the_marketplace() -> dict[str, Any]:
+    return order_holding() | {"state": "PLACED", "marketplace_state": "CANCELLED"}
+
+
+def test_a_fulfillment_for_an_order_cancelled_on_the_marketplace_is_not_sent() -> None:
+    """FeedAMP's fresh copy shows the order cancelled: dead with that reason, no PUT."""
+    fake = FakeClient(get_order=cancelled_on_the_marketplace())
+    with pytest.raises(ActionConflict, match="cancelled on the marketplace"):
+        FULFILLMENT.deliver(client(fake), message("fulfillment", FulfillmentPlan((), NEW)))
+    assert fake.names() == ["get_order"]
+
+
+def test_an_operator_retry_sends_a_fulfillment_for_a_cancelled_order() -> None:
+    """Once an operator has put the message back in the queue, it is sent as asked."""
+    fake = FakeClient(get_order=cancelled_on_the_marketplace())
+    retried = dataclasses.replace(
+        message("fulfillment", FulfillmentPlan((), NEW), 2), attempts_budget_start=1
+    )
+    FULFILLMENT.deliver(client(fake), retried)
+    assert put_shipments(fake) == ["A"]
