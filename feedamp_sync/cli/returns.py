@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
 
 from feedamp_sync.app import open_database
 from feedamp_sync.cli.common import EXIT_FAILURE, EXIT_OK, Context, pass_context, to_json
+from feedamp_sync.cli.fetching import account_client, chosen_account
 from feedamp_sync.cli.table import table
+from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.db.returns import ReturnStore
+from feedamp_sync.refresh import read_return
 
 LIST_COLUMNS = {
     "ACCOUNT": "account",
@@ -62,4 +67,32 @@ def returns_show(context: Context, return_id: str, account: str | None) -> int:
         click.echo(f"feedamp-sync: no stored return with FeedAMP id {return_id}", err=True)
         return EXIT_FAILURE
     click.echo(to_json(found))
+    return EXIT_OK
+
+
+@returns.command("fetch")
+@click.argument("return_id")
+@click.option("--account", help="The account, when several are configured.")
+@pass_context
+def returns_fetch(context: Context, return_id: str, account: str | None) -> int:
+    """Read one return from FeedAMP now and store it as the returns poll does."""
+    settings = context.settings
+    chosen = chosen_account(settings, account)
+    with open_database(settings) as engine, account_client(settings, chosen) as client:
+        stored = read_return(
+            client,
+            ReturnStore(engine),
+            QuarantineStore(engine),
+            return_id,
+            clock=lambda: datetime.now(UTC),
+        )
+        shown = ReturnStore(engine).get(return_id, account=chosen.name) if stored else None
+    if shown is None:
+        click.echo(
+            f"feedamp-sync: return {return_id} cannot be stored as FeedAMP sent it; "
+            "held in quarantine (feedamp-sync quarantine list)",
+            err=True,
+        )
+        return EXIT_FAILURE
+    click.echo(to_json(shown))
     return EXIT_OK

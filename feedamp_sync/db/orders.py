@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, bindparam, func, or_, select, update
 
 from feedamp_sync.db import tables as t
-from feedamp_sync.db.errors import database_error_on_outage
+from feedamp_sync.db.errors import database_error_on_outage, raises_database_error
 from feedamp_sync.db.isolation import save_isolated
 from feedamp_sync.db.order_events import record_changes
 from feedamp_sync.db.transactions import in_transaction
@@ -322,22 +322,31 @@ class OrderStore:
             )
 
     def counts(self) -> dict[str, int]:
-        confirmed_col = t.orders.c.confirmed_at
-        cancelled = or_(
-            func.upper(t.orders.c.state) == CANCELLED,
-            func.upper(t.orders.c.marketplace_state) == CANCELLED,
-        )
         with self._engine.connect() as conn:
-            total, confirmed = conn.execute(select(func.count(), func.count(confirmed_col))).one()
-            cancelled_after = conn.execute(
-                select(func.count()).where(confirmed_col.is_not(None), cancelled)
-            ).scalar_one()
+            total, confirmed = conn.execute(
+                select(func.count(), func.count(t.orders.c.confirmed_at))
+            ).one()
         return {
             "total": total,
             "confirmed": confirmed,
             "unconfirmed": total - confirmed,
-            "cancelled_after_confirm": cancelled_after,
+            "cancelled_after_confirm": sum(self.cancelled_after_confirm().values()),
         }
+
+    @raises_database_error
+    def cancelled_after_confirm(self) -> dict[str, int]:
+        """Per account, the confirmed orders FeedAMP or the marketplace now reports cancelled."""
+        cancelled = or_(
+            func.upper(t.orders.c.state) == CANCELLED,
+            func.upper(t.orders.c.marketplace_state) == CANCELLED,
+        )
+        query = (
+            select(t.orders.c.account, func.count())
+            .where(t.orders.c.confirmed_at.is_not(None), cancelled)
+            .group_by(t.orders.c.account)
+        )
+        with self._engine.connect() as conn:
+            return {row[0]: row[1] for row in conn.execute(query)}
 
     def recent(
         self,

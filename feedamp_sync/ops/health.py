@@ -15,13 +15,20 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
 from feedamp_sync.errors import DatabaseError
 from feedamp_sync.ops.activity import ApiActivity
 from feedamp_sync.ops.server import Reply
 from feedamp_sync.ops.ticks import JobMonitor
-from feedamp_sync.ops.verdicts import Verdict, liveness, quarantine_note, readiness
+from feedamp_sync.ops.verdicts import (
+    Verdict,
+    cancellation_note,
+    liveness,
+    quarantine_note,
+    readiness,
+)
 
 JSON = "application/json"
 
@@ -40,6 +47,7 @@ class Health:
     ) -> None:
         self._state = SyncStateStore(engine)
         self._quarantine = QuarantineStore(engine)
+        self._orders = OrderStore(engine)
         self._monitor = monitor
         self._activity = activity
         self._scheduler_running = scheduler_running
@@ -62,6 +70,7 @@ class Health:
         try:
             rows = self._state.all()
             held = self._quarantine.open_counts()
+            cancelled = self._orders.cancelled_after_confirm()
         except DatabaseError as error:
             return readiness(jobs, activity, {}, now=self._clock(), database_error=str(error))
         last_success = {
@@ -71,7 +80,8 @@ class Health:
             for row in rows
         }
         verdict = readiness(jobs, activity, last_success, now=self._clock(), database_error=None)
-        return dataclasses.replace(verdict, notes=quarantine_note(held))
+        notes = quarantine_note(held) | cancellation_note(cancelled)
+        return dataclasses.replace(verdict, notes=notes)
 
 
 def reply(verdict: Verdict) -> Reply:

@@ -20,6 +20,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from sqlalchemy import Engine
 
 from feedamp_sync.db.backlog import BacklogStore
+from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
 from feedamp_sync.errors import DatabaseError
@@ -119,6 +120,7 @@ class StateCollector:
         self._backlog = BacklogStore(engine, list(KINDS))
         self._state = SyncStateStore(engine)
         self._quarantine = QuarantineStore(engine)
+        self._orders = OrderStore(engine)
         self._activity = activity
         self._clock = clock
 
@@ -148,6 +150,7 @@ class StateCollector:
         backlog = self._backlog.backlog()
         rows = self._state.all()
         held = self._quarantine.open_counts()
+        cancelled = self._orders.cancelled_after_confirm()
         messages = GaugeMetricFamily(
             f"{PREFIX}_outbox_messages",
             "Unfinished outbox messages by kind and status (pending, in_flight, dead).",
@@ -186,4 +189,11 @@ class StateCollector:
         )
         for kind, count in sorted(held.items()):
             quarantined.add_metric([kind], count)
-        yield from (messages, oldest, success, failure, quarantined)
+        cancelled_after_confirm = GaugeMetricFamily(
+            f"{PREFIX}_orders_cancelled_after_confirm",
+            "Confirmed orders FeedAMP or the marketplace now reports cancelled.",
+            labels=["account"],
+        )
+        for account, count in sorted(cancelled.items()):
+            cancelled_after_confirm.add_metric([account], count)
+        yield from (messages, oldest, success, failure, quarantined, cancelled_after_confirm)

@@ -54,6 +54,17 @@ def quarantine_note(open_counts: Mapping[str, int]) -> dict[str, str]:
     return {"quarantine": f"{listed} held: see `feedamp-sync quarantine list`"}
 
 
+def cancellation_note(cancelled: Mapping[str, int]) -> dict[str, str]:
+    """The note on confirmed orders cancelled since, or none when there is none."""
+    total = sum(cancelled.values())
+    if not total:
+        return {}
+    return {
+        "cancelled_after_confirm": f"{total} confirmed order(s) cancelled since: "
+        "see `feedamp-sync orders list --state CANCELLED`"
+    }
+
+
 def job_accounts(job_id: str, accounts: Iterable[str]) -> list[str]:
     """The accounts a job works for: ``orders:main`` for ``main``; ``outbox`` for all."""
     _, sep, account = job_id.partition(":")

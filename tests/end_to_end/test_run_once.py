@@ -41,7 +41,12 @@ def test_437_new_orders_are_stored_and_each_confirmed_once(
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(t.order_lines)) == expected_lines
     status = cli_json(capsys, config, "status")
-    assert status["orders"] == {"total": 437, "confirmed": 437, "unconfirmed": 0}
+    assert status["orders"] == {
+        "total": 437,
+        "confirmed": 437,
+        "unconfirmed": 0,
+        "cancelled_after_confirm": 0,
+    }
     assert status["outbox"] == {
         "pending": 0,
         "in_flight": 0,
