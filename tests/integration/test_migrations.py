@@ -139,9 +139,9 @@ def test_concurrent_upgrades_apply_the_migration_once(database_url: str, tmp_pat
 
 
 def test_orders_stored_before_refresh_count_as_read_when_last_seen(engine: Engine) -> None:
-    """Upgrading to 0007 takes each order's ``refreshed_at`` from ``last_seen_at`` and marks
+    """Upgrading to 0008 takes each order's ``refreshed_at`` from ``last_seen_at`` and marks
     the fulfilled and cancelled ones final, so the first refresh reads only open orders."""
-    migrate.downgrade(engine, "0006")
+    migrate.downgrade(engine, "0007")
     seen = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     old_columns = {"first_seen_at": seen, "last_seen_at": seen, "updated_at": seen, "data": {}}
     with engine.begin() as conn:

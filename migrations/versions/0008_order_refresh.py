@@ -9,8 +9,8 @@ orders without passing over the (many) final ones. Existing rows take ``refreshe
 ``last_seen_at`` and ``final_at`` from their state. ``feedamp_order_events`` keeps each
 change of ``state`` and ``marketplace_state`` for the order's timeline and for "changed since".
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-06
 """
 
@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
