@@ -2,9 +2,11 @@
 
 ``python -m bench.baseline confirm``: list every page of new orders (one request at a time,
 following the cursor, as the daemon does), then confirm each order, ``--concurrency``
-requests at once. ``python -m bench.baseline fulfill --payloads FILE``: PUT each fulfillment
-of FILE (``[[order_id, body], ...]``) at that concurrency. Both send what the daemon sends
-(Basic auth plus the ``token`` and ``client`` headers, JSON bodies) over one pooled client,
+requests at once. ``python -m bench.baseline fulfill --payloads FILE``: for each fulfillment
+of FILE (``[[order_id, body], ...]``), GET the order and then PUT, at that concurrency: the
+procedure FeedAMP documents for adding fulfillments to those it holds, and what the daemon
+does. Both send what the daemon sends (Basic auth plus the ``token`` and ``client`` headers,
+JSON bodies) over one pooled client,
 and print one JSON line: ``requests``, ``seconds`` (first request to last answer), ``failed``.
 Nothing is retried and nothing is stored: this is the ceiling the sandbox allows.
 """
@@ -101,18 +103,24 @@ def confirm(base_url: str, concurrency: int, page_size: int) -> None:
 @click.option("--concurrency", type=click.IntRange(min=1), required=True)
 @click.option("--payloads", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def fulfill(base_url: str, concurrency: int, payloads: Path) -> None:
-    """PUT every fulfillment of the payloads file."""
+    """Read each order, then PUT its fulfillment from the payloads file."""
     bodies: list[tuple[str, Any]] = [tuple(item) for item in json.loads(payloads.read_text())]
     with _client(base_url, concurrency) as client:
         started = time.monotonic()
         _authorize(client)
 
         def fulfilling(order_id: str, body: Any) -> Callable[[], int]:
-            path = f"/api/v1/orders/{order_id}/fulfill"
-            return lambda: client.put(path, json=body).status_code
+            def read_then_put() -> int:
+                read = client.get(f"/api/v1/orders/{order_id}")
+                if read.status_code >= 300:
+                    return read.status_code
+                read.json()  # what FeedAMP holds, which a real client merges with its own
+                return client.put(f"/api/v1/orders/{order_id}/fulfill", json=body).status_code
+
+            return read_then_put
 
         sent, failed = _in_parallel(concurrency, [fulfilling(i, b) for i, b in bodies])
-        _report(started, 1 + sent, failed)
+        _report(started, 1 + 2 * sent, failed)
 
 
 if __name__ == "__main__":

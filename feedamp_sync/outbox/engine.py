@@ -266,6 +266,9 @@ class OutboxEngine:
                     sending[message.account] -= 1
                     leases.forget(message)
                     finished.append(future.result())
+                # Freed workers get their next message before this thread records results or
+                # claims more: both take a few milliseconds, which a worker would sit out.
+                self._hand_out(waiting, len(in_flight), submit)
                 now = time.monotonic()
                 if finished and (
                     now - last_flush >= FLUSH_SECONDS
