@@ -34,6 +34,10 @@ class Scale:
     """Scenario 7: old sent messages (each with its attempt) pruned while the daemon pushes."""
     retention_pushes: int
     """Scenario 7: fulfillments pushed alone, then as many again while pruning."""
+    refresh_open_orders: int
+    """Scenario 8: confirmed open orders due for a refresh while the backlog is ingested."""
+    refresh_backlog: int
+    """Scenario 8: new orders ingested meanwhile."""
 
 
 SCALES: Final = {
@@ -53,6 +57,8 @@ SCALES: Final = {
         starvation_backlog=400,
         retention_messages=3_000,
         retention_pushes=200,
+        refresh_open_orders=200,
+        refresh_backlog=600,
     ),
     "full": Scale(
         name="full",
@@ -70,5 +76,7 @@ SCALES: Final = {
         starvation_backlog=5_000,
         retention_messages=200_000,
         retention_pushes=4_000,
+        refresh_open_orders=5_000,
+        refresh_backlog=5_000,
     ),
 }

@@ -15,6 +15,7 @@ from bench.scenarios import (
     idle,
     ingest,
     memory,
+    refresh,
     retention,
     round_trip,
     starvation,
@@ -33,6 +34,7 @@ SCENARIOS: Final[dict[str, Scenario]] = {
     "wakeup": wakeup.run,
     "starvation": starvation.run,
     "retention": retention.run,
+    "refresh": refresh.run,
 }
 ROOT: Final = Path(__file__).resolve().parent.parent
 

@@ -30,7 +30,7 @@ CpuSamples = list[tuple[float, float]]
 """(epoch seconds, CPU seconds used so far) of the daemon."""
 
 
-def _wait_pulled(log: Path, child: Child, timeout: float) -> tuple[dict[str, Any], CpuSamples]:
+def wait_pulled(log: Path, child: Child, timeout: float) -> tuple[dict[str, Any], CpuSamples]:
     """The ``orders_pulled`` event, and the daemon's CPU sampled until it came."""
     samples: CpuSamples = []
     deadline = time.monotonic() + timeout
@@ -62,7 +62,7 @@ def run(bench: Bench) -> list[Result]:
         try:
             expected = orders / API_LIMIT_ORDERS_PER_SECOND
             log = log_path(directory, "daemon")
-            pulled, samples = _wait_pulled(log, daemon, timeout=60 + 3 * expected)
+            pulled, samples = wait_pulled(log, daemon, timeout=60 + 3 * expected)
             usage = daemon.stop(timeout=60)
         finally:
             daemon.kill_quietly()
