@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Final
 
 import structlog
@@ -13,7 +12,7 @@ from feedamp_sync.errors import ActionConflict, ApiRejected
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import Delivered
-from feedamp_sync.outbox.fields import Fields, Report
+from feedamp_sync.outbox.fields import Shape, Text
 from feedamp_sync.outbox.kind import Kind
 from feedamp_sync.policy import ReadBack, confirm_read_back
 
@@ -23,10 +22,10 @@ CONFLICT_STATUSES = frozenset({400, 409, 422})
 """Rejections that may mean "already confirmed", so the order is read back before giving up."""
 
 
-def check_shape(report: Report, obj: Mapping[str, Any]) -> dict[str, Any]:
+class ConfirmPayload(Shape):
     """``{"cp_order_number": ...}``, as the daemon wrote it when it stored the order."""
-    number = Fields(report, obj, "", ("cp_order_number",)).text("cp_order_number", required=True)
-    return {"cp_order_number": number}
+
+    cp_order_number: Text
 
 
 def deliver(client: FeedampClient, message: OutboxMessage) -> Delivered:
@@ -78,6 +77,6 @@ def _confirmed(message: OutboxMessage, order: Any) -> OrderConfirmed:
 CONFIRM: Final = Kind(
     name=CONFIRM_KIND,
     target=Target.ORDER,
-    check=check_shape,
+    check=ConfirmPayload,
     deliver=deliver,
 )

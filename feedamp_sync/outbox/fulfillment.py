@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import structlog
+from pydantic import Field, ValidationError
 
 from feedamp_sync.core.attempts import Notice
 from feedamp_sync.core.facts import EarlierMessage, Facts, OrderFacts, Target
@@ -25,7 +26,20 @@ from feedamp_sync.model import OutboxMessage
 from feedamp_sync.order_states import is_cancelled
 from feedamp_sync.outbox.context import unknown_line
 from feedamp_sync.outbox.delivery import Delivered
-from feedamp_sync.outbox.fields import Fields, Report, join, shown, top_object
+from feedamp_sync.outbox.fields import (
+    Loc,
+    Problem,
+    Quantity,
+    Shape,
+    ShippedDate,
+    Text,
+    Url,
+    named_twice,
+    one_of,
+    path,
+    shown,
+    without_offset,
+)
 from feedamp_sync.outbox.fulfillment_set import (
     Holdings,
     Key,
@@ -63,122 +77,103 @@ CANCELLATION_REASONS: Final = (
     "other",
 )
 
-_FULFILLMENT_KEYS: Final = ("invoice_number", "order_lines")
-_LINE_KEYS: Final = ("mp_line_number", "sku", "fulfillments", "cancellations", "withdrawn")
-_WITHDRAWN_KEYS: Final = ("tracking_number", "quantity_shipped")
-_SHIPMENT_KEYS: Final = (
-    "quantity_shipped",
-    "shipped_date",
-    "carrier",
-    "tracking_number",
-    "tracking_url",
-)
-_CANCELLATION_KEYS: Final = ("quantity_cancelled", "cancellation_reason")
-
-
 # -- the payload's shape -------------------------------------------------------------------
 
 
-def check_shape(report: Report, obj: Mapping[str, Any]) -> Json:
-    fields = Fields(report, obj, "", _FULFILLMENT_KEYS)
-    result: Json = {}
-    invoice = fields.text("invoice_number", required=False)
-    if invoice is not None:
-        result["invoice_number"] = invoice
-    lines: list[Json] = []
-    first_seen: dict[str, str] = {}
-    for path, raw in fields.objects("order_lines", required=True):
-        line = _line(report, raw, path)
-        number = line.get("mp_line_number")
-        if number in first_seen:
-            report.problem(
-                join(path, "mp_line_number"),
-                f"{shown(number)} is named twice (also {first_seen[number]}); "
-                "put all of a line's entries in one element",
-            )
-        elif number is not None:
-            first_seen[number] = path
-        lines.append(line)
-    result["order_lines"] = lines
-    return result
+class Shipment(Shape):
+    quantity_shipped: Quantity
+    shipped_date: ShippedDate
+    carrier: Text
+    tracking_number: Text
+    tracking_url: Url | None = None
+
+    def notes(self) -> Iterator[tuple[Loc, str]]:
+        if without_offset(self.shipped_date):
+            yield ("shipped_date",), f"{shown(self.shipped_date)} has no UTC offset; taken as UTC"
 
 
-def _line(report: Report, raw: Mapping[str, Any], path: str) -> Json:
-    fields = Fields(report, raw, path, _LINE_KEYS)
-    line: Json = {"mp_line_number": fields.text("mp_line_number", required=True)}
-    sku = fields.text("sku", required=False)
-    if sku is not None:
-        line["sku"] = sku
-    problems_before = len(report.problems)
-    shipments = [
-        _shipment(report, item, where)
-        for where, item in fields.objects("fulfillments", required=False)
-    ]
-    for index, shipment in enumerate(shipments):
-        if shipment in shipments[:index]:
-            report.problem(
-                join(join(path, "fulfillments"), index),
-                f"is identical to fulfillments[{shipments.index(shipment)}]",
-            )
-    cancellations = [
-        _cancellation(report, item, where)
-        for where, item in fields.objects("cancellations", required=False)
-    ]
-    withdrawn = [
-        _withdrawal(report, item, where)
-        for where, item in fields.objects("withdrawn", required=False)
-    ]
-    if not (shipments or cancellations or withdrawn) and len(report.problems) == problems_before:
-        report.problem(path, "needs at least one fulfillment, cancellation or withdrawal")
-    line["fulfillments"] = shipments
-    line["cancellations"] = cancellations
-    if withdrawn:
-        line["withdrawn"] = withdrawn
-    return line
+class Cancellation(Shape):
+    quantity_cancelled: Quantity
+    cancellation_reason: Annotated[str, one_of(CANCELLATION_REASONS)]
+
+    def notes(self) -> Iterator[tuple[Loc, str]]:
+        if self.cancellation_reason == "other":
+            yield ("cancellation_reason",), OTHER_REASON_WARNING
 
 
-def _withdrawal(report: Report, raw: Mapping[str, Any], path: str) -> Json:
+class Withdrawal(Shape):
     """An earlier shipment of the line to take back (a mistyped tracking number, say), known
     by its tracking number and quantity, whoever entered it; its units are free again."""
-    fields = Fields(report, raw, path, _WITHDRAWN_KEYS)
-    return {
-        "tracking_number": fields.text("tracking_number", required=True),
-        "quantity_shipped": fields.positive_int("quantity_shipped", required=True),
-    }
+
+    tracking_number: Text
+    quantity_shipped: Quantity
 
 
-def _shipment(report: Report, raw: Mapping[str, Any], path: str) -> Json:
-    fields = Fields(report, raw, path, _SHIPMENT_KEYS)
-    shipment: Json = {
-        "quantity_shipped": fields.positive_int("quantity_shipped", required=True),
-        "shipped_date": fields.shipped_date("shipped_date"),
-        "carrier": fields.text("carrier", required=True),
-        "tracking_number": fields.text("tracking_number", required=True),
-    }
-    url = fields.url("tracking_url")
-    if url is not None:
-        shipment["tracking_url"] = url
-    return shipment
+_ENTRIES: Final = ("fulfillments", "cancellations", "withdrawn")
 
 
-def _cancellation(report: Report, raw: Mapping[str, Any], path: str) -> Json:
-    fields = Fields(report, raw, path, _CANCELLATION_KEYS)
-    reason = fields.choice("cancellation_reason", CANCELLATION_REASONS, required=True)
-    if reason == "other":
-        report.warn(join(path, "cancellation_reason"), OTHER_REASON_WARNING)
-    return {
-        "quantity_cancelled": fields.positive_int("quantity_cancelled", required=True),
-        "cancellation_reason": reason,
-    }
+class OrderLine(Shape):
+    mp_line_number: Text
+    sku: Text | None = None
+    fulfillments: list[Shipment] = Field(default_factory=list)
+    cancellations: list[Cancellation] = Field(default_factory=list)
+    withdrawn: list[Withdrawal] = Field(
+        default_factory=list, exclude_if=lambda withdrawn: not withdrawn
+    )
+
+    @classmethod
+    def object_problems(cls, given: Mapping[str, Any]) -> list[Problem]:
+        """A shipment given twice is a copy-paste mistake, not two parcels; a line that ships,
+        cancels and withdraws nothing would change nothing."""
+        found = _copies(given.get("fulfillments"))
+        if all(given.get(key) in (None, []) for key in _ENTRIES):
+            found.append(Problem((), "needs at least one fulfillment, cancellation or withdrawal"))
+        return found
+
+
+class FulfillmentPayload(Shape):
+    invoice_number: Text | None = None
+    order_lines: Annotated[list[OrderLine], Field(min_length=1)]
+
+    @classmethod
+    def object_problems(cls, given: Mapping[str, Any]) -> list[Problem]:
+        """All of a line's entries belong in one element, so a line named twice is refused."""
+        lines = given.get("order_lines")
+        return [
+            Problem(
+                ("order_lines", index, "mp_line_number"),
+                f"{shown(number)} is named twice (also {path(('order_lines', first))}); "
+                "put all of a line's entries in one element",
+                listed_at=("order_lines", index),
+            )
+            for index, first, number in named_twice(lines, "mp_line_number")
+        ]
+
+
+def _copies(shipments: Any) -> list[Problem]:
+    """Each shipment identical to an earlier one in what it sends, beside any mistake in
+    both (a copy of a copy-pasted shipment has the same mistake)."""
+    if not isinstance(shipments, list) or len(shipments) < 2:
+        return []
+    sent = [Shipment.valid_part(s) if isinstance(s, dict) else None for s in shipments]
+    return [
+        Problem(
+            ("fulfillments", index),
+            f"is identical to fulfillments[{sent.index(shipment)}]",
+            listed_at=("fulfillments", len(sent)),
+        )
+        for index, shipment in enumerate(sent)
+        if shipment is not None and shipment in sent[:index]
+    ]
 
 
 def _normalised(payload: Any) -> Json | None:
     """An earlier message's payload as it is sent; None for a malformed one (an inserted row
     that goes dead when claimed), which covers nothing."""
-    report = Report()
-    obj = top_object(report, payload)
-    normalised = check_shape(report, obj) if obj is not None else {}
-    return None if report.problems else normalised
+    try:
+        return FulfillmentPayload.read(payload).normalised()
+    except ValidationError:
+        return None
 
 
 def _valid(earlier: tuple[EarlierMessage, ...]) -> list[tuple[int, Json]]:
@@ -198,15 +193,15 @@ def check_stored(payload: Json, facts: Facts) -> list[str]:
     before = covered(of_payloads(p for _, p in earlier))
     after = covered(of_payloads([*(p for _, p in earlier), payload]))
     for index, line in enumerate(payload["order_lines"]):
-        path = join("order_lines", index)
+        where = path(("order_lines", index))
         number = line["mp_line_number"]
         stored = facts.lines.get(number)
         if stored is None:
-            problems.append(f"{join(path, 'mp_line_number')}: {unknown_line(facts, number)}")
+            problems.append(f"{where}.mp_line_number: {unknown_line(facts, number)}")
             continue
         if "sku" in line and stored.sku is not None and line["sku"] != stored.sku:
             problems.append(
-                f"{join(path, 'sku')}: {shown(line['sku'])} is not the SKU of line "
+                f"{where}.sku: {shown(line['sku'])} is not the SKU of line "
                 f"{shown(number)} ({shown(stored.sku)})"
             )
         if stored.quantity is None or after.get(number, 0) <= stored.quantity:
@@ -220,7 +215,7 @@ def check_stored(payload: Json, facts: Facts) -> list[str]:
             if any(x["mp_line_number"] == number for x in earlier_payload["order_lines"])
         ]
         problems.append(
-            f"{path}: ships {shipped} and cancels {cancelled} of line {shown(number)}, but only "
+            f"{where}: ships {shipped} and cancels {cancelled} of line {shown(number)}, but only "
             f"{max(0, stored.quantity - done)} of its {stored.quantity} units are left"
             + (f" ({done} covered by outbox messages {', '.join(map(str, by))})" if by else "")
         )
@@ -388,7 +383,7 @@ FULFILLMENT: Final = Kind(
     cli_name="fulfillment",
     summary="new shipments and cancellations of an order",
     target=Target.ORDER,
-    check=check_shape,
+    check=FulfillmentPayload,
     check_stored=check_stored,
     plan=plan,
     deliver=deliver,

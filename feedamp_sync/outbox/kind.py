@@ -17,7 +17,7 @@ from feedamp_sync.core.facts import Facts, Target
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import Delivered
-from feedamp_sync.outbox.fields import Report
+from feedamp_sync.outbox.fields import Shape
 from feedamp_sync.settings import OutboxSettings
 
 Json = dict[str, Any]
@@ -32,8 +32,8 @@ class Plan(Protocol):
         """The body sent, kept on the attempt's record even when the attempt fails."""
 
 
-ShapeCheck = Callable[[Report, Mapping[str, Any]], Json]
-"""Checks a payload object field by field, noting problems; returns it normalised."""
+ShapeCheck = type[Shape]
+"""The kind's payload model: refuses with every problem by path; normalises and warns."""
 StoredCheck = Callable[[Json, Facts], list[str]]
 """What is wrong with a well-formed payload given the stored order or return (never None)."""
 Planner = Callable[[Json, Facts], Plan]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import structlog
 
@@ -14,7 +14,17 @@ from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.context import unknown_line
 from feedamp_sync.outbox.delivery import Delivered
-from feedamp_sync.outbox.fields import Fields, Report, join, shown
+from feedamp_sync.outbox.fields import (
+    Amount,
+    Currency,
+    FreeText,
+    Loc,
+    Quantity,
+    Shape,
+    Text,
+    one_of,
+    shown,
+)
 from feedamp_sync.outbox.kind import Kind, NumberRule, NumberSource
 from feedamp_sync.outbox.payloads import OTHER_REASON_WARNING
 
@@ -39,56 +49,45 @@ REFUND_REASONS: Final = (
     "shipping_cost_error",
     "other",
 )
-REFUND_AMOUNTS: Final = (
-    "item_refund",
-    "item_tax_refund",
-    "shipping_refund",
-    "shipping_tax_refund",
-    "discount_refund",
-)
-_REFUND_KEYS: Final = (
-    "cp_refund_number",
-    "mp_line_number",
-    "refund_reason",
-    "currency",
-    "refund_quantity",
-    *REFUND_AMOUNTS,
-    "refund_notes",
-)
 
 
-def check_shape(report: Report, obj: Mapping[str, Any]) -> Json:
-    """The refund itself, or the same inside the API's ``{"refund_info": {...}}`` wrapper,
-    which is unwrapped."""
-    path = ""
-    if "refund_info" in obj:
-        Fields(report, obj, "", ("refund_info",))  # only the wrapper key may be there
-        inner = obj["refund_info"]
-        if not isinstance(inner, dict):
-            report.problem("refund_info", f"must be an object, got {shown(inner)}")
-            return {}
-        obj, path = inner, "refund_info"
-    fields = Fields(report, obj, path, _REFUND_KEYS)
-    info: Json = {}
-    number = fields.text("cp_refund_number", required=False)
-    if number is not None:
-        info["cp_refund_number"] = number
-    info["mp_line_number"] = fields.text("mp_line_number", required=True)
-    info["refund_reason"] = fields.choice("refund_reason", REFUND_REASONS, required=True)
-    info["currency"] = fields.currency("currency")
-    quantity = fields.positive_int("refund_quantity", required=False)
-    if quantity is not None:
-        info["refund_quantity"] = quantity
-    for key in REFUND_AMOUNTS:
-        amount = fields.amount(key)
-        if amount is not None:
-            info[key] = amount
-    notes = fields.free_text("refund_notes")
-    if notes is not None:
-        info["refund_notes"] = notes
-    if info["refund_reason"] == "other" and not (notes or "").strip():
-        report.warn(join(path, "refund_reason"), OTHER_REASON_WARNING + "; say why in refund_notes")
-    return info
+class RefundPayload(Shape):
+    """One refund: the API's ``refund_info``, taken bare or inside its wrapper."""
+
+    cp_refund_number: Text | None = None
+    mp_line_number: Text
+    refund_reason: Annotated[str, one_of(REFUND_REASONS)]
+    currency: Currency
+    refund_quantity: Quantity | None = None
+    item_refund: Amount | None = None
+    item_tax_refund: Amount | None = None
+    shipping_refund: Amount | None = None
+    shipping_tax_refund: Amount | None = None
+    discount_refund: Amount | None = None
+    refund_notes: FreeText | None = None
+
+    @classmethod
+    def read(cls, payload: Mapping[str, Any]) -> Shape:
+        """``{"refund_info": {...}}`` is read as the wrapper, so problems carry its path."""
+        return (
+            RefundWrapper.model_validate(payload)
+            if "refund_info" in payload
+            else super().read(payload)
+        )
+
+    def notes(self) -> Iterator[tuple[Loc, str]]:
+        if self.refund_reason == "other" and not (self.refund_notes or "").strip():
+            yield ("refund_reason",), OTHER_REASON_WARNING + "; say why in refund_notes"
+
+
+class RefundWrapper(Shape):
+    """The API's own body, stored unwrapped."""
+
+    null_is_absent = False
+    refund_info: RefundPayload
+
+    def normalised(self) -> Json:
+        return self.refund_info.normalised()
 
 
 def check_stored(payload: Json, facts: Facts) -> list[str]:
@@ -185,7 +184,7 @@ REFUND: Final = Kind(
     cli_name="refund",
     summary="a refund of one order line",
     target=Target.ORDER,
-    check=check_shape,
+    check=RefundPayload,
     check_stored=check_stored,
     plan=plan,
     number=NumberRule(

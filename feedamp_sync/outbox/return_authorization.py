@@ -14,7 +14,7 @@ from feedamp_sync.errors import ActionConflict
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import Delivered
-from feedamp_sync.outbox.fields import Fields, Report
+from feedamp_sync.outbox.fields import Shape, Text
 from feedamp_sync.outbox.kind import Kind, NumberRule, NumberSource
 
 log = structlog.get_logger(__name__)
@@ -22,10 +22,8 @@ log = structlog.get_logger(__name__)
 Json = dict[str, Any]
 
 
-def check_shape(report: Report, obj: Mapping[str, Any]) -> Json:
-    fields = Fields(report, obj, "", ("merchant_return_number",))
-    number = fields.text("merchant_return_number", required=False)
-    return {} if number is None else {"merchant_return_number": number}
+class ReturnAuthorizationPayload(Shape):
+    merchant_return_number: Text | None = None
 
 
 @dataclass(frozen=True)
@@ -99,7 +97,7 @@ RETURN_AUTHORIZATION: Final = Kind(
     cli_name="return-authorization",
     summary="authorize a return (merchant_return_number optional)",
     target=Target.RETURN,
-    check=check_shape,
+    check=ReturnAuthorizationPayload,
     plan=plan,
     number=NumberRule(
         field="merchant_return_number",

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import structlog
+from pydantic import Field
 
 from feedamp_sync.core.facts import Facts, ReturnFacts, Target
 from feedamp_sync.errors import ApiRejected
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import Delivered
-from feedamp_sync.outbox.fields import Fields, Report, join, shown
+from feedamp_sync.outbox.fields import FullRefund, Problem, Shape, Text, named_twice, path, shown
 from feedamp_sync.outbox.kind import Kind
 
 log = structlog.get_logger(__name__)
@@ -21,27 +22,32 @@ log = structlog.get_logger(__name__)
 Json = dict[str, Any]
 
 REFUNDED_STATES: Final = frozenset({"Processing Refund", "Merchant Refunded"})
-_LINE_KEYS: Final = ("feedamp_return_line_id", "merchant_full_refund")
 
 
-def check_shape(report: Report, obj: Mapping[str, Any]) -> Json:
+class RefundLine(Shape):
+    feedamp_return_line_id: Text
+    merchant_full_refund: FullRefund
+
+
+class ReturnRefundPayload(Shape):
     """The lines to refund in full; none (or ``[]``) means every line of the stored return."""
-    fields = Fields(report, obj, "", ("merchant_refund_lines",))
-    lines: list[Json] = []
-    first_seen: dict[str, str] = {}
-    for path, raw in fields.objects("merchant_refund_lines", required=False):
-        line_fields = Fields(report, raw, path, _LINE_KEYS)
-        line_id = line_fields.text("feedamp_return_line_id", required=True)
-        line_fields.true("merchant_full_refund")
-        if line_id in first_seen:
-            report.problem(
-                join(path, "feedamp_return_line_id"),
-                f"{shown(line_id)} is named twice (also {first_seen[line_id]})",
+
+    merchant_refund_lines: list[RefundLine] = Field(
+        default_factory=list, exclude_if=lambda lines: not lines
+    )
+
+    @classmethod
+    def object_problems(cls, given: Mapping[str, Any]) -> list[Problem]:
+        return [
+            Problem(
+                ("merchant_refund_lines", index, "feedamp_return_line_id"),
+                f"{shown(line_id)} is named twice (also {path(('merchant_refund_lines', first))})",
+                listed_at=("merchant_refund_lines", index),
             )
-        elif line_id is not None:
-            first_seen[line_id] = path
-        lines.append({"feedamp_return_line_id": line_id, "merchant_full_refund": True})
-    return {"merchant_refund_lines": lines} if lines else {}
+            for index, first, line_id in named_twice(
+                given.get("merchant_refund_lines"), "feedamp_return_line_id"
+            )
+        ]
 
 
 def check_stored(payload: Json, facts: Facts) -> list[str]:
@@ -65,7 +71,7 @@ def check_stored(payload: Json, facts: Facts) -> list[str]:
         ]
     known = ", ".join(facts.line_ids)
     return [
-        f"{join(join('merchant_refund_lines', index), 'feedamp_return_line_id')}: "
+        f"{path(('merchant_refund_lines', index, 'feedamp_return_line_id'))}: "
         f"{shown(line['feedamp_return_line_id'])} is not a line of return {facts.return_id} "
         f"(its lines: {known})"
         for index, line in enumerate(lines)
@@ -151,7 +157,7 @@ RETURN_REFUND: Final = Kind(
     cli_name="return-refund",
     summary="refund a return's lines in full (all lines by default)",
     target=Target.RETURN,
-    check=check_shape,
+    check=ReturnRefundPayload,
     check_stored=check_stored,
     plan=plan,
     deliver=deliver,

@@ -9,7 +9,7 @@ its one declaration, registered with ``KINDS.with_kinds``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -24,7 +24,7 @@ from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import Delivered
 from feedamp_sync.outbox.enqueue import enqueue
-from feedamp_sync.outbox.fields import Fields, Report
+from feedamp_sync.outbox.fields import Shape, Text
 from feedamp_sync.outbox.kind import Kind, NumberRule, NumberSource
 from feedamp_sync.outbox.kinds import KINDS
 from feedamp_sync.sandbox import Sandbox, SandboxServer
@@ -35,11 +35,9 @@ from tests.end_to_end.harness import new_sandbox, write_config
 Json = dict[str, Any]
 
 
-def check_note(report: Report, obj: Mapping[str, Any]) -> Json:
-    fields = Fields(report, obj, "", ("text", "note_number"))
-    note: Json = {"text": fields.text("text", required=True)}
-    number = fields.text("note_number", required=False)
-    return note if number is None else {**note, "note_number": number}
+class OrderNotePayload(Shape):
+    text: Text
+    note_number: Text | None = None
 
 
 def check_note_against_order(payload: Json, facts: Facts) -> list[str]:
@@ -75,7 +73,7 @@ ORDER_NOTE: Final = Kind(
     cli_name="order-note",
     summary="a note about an order",
     target=Target.ORDER,
-    check=check_note,
+    check=OrderNotePayload,
     check_stored=check_note_against_order,
     plan=plan_note,
     number=NumberRule("note_number", lambda templates: "NT{id:06d}", number_fields),
