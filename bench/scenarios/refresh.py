@@ -42,6 +42,13 @@ def _age_copies(url: str) -> int:
         engine.dispose()
 
 
+def _rate(starts: list[float]) -> float:
+    """Requests per second between the first and the last: n starts span n - 1 intervals."""
+    if len(starts) < 2:
+        return 0.0
+    return (len(starts) - 1) / (max(starts) - min(starts))
+
+
 def run(bench: Bench) -> list[Result]:
     directory = bench.directory("refresh")
     open_orders, backlog = bench.scale.refresh_open_orders, bench.scale.refresh_backlog
@@ -97,12 +104,12 @@ def run(bench: Bench) -> list[Result]:
                 Row("ingest rate", backlog / seconds, "orders/s", ingest_target),
                 Row("refresh reads meanwhile", len(reads), "", digits=0),
                 Row(
-                    "refresh reads per second meanwhile",
-                    len(reads) / seconds,
+                    "refresh reads per second meanwhile (first → last read)",
+                    _rate(reads),
                     "requests/s",
                     Target(budget, "at_most", f"≤ {budget:g} (refresh.rate_per_second)"),
                 ),
-                Row("refresh reads in the busiest second", busiest, "", digits=0),
+                Row("refresh reads arriving within one second, at most", busiest, "", digits=0),
                 Row("daemon CPU, whole process", usage.cpu_seconds, "s"),
             ],
             notes=[
@@ -110,6 +117,8 @@ def run(bench: Bench) -> list[Result]:
                 "setup run with the limits lifted and refresh off, then their copies dated "
                 "two hours back (`refresh.every_seconds` is one hour).",
                 "`feedamp-sync run` is stopped with SIGTERM once every page is stored.",
+                "Read rates are the sandbox's arrival times: a request held up on its way "
+                "(a busy core) arrives closer to the next one than it was sent.",
             ],
         )
     ]
