@@ -25,9 +25,11 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -184,6 +186,9 @@ class JobSettings(_Section):
     outbox_interval: Seconds = 5
     returns_overlap_seconds: Seconds = 900
     """How far before the previous poll's start a returns poll looks for refreshed returns."""
+    poll_concurrency: int = Field(default=8, ge=1, le=64)
+    """Threads that run the accounts' polls: passes beyond this wait for a free one, so the
+    daemon's threads do not grow with its accounts."""
 
 
 class ConfirmSettings(_Section):
@@ -290,7 +295,10 @@ class Settings(BaseSettings):
     )
 
     database: DatabaseSettings = DatabaseSettings()
-    accounts: list[AccountSettings] = Field(min_length=1)
+    accounts_file: Path | None = None
+    """More accounts, as ``[[accounts]]`` tables in a TOML file of their own; a relative path
+    is the config file's directory's. :func:`load_settings` adds them to ``accounts``."""
+    accounts: list[AccountSettings] = Field(default_factory=list, validate_default=True)
     jobs: JobSettings = JobSettings()
     confirm: ConfirmSettings = ConfirmSettings()
     outbox: OutboxSettings = OutboxSettings()
@@ -301,7 +309,13 @@ class Settings(BaseSettings):
 
     @field_validator("accounts")
     @classmethod
-    def _unique_names(cls, value: list[AccountSettings]) -> list[AccountSettings]:
+    def _unique_names(
+        cls, value: list[AccountSettings], info: ValidationInfo
+    ) -> list[AccountSettings]:
+        if not value and info.data.get("accounts_file") is None:
+            raise PydanticCustomError(
+                "no_account", "missing (required): give [[accounts]] tables or accounts_file"
+            )
         names = [a.name for a in value]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -331,30 +345,90 @@ def _describe(error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
         key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        message = problem["msg"]
-        if problem["type"] == "missing":
-            message = "missing (required)"
-        elif problem["type"] == "extra_forbidden":
-            message = "unknown key"
-        lines.append(f"{key}: {message}")
+        lines.append(f"{key}: {_message(problem['type'], problem['msg'])}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def _read_file(path: Path, what: str = "config file") -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"config file {path}: cannot read: {exc.strerror}") from exc
+        raise ConfigError(f"{what} {path}: cannot read: {exc.strerror}") from exc
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"config file {path}: not valid TOML: {exc}") from exc
+        raise ConfigError(f"{what} {path}: not valid TOML: {exc}") from exc
     if _holds_password(data) and path.stat().st_mode & stat.S_IROTH:
         raise ConfigError(
-            f"config file {path}: holds a password and is readable by other users; "
+            f"{what} {path}: holds a password and is readable by other users; "
             f"run 'chmod o-r {path}' or use password_file"
         )
     return data
+
+
+def accounts_file_path(configured: Path, config_file: Path | None) -> Path:
+    """Where ``accounts_file`` is: a relative path is taken from the config file's directory
+    (the working directory without a config file), whether set in the file or the
+    environment, so the two files can move together."""
+    base = config_file.parent if config_file is not None else Path()
+    return (base / configured).absolute()
+
+
+def read_accounts_file(path: Path, inline: list[AccountSettings]) -> list[AccountSettings]:
+    """The accounts of an accounts file, each checked as an inline one; a name must not be
+    repeated in the file nor be an inline account's. Every problem names the file and the
+    table (``accounts[3].client_id``, counted from 0 as inline accounts are)."""
+    where = f"accounts_file {path}"
+    data = _read_file(path, "accounts_file")
+    if unknown := sorted(set(data) - {"accounts"}):
+        raise ConfigError(
+            f"{where}: unknown key(s) {unknown}; the file holds [[accounts]] tables only"
+        )
+    tables = data.get("accounts", [])
+    if not isinstance(tables, list):
+        raise ConfigError(f"{where}: accounts: must be [[accounts]] tables")
+    problems: list[str] = []
+    accounts: list[AccountSettings] = []
+    seen = {account.name: "an inline account" for account in inline}
+    for index, table in enumerate(tables):
+        try:
+            account = AccountSettings.model_validate(table)
+        except ValidationError as exc:
+            named = f" (account {table['name']!r})" if _named(table) else ""
+            problems += [f"{key}{named}: {message}" for key, message in _problems(exc, index)]
+            continue
+        if account.name in seen:
+            problems.append(
+                f"accounts[{index}].name: {account.name!r} is already {seen[account.name]}"
+            )
+        seen.setdefault(account.name, f"accounts[{index}] of this file")
+        accounts.append(account)
+    if problems:
+        raise ConfigError(
+            "invalid configuration:\n  " + "\n  ".join(f"{where}: {p}" for p in problems)
+        )
+    return accounts
+
+
+def _named(table: object) -> bool:
+    return isinstance(table, dict) and isinstance(table.get("name"), str)
+
+
+def _problems(error: ValidationError, index: int) -> list[tuple[str, str]]:
+    """(key, message) of an account table's problems, keys as ``accounts[3].paths.confirm``."""
+    found = []
+    for problem in error.errors():
+        key = "".join(f".{part}" for part in problem["loc"])
+        found.append((f"accounts[{index}]{key}", _message(problem["type"], problem["msg"])))
+    return found
+
+
+def _message(kind: str, message: str) -> str:
+    if kind == "missing":
+        return "missing (required)"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    return message
 
 
 def _holds_password(data: Mapping[str, Any]) -> bool:
@@ -366,7 +440,7 @@ def _holds_password(data: Mapping[str, Any]) -> bool:
 
 def setting_variables() -> list[str]:
     """Every variable that sets configuration: each section (as JSON), each key in a section,
-    and the accounts (a JSON list)."""
+    the accounts (a JSON list) and the accounts file."""
     names = []
     for name, field in Settings.model_fields.items():
         names.append(f"{ENV_PREFIX}{name.upper()}")
@@ -374,6 +448,20 @@ def setting_variables() -> list[str]:
         if isinstance(section, type) and issubclass(section, BaseModel):
             names += [f"{ENV_PREFIX}{name.upper()}__{key.upper()}" for key in section.model_fields]
     return names
+
+
+def json_variables() -> frozenset[str]:
+    """The variables that hold JSON: each section and the account list (not a plain value
+    such as the accounts file's path)."""
+    return frozenset(
+        f"{ENV_PREFIX}{name.upper()}"
+        for name, field in Settings.model_fields.items()
+        if field.annotation is not None
+        and (
+            getattr(field.annotation, "__origin__", None) is list
+            or (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel))
+        )
+    )
 
 
 def environment_problems(environ: Mapping[str, str]) -> list[str]:
@@ -385,6 +473,7 @@ def environment_problems(environ: Mapping[str, str]) -> list[str]:
     pydantic-settings matches them.
     """
     known = setting_variables()
+    whole = json_variables()
     problems = []
     for variable, value in sorted(environ.items()):
         name = variable.upper()
@@ -392,12 +481,26 @@ def environment_problems(environ: Mapping[str, str]) -> list[str]:
             continue
         if name not in known:
             problems.append(f"{variable}: sets no configuration key; {_closest(name, known)}")
-        elif "__" not in name.removeprefix(ENV_PREFIX):
+        elif name in whole:
             try:
                 json.loads(value)
             except json.JSONDecodeError as exc:  # its message holds no part of the value
                 problems.append(f"{variable}: not valid JSON ({exc})")
     return problems
+
+
+def _with_accounts_file(settings: Settings, configured: Path, config_file: Path | None) -> Settings:
+    """The settings with the accounts file's accounts after the inline ones."""
+    path = accounts_file_path(configured, config_file)
+    added = read_accounts_file(path, settings.accounts)
+    if not settings.accounts and not added:
+        raise ConfigError(
+            f"invalid configuration:\n  accounts_file {path}: no [[accounts]] table, and no "
+            "account in the configuration: give at least one"
+        )
+    return settings.model_copy(
+        update={"accounts": [*settings.accounts, *added], "accounts_file": path}
+    )
 
 
 def _closest(name: str, known: list[str]) -> str:
@@ -424,6 +527,8 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
         settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    if settings.accounts_file is not None:
+        settings = _with_accounts_file(settings, settings.accounts_file, path)
     for account in settings.accounts:
         account.secret_password(env)  # fail at start, not at the first request
     return settings

@@ -233,3 +233,9 @@ def test_a_bad_refresh_key_is_named(tmp_path: Path, key: str, value: str, expect
     """Each [refresh] key is validated, and the error names it."""
     path = write_config(tmp_path, f"[refresh]\n{key} = {value}\n" + ACCOUNT + 'password = "p"\n')
     assert expected in problem(path)
+
+
+def test_poll_concurrency_must_be_a_small_positive_number(tmp_path: Path) -> None:
+    """jobs.poll_concurrency bounds the polling threads: 1 to 64."""
+    path = write_config(tmp_path, "[jobs]\npoll_concurrency = 0\n" + ACCOUNT + 'password = "p"\n')
+    assert "jobs.poll_concurrency: Input should be greater than or equal to 1" in problem(path)
