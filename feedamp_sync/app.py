@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import httpx
 import structlog
@@ -219,16 +219,63 @@ class App:
         return drained and pruned and polled == [True] and not stop.is_set()
 
     def _poll_all(self, stop: threading.Event) -> bool:
-        # Lists, not generators: one failing job must not keep the others from running.
-        refreshes = [
-            guarded(partial(self.refresh_orders, a, stop), REFRESH_JOB)
-            for a in (self.clients if self.settings.refresh.enabled else ())
+        # Every pass runs, then the results are read: one failing job must not keep the
+        # others from running.
+        passed = [
+            guarded(partial(job.tick, self, account, stop), job.name)
+            for job in ACCOUNT_JOBS
+            if job.enabled(self.settings)
+            for account in self.clients
         ]
-        return all(
-            [guarded(partial(self.pull_orders, a, stop), ORDERS_JOB) for a in self.clients]
-            + [guarded(partial(self.pull_returns, a, stop), RETURNS_JOB) for a in self.clients]
-            + refreshes
-        )
+        return all(passed)
+
+
+@dataclass(frozen=True)
+class AccountJob:
+    """A job every account runs on its own schedule (``orders:main``, ``orders:shop-2``):
+    its name, its tick for one account, its interval from the settings, and whether the
+    settings ask for it at all."""
+
+    name: str
+    tick: Callable[[App, str, threading.Event], object]
+    interval: Callable[[Settings], float]
+    enabled: Callable[[Settings], bool] = lambda settings: True
+
+
+@dataclass(frozen=True)
+class GlobalJob:
+    """A job run once for all accounts (``outbox``, ``prune``): its name, tick, interval and
+    whether the settings ask for it."""
+
+    name: str
+    tick: Callable[[App, threading.Event], object]
+    interval: Callable[[Settings], float]
+    enabled: Callable[[Settings], bool] = lambda settings: True
+
+
+ACCOUNT_JOBS: Final = (
+    AccountJob(ORDERS_JOB, App.pull_orders, lambda settings: settings.jobs.orders_interval),
+    AccountJob(RETURNS_JOB, App.pull_returns, lambda settings: settings.jobs.returns_interval),
+    AccountJob(
+        REFRESH_JOB,
+        App.refresh_orders,
+        lambda settings: settings.jobs.orders_interval,
+        enabled=lambda settings: settings.refresh.enabled,
+    ),
+)
+"""The daemon runs these on the accounts' bounded pool (``jobs.poll_concurrency``), in this
+order when several are due at once, and ``run --once`` runs each once per account."""
+GLOBAL_JOBS: Final = (
+    GlobalJob(OUTBOX_JOB, App.push_outbox, lambda settings: settings.jobs.outbox_interval),
+    GlobalJob(
+        PRUNE_JOB,
+        App.prune,
+        lambda settings: settings.retention.interval_seconds,
+        enabled=lambda settings: settings.retention.enabled,  # the tables are shared
+    ),
+)
+"""The daemon runs these on APScheduler, a thread each (``run --once`` drains the outbox
+while the pollers run and prunes last)."""
 
 
 def locked_prune(

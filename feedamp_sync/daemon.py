@@ -1,8 +1,9 @@
-"""The long-running daemon: APScheduler decides when each job's tick runs; signals stop it.
+"""The long-running daemon: the accounts' jobs on a bounded pool (:mod:`feedamp_sync.pollers`),
+the global ones on APScheduler; signals stop it.
 
 APScheduler 3.x is given explicit ``coalesce``, ``max_instances=1`` and a misfire grace of a
 whole interval, because its one-second default silently skips runs whenever a job waits for
-a worker thread.
+a worker thread; each global job has a thread of its own, so none waits.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from feedamp_sync.app import App, guarded
+from feedamp_sync.app import ACCOUNT_JOBS, GLOBAL_JOBS, App, guarded
 from feedamp_sync.db.engine import backend_name
 from feedamp_sync.db.notify import OutboxListener, listen_connector
 from feedamp_sync.feedamp.pagination import READ_AHEAD_THREAD
-from feedamp_sync.jobs import ORDERS_JOB, OUTBOX_JOB, PRUNE_JOB, RETURNS_JOB
+from feedamp_sync.jobs import OUTBOX_JOB
 from feedamp_sync.ops.supervise import Supervisor
 from feedamp_sync.outbox.wakeups import scheduler_wakeups
-from feedamp_sync.refresh import REFRESH_JOB
+from feedamp_sync.pollers import Periodic, Pollers
 
 log = structlog.get_logger(__name__)
 
@@ -73,7 +74,6 @@ class RunningTicks:
 
 def run_daemon(app: App, stop: threading.Event) -> None:
     """Run every job on its schedule until ``stop`` is set, then stop gracefully."""
-    jobs = app.settings.jobs
     ticks = RunningTicks(stop)
 
     def scheduled(tick: Callable[[], object], job: str) -> Callable[[], None]:
@@ -84,46 +84,46 @@ def run_daemon(app: App, stop: threading.Event) -> None:
 
         return run
 
-    workers = ThreadPoolExecutor(3 * len(app.clients) + 3)
+    account_jobs = [job for job in ACCOUNT_JOBS if job.enabled(app.settings)]
+    pollers = Pollers(
+        [
+            Periodic(
+                f"{job.name}:{account}",
+                scheduled(partial(job.tick, app, account, stop), job.name),
+                job.interval(app.settings),
+            )
+            for job in account_jobs
+            for account in app.clients
+        ],
+        app.settings.jobs.poll_concurrency,
+    )
+    global_jobs = [job for job in GLOBAL_JOBS if job.enabled(app.settings)]
+    workers = ThreadPoolExecutor(len(global_jobs))  # a thread each: one tick at a time
     scheduler = BackgroundScheduler(
         executors={"default": workers},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone="UTC",
     )
-    # (job id, tick, interval): each account's pollers and refresh, then the outbox and
-    # retention.
-    schedule = [
-        (f"{job}:{account}", scheduled(partial(pull, account, stop), job), interval)
-        for account in app.clients
-        for job, pull, interval in (
-            (ORDERS_JOB, app.pull_orders, jobs.orders_interval),
-            (RETURNS_JOB, app.pull_returns, jobs.returns_interval),
-            (REFRESH_JOB, app.refresh_orders, jobs.orders_interval),
-        )
-        if job != REFRESH_JOB or app.settings.refresh.enabled
-    ]
     # PostgreSQL's LISTEN/NOTIFY runs the outbox job as soon as a message is queued.
     wakeups = scheduler_wakeups(scheduler, OUTBOX_JOB) if listens(app) else None
-    push_outbox = partial(app.push_outbox, stop)
-    outbox_tick = push_outbox if wakeups is None else wakeups.tick(push_outbox)
-    schedule.append((OUTBOX_JOB, scheduled(outbox_tick, OUTBOX_JOB), jobs.outbox_interval))
-    retention = app.settings.retention
-    if retention.enabled:  # one job for every account: the tables are shared
-        prune = scheduled(partial(app.prune, stop), PRUNE_JOB)
-        schedule.append((PRUNE_JOB, prune, retention.interval_seconds))
     now = datetime.now(scheduler.timezone)
-    for job_id, tick, interval in schedule:
+    for job in global_jobs:
+        tick: Callable[[], object] = partial(job.tick, app, stop)
+        if job.name == OUTBOX_JOB and wakeups is not None:
+            tick = wakeups.tick(tick)
+        interval = job.interval(app.settings)
         scheduler.add_job(
-            tick,
+            scheduled(tick, job.name),
             "interval",
             seconds=interval,
             next_run_time=now,
             misfire_grace_time=max(1, int(interval)),
-            id=job_id,
-            name=job_id,
+            id=job.name,
+            name=job.name,
         )
     supervisor = Supervisor.prepare(  # watches the jobs, binds /healthz etc.
         scheduler,
+        pollers,
         app.engine,
         app.telemetry,
         listen=app.settings.health.address if app.settings.health.enabled else None,
@@ -131,22 +131,30 @@ def run_daemon(app: App, stop: threading.Event) -> None:
         clock=app.clock,
     )
     scheduler.start()
+    pollers.start()
     listener = None
     if wakeups is not None:
         listener = OutboxListener(listen_connector(app.engine), wakeups.requested, stop)
         listener.start()
     log.info(
-        "daemon_started", accounts=list(app.clients), jobs=[j.id for j in scheduler.get_jobs()]
+        "daemon_started",
+        accounts=list(app.clients),
+        jobs=sorted(
+            {name.partition(":")[0] for name in pollers.names} | {job.name for job in global_jobs}
+        ),
+        poll_concurrency=app.settings.jobs.poll_concurrency,
     )
     supervisor.serve(stop)  # READY=1, WATCHDOG=1 while every job ticks, STOPPING=1
     started = time.monotonic()
     log.info("daemon_stopping")
     scheduler.shutdown(wait=False)  # no tick starts from here on
+    pollers.close()  # nor a poll: those waiting for a thread are dropped
     if ticks.wait_idle(STOP_SECONDS):
         # Every tick has ended, so the workers are idle and join at once. Shut down without
         # waiting, they are only woken to exit a moment later, and a stop checking for stuck
         # calls right away would count them as such.
         workers.shutdown(wait=True)
+        pollers.join()
     else:
         log.warning("daemon_stop_forced", waited_seconds=STOP_SECONDS)
     if listener is not None and not listener.join(LISTENER_STOP_SECONDS):

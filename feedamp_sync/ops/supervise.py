@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import structlog
 from sqlalchemy import Engine
@@ -38,6 +38,15 @@ def call_allowance(timeout_seconds: float) -> float:
     return 2 * DEADLINE_TIMEOUTS * timeout_seconds
 
 
+class Pool(Protocol):
+    """Jobs run outside the scheduler (the accounts' :class:`~feedamp_sync.pollers.Pollers`)."""
+
+    def watch(self, monitor: JobMonitor) -> None: ...
+
+    @property
+    def running(self) -> bool: ...
+
+
 class Supervisor:
     def __init__(self, health: Health, server: HealthServer | None) -> None:
         self.health = health
@@ -48,6 +57,7 @@ class Supervisor:
     def prepare(
         cls,
         scheduler: Any,
+        pollers: Pool,
         engine: Engine,
         telemetry: Telemetry,
         *,
@@ -55,14 +65,16 @@ class Supervisor:
         api_timeout_seconds: float,
         clock: Callable[[], datetime],
     ) -> Supervisor:
-        """Watch the scheduler's jobs and bind the health listener at ``listen`` (None: none)."""
+        """Watch the scheduler's jobs and the accounts' pollers, and bind the health listener
+        at ``listen`` (None: none)."""
         monitor = JobMonitor()
         watch(scheduler, monitor)
+        pollers.watch(monitor)
         health = Health(
             engine,
             monitor,
             telemetry.activity,
-            scheduler_running=lambda: bool(scheduler.running),
+            scheduler_running=lambda: bool(scheduler.running) and pollers.running,
             call_allowance=call_allowance(api_timeout_seconds),
             clock=clock,
         )

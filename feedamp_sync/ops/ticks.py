@@ -24,6 +24,9 @@ class JobTicks:
     last_finished: float
     """The end of the latest tick; the moment watching began until the first tick ends."""
     running_since: float | None = None
+    waiting_since: float | None = None
+    """Due, and handed to a busy pool of workers (:mod:`feedamp_sync.pollers`): its tick
+    starts when a worker is free."""
 
 
 class JobMonitor:
@@ -42,13 +45,17 @@ class JobMonitor:
         """``tick``, recording its start and end (an exception still counts as an end)."""
 
         def watched() -> None:
-            self._update(job_id, running_since=self._monotonic())
+            self._update(job_id, running_since=self._monotonic(), waiting_since=None)
             try:
                 tick()
             finally:
                 self._update(job_id, running_since=None, last_finished=self._monotonic())
 
         return watched
+
+    def waiting(self, job_id: str) -> None:
+        """The job is due and waits for a worker; its tick's start ends the wait."""
+        self._update(job_id, waiting_since=self._monotonic())
 
     def snapshot(self) -> Mapping[str, JobTicks]:
         with self._lock:

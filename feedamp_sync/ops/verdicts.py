@@ -2,7 +2,9 @@
 (``/readyz``, the container healthcheck)?
 
 *Alive* means every scheduled job still ticks: an idle job has finished a tick recently, and
-a running tick keeps making API requests. The bound is ``STALL_INTERVALS`` intervals plus an
+a running tick keeps making API requests. A job waiting for a worker of the accounts' bounded
+pool is alive: it waits for the running ticks, each of which is judged on its own, so a
+hung pool shows as its hung ticks. The bound is ``STALL_INTERVALS`` intervals plus an
 allowance for one slow API call (the time a healthy tick may spend in a single call without
 any attempt ending), so a long backlog drained page by page or message by message is never
 mistaken for a hang, while a tick stuck on a lock or a dead connection is.
@@ -87,6 +89,9 @@ def liveness(
     checks = {"scheduler": OK if scheduler_running else "not running"}
     for job_id, ticks in jobs.items():
         bound = stall_seconds(ticks.interval, call_allowance)
+        if ticks.running_since is None and ticks.waiting_since is not None:
+            checks[f"job {job_id}"] = OK
+            continue
         if ticks.running_since is None:
             idle = now - ticks.last_finished
             checks[f"job {job_id}"] = (
