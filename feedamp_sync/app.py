@@ -34,6 +34,7 @@ from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
 from feedamp_sync.errors import is_expected_failure
 from feedamp_sync.feedamp.client import FeedampClient
+from feedamp_sync.feedamp.transport import tls_context
 from feedamp_sync.jobs import (
     ORDERS_JOB,
     OUTBOX_JOB,
@@ -370,6 +371,7 @@ def build_app(
     with ExitStack() as stack:
         engine = stack.enter_context(open_database(settings, single_instance=True))
         telemetry = Telemetry(engine, clock=clock)
+        tls = tls_context()
         clients: dict[str, FeedampClient] = {}
         for account in settings.accounts:
             password = account.secret_password(env)
@@ -378,6 +380,7 @@ def build_app(
                 client_config(account, settings.api),
                 password,
                 transport=transport,
+                tls=tls,
                 observer=telemetry.observe_request,
             )
             stack.callback(client.close)

@@ -25,6 +25,7 @@ never takes a slot from a push), ``other`` for everything else, ``get_token`` in
 from __future__ import annotations
 
 import random
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -96,11 +97,14 @@ class FeedampClient:
         password: SecretStr,
         *,
         transport: httpx.BaseTransport | None = None,
+        tls: ssl.SSLContext | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         observer: RequestObserver | None = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
+        """``tls``: a context shared with the other accounts' clients (see
+        :func:`~feedamp_sync.feedamp.transport.tls_context`); None builds one of its own."""
         self.account_name: Final = config.account
         self._client_id = config.client_id
         self._paths = config.paths
@@ -130,6 +134,7 @@ class FeedampClient:
             timeout_seconds=config.timeout_seconds,
             connect_timeout_seconds=config.connect_timeout_seconds,
             transport=transport,
+            tls=tls,
         )
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ are built, so no frame that could appear in a traceback holds it as a plain stri
 from __future__ import annotations
 
 import importlib.metadata
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,6 +32,17 @@ def _version() -> str:
 
 
 USER_AGENT: Final = f"feedamp-sync/{_version()}"
+
+
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings every account's client may share (httpx's defaults: the system's or
+    ``SSL_CERT_FILE``'s authorities, else certifi's).
+
+    Left to itself, each ``httpx.Client`` builds its own context and loads the whole CA
+    bundle into it: about 0.8 MiB and 25 ms per account, 160 MiB and 5 s for 200 accounts.
+    A context is safe to share between clients and threads.
+    """
+    return httpx.create_ssl_context()
 
 
 class RequestNotSent(ApiUnavailable):
@@ -61,6 +73,7 @@ class HttpTransport:
         timeout_seconds: float,
         connect_timeout_seconds: float,
         transport: httpx.BaseTransport | None = None,
+        tls: ssl.SSLContext | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client_id = str(client_id)
@@ -74,6 +87,7 @@ class HttpTransport:
             timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds),
             follow_redirects=False,
             transport=transport,
+            verify=True if tls is None else tls,
         )
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ Nothing is stored and nothing is confirmed.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from feedamp_sync.errors import (
     FeedampSyncError,
 )
 from feedamp_sync.feedamp.client import FeedampClient
+from feedamp_sync.feedamp.transport import tls_context
 from feedamp_sync.logs import register_secret
 from feedamp_sync.settings import AccountSettings, ApiSettings, Settings, load_settings
 
@@ -65,8 +67,9 @@ def run_checks(path: Path | None, environ: Mapping[str, str]) -> Iterator[Result
     yield Result("config", f"valid ({source}; {len(settings.accounts)} account(s))")
     yield check_database(settings)
     api = settings.api.model_copy(update={"get_attempts": CHECK_GET_ATTEMPTS})
+    tls = tls_context()
     for account in settings.accounts:
-        yield check_account(account, api, environ)
+        yield check_account(account, api, environ, tls)
 
 
 def check_database(settings: Settings) -> Result:
@@ -93,12 +96,17 @@ def check_database(settings: Settings) -> Result:
     return Result(name, f"reachable, schema at revision {migrate.head_revision()} (current)")
 
 
-def check_account(account: AccountSettings, api: ApiSettings, environ: Mapping[str, str]) -> Result:
+def check_account(
+    account: AccountSettings,
+    api: ApiSettings,
+    environ: Mapping[str, str],
+    tls: ssl.SSLContext | None = None,
+) -> Result:
     """A token for the username and password, then one read with the client id."""
     name = f"account {account.name}"
     password = account.secret_password(environ)
     register_secret(password.get_secret_value())
-    with FeedampClient(client_config(account, api), password) as client:
+    with FeedampClient(client_config(account, api), password, tls=tls) as client:
         try:
             client.renew_token()
         except ApiAuthError as error:
