@@ -31,7 +31,8 @@ class Sandbox:
     when None). ``clock`` (seconds since the epoch) drives token ages, generated dates,
     ``refreshed_at`` and the ledger's ``at``; tests may pass a fake one.
     ``cancel_after_confirm`` is the chance that a confirmed order is found cancelled on the
-    marketplace when it is next read (decided once per order).
+    marketplace when it is next read (decided once per order). Order ids ascend from above
+    ``order_ids_from``: accounts served side by side keep theirs apart, as FeedAMP's ids are.
     """
 
     def __init__(
@@ -45,10 +46,16 @@ class Sandbox:
         faults: Faults | None = None,
         clock: Callable[[], float] = time.time,
         cancel_after_confirm: float = 0.0,
+        order_ids_from: int = 10_000,
     ) -> None:
         self.seed = random.randrange(2**32) if seed is None else seed
         self._clock = clock
-        self._world = World(seed=self.seed, clock=clock, cancel_after_confirm=cancel_after_confirm)
+        self._world = World(
+            seed=self.seed,
+            clock=clock,
+            cancel_after_confirm=cancel_after_confirm,
+            order_ids_from=order_ids_from,
+        )
         self._tokens = TokenBook(
             username=username,
             password=password,

@@ -21,13 +21,14 @@ import socketserver
 import sys
 import threading
 import traceback
+from collections.abc import Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
-from feedamp_sync.sandbox import control
+from feedamp_sync.sandbox import control, tenants
 from feedamp_sync.sandbox.app import Sandbox
 from feedamp_sync.sandbox.wire import Request, Response, error_response
 
@@ -43,10 +44,17 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 512
 
     def __init__(
-        self, address: tuple[str, int], sandbox: Sandbox, *, log_requests: bool, family: int
+        self,
+        address: tuple[str, int],
+        sandbox: Sandbox,
+        *,
+        log_requests: bool,
+        family: int,
+        accounts: Mapping[str, Sandbox],
     ) -> None:
         self.address_family = family
         self.sandbox = sandbox
+        self.accounts = accounts
         self.log_requests = log_requests
         self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
@@ -121,9 +129,14 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         url = urlsplit(self.path)
+        routed = tenants.route(self.server.sandbox, self.server.accounts, url.path)
+        if routed is None:
+            self._write(error_response(404, "no such sandbox account"))
+            return
+        sandbox, path = routed
         request = Request(
             method=self.command,
-            path=url.path,
+            path=path,
             raw_query=url.query,
             query={k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()},
             headers={name.lower(): value for name, value in self.headers.items()},
@@ -131,10 +144,10 @@ class _Handler(BaseHTTPRequestHandler):
         )
         response: Response | None
         try:
-            if url.path.startswith(control.PREFIX):
-                response = control.handle(self.server.sandbox, request)
+            if path.startswith(control.PREFIX):
+                response = control.handle(sandbox, request)
             else:
-                response = self.server.sandbox.serve(request, self.server.wait)
+                response = sandbox.serve(request, self.server.wait)
         except Exception:  # a sandbox bug must answer, not hang the client's connection
             traceback.print_exc()
             response = error_response(500, "sandbox internal error")
@@ -209,7 +222,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class SandboxServer:
-    """Serves a :class:`Sandbox` over HTTP on ``host:port`` (port 0 picks a free port).
+    """Serves a :class:`Sandbox` over HTTP on ``host:port`` (port 0 picks a free port), and
+    each of ``accounts`` at :meth:`account_url` (see :mod:`~feedamp_sync.sandbox.tenants`).
 
     The socket is bound on construction, so :attr:`base_url` is known at once; requests are
     served from :meth:`start` (or entering the ``with`` block) until :meth:`close`.
@@ -222,10 +236,17 @@ class SandboxServer:
         port: int = 0,
         *,
         log_requests: bool = False,
+        accounts: Mapping[str, Sandbox] | None = None,
     ) -> None:
         self.sandbox = sandbox
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._server = _Server((host, port), sandbox, log_requests=log_requests, family=family)
+        self._server = _Server(
+            (host, port),
+            sandbox,
+            log_requests=log_requests,
+            family=family,
+            accounts=dict(accounts or {}),
+        )
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -241,6 +262,10 @@ class SandboxServer:
     def base_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    def account_url(self, name: str) -> str:
+        """The base URL of one of ``accounts``."""
+        return f"{self.base_url}{tenants.PREFIX}{name}"
 
     def start(self) -> SandboxServer:
         if self._thread is None:

@@ -57,7 +57,12 @@ class World:
     """All orders, refunds and returns of one FeedAMP client account."""
 
     def __init__(
-        self, *, seed: int | str, clock: Callable[[], float], cancel_after_confirm: float = 0.0
+        self,
+        *,
+        seed: int | str,
+        clock: Callable[[], float],
+        cancel_after_confirm: float = 0.0,
+        order_ids_from: int = 10_000,
     ) -> None:
         self._lock = threading.Lock()
         self._cancel_after_confirm = cancel_after_confirm
@@ -71,7 +76,7 @@ class World:
         self._order_by_cp_number: dict[str, str] = {}
         self._refund_by_cp_number: dict[str, str] = {}
         self._return_by_merchant_number: dict[str, str] = {}
-        self._last_order_id = 10_000
+        self._last_order_id = order_ids_from
         self._last_return_id = 5_000
         self._last_return_line_id = 900_000
         self._last_refund_id = 70_000
