@@ -263,6 +263,10 @@ class SandboxServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    @property
+    def accounts(self) -> Mapping[str, Sandbox]:
+        return self._server.accounts
+
     def account_url(self, name: str) -> str:
         """The base URL of one of ``accounts``."""
         return f"{self.base_url}{tenants.PREFIX}{name}"

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 
 from feedamp_sync.cli import main
 from feedamp_sync.db import tables as t
-from feedamp_sync.sandbox import Sandbox
+from feedamp_sync.sandbox import Sandbox, SandboxServer
 
 USERNAME = "demo"
 PASSWORD = "canary-Pa55word-e2e"
@@ -231,3 +231,57 @@ def assert_confirmed_exactly_once(sandbox: Sandbox, engine: Engine, orders: int)
     assert {order: len(accepted) for order, accepted in applied.items() if len(accepted) != 1} == {}
     assert {order: accepted[0] for order, accepted in applied.items()} == numbers
     assert confirmed_count(engine) == orders
+
+
+def write_accounts_config(
+    directory: Path, database_url: str, server: SandboxServer, names: list[str], sections: Sections
+) -> Path:
+    """A config whose accounts, one per sandbox account of ``server`` named in ``names``,
+    are in ``accounts.toml`` beside it (the ``accounts_file``, given relative)."""
+    tables = [
+        "\n".join(
+            [
+                "[[accounts]]",
+                f"name = {toml_value(name)}",
+                f"base_url = {toml_value(server.account_url(name))}",
+                f'username = "{USERNAME}"',
+                f'password = "{PASSWORD}"',
+                f"client_id = {server.accounts[name].client_id}",
+            ]
+        )
+        for name in names
+    ]
+    accounts = directory / "accounts.toml"
+    accounts.write_text("\n\n".join(tables) + "\n")
+    accounts.chmod(0o600)
+    lines = [
+        'accounts_file = "accounts.toml"',
+        "",
+        "[database]",
+        f"url = {toml_value(database_url)}",
+    ]
+    for section, values in sections.items():
+        lines += ["", f"[{section}]"]
+        lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
+    path = directory / "feedamp-sync.toml"
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def accounts_confirmed_exactly_once(
+    accounts: Mapping[str, Sandbox], engine: Engine, orders_each: int
+) -> dict[str, str]:
+    """What is wrong per account (none when all is well): each of its orders stored once,
+    confirmed once in FeedAMP, with the number stored for that account."""
+    wrong: dict[str, str] = {}
+    for name, account in accounts.items():
+        numbers = stored_numbers(engine, name)
+        applied = confirms_per_order(account)
+        if len(numbers) != orders_each:
+            wrong[name] = f"{len(numbers)} orders stored"
+        elif any(len(accepted) != 1 for accepted in applied.values()):
+            wrong[name] = f"confirms {applied}"
+        elif {order: accepted[0] for order, accepted in applied.items()} != numbers:
+            wrong[name] = f"FeedAMP holds {applied}, the database {numbers}"
+    return wrong
