@@ -14,15 +14,20 @@ from sqlalchemy import Engine, select
 from feedamp_sync.db import tables as t
 from feedamp_sync.outbox.enqueue import enqueue
 from feedamp_sync.sandbox import Faults, Sandbox, SandboxServer
+from feedamp_sync.sandbox.tenants import generated
 from tests.end_to_end.actions import refund
 from tests.end_to_end.harness import (
     FAST,
+    PASSWORD,
+    USERNAME,
     Daemon,
+    accounts_confirmed_exactly_once,
     assert_confirmed_exactly_once,
     confirmed_count,
     merged,
     outbox_statuses,
     wait_until,
+    write_accounts_config,
     write_config,
 )
 
@@ -148,3 +153,50 @@ def test_three_daemons_take_effect_once_each_while_one_is_paused(
     # was refused (whether its call had been under way or it had not started yet).
     assert taken, "frozen for three leases, none of its claims was taken over"
     assert taken <= lease_lost(paused)
+
+
+def polled_accounts(daemon: Daemon) -> set[str]:
+    """The accounts whose orders this instance polled (it held the job's lock)."""
+    return {
+        json.loads(line)["account"]
+        for line in daemon.output().splitlines()
+        if '"orders_pulled"' in line
+    }
+
+
+def test_two_daemons_share_the_polling_of_twenty_accounts(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    """Each pass of an account's orders job is done by whichever instance takes its lock:
+    both instances poll, and every order is stored and confirmed once, for its account."""
+    accounts = generated(20, username=USERNAME, password=PASSWORD, seed=9)
+    for account in accounts.values():
+        account.add_orders(10)
+    with SandboxServer(Sandbox(), accounts=accounts) as server:
+        config = write_accounts_config(
+            tmp_path,
+            database_url,
+            server,
+            list(accounts),
+            merged(FAST, {"jobs": {"poll_concurrency": 2}, "api": {"rate_per_second": 40}}),
+        )
+        daemons = [Daemon(config, tmp_path / f"instance-{n}") for n in range(2)]
+        try:
+            for running in daemons:
+                running.logs.mkdir()
+                running.start()
+            assert wait_until(lambda: confirmed_count(engine) == 200, timeout=90), confirmed_count(
+                engine
+            )
+            # Both keep polling every second: each takes some accounts' locks.
+            assert wait_until(
+                lambda: all(polled_accounts(running) for running in daemons), timeout=30
+            )
+            codes = [running.terminate()[0] for running in daemons]
+        finally:
+            for running in daemons:
+                running.stop_quietly()
+    assert codes == [0, 0]
+    assert accounts_confirmed_exactly_once(accounts, engine, 10) == {}
+    outputs = "\n".join(running.output() for running in daemons)
+    assert [line for line in outputs.splitlines() if '"job_failed"' in line] == []
