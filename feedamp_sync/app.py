@@ -89,6 +89,10 @@ class App:
     outbox_engine: OutboxEngine
     clock: Clock
     telemetry: Telemetry
+    confirms_queued: Callable[[], None] = lambda: None
+    """Called after an orders pass queued confirms: the daemon runs its outbox job at once
+    then, rather than at its next interval (PostgreSQL's notifications would wake it as
+    well; SQLite and MariaDB have none)."""
 
     def pull_orders(self, account: str, stop: threading.Event) -> None:
         client = self.clients[account]
@@ -107,6 +111,8 @@ class App:
         )
         if pulled is not None:
             self.telemetry.orders_pulled(account, pulled)
+            if pulled.confirms_enqueued:
+                self.confirms_queued()
 
     def pull_returns(self, account: str, stop: threading.Event) -> None:
         client = self.clients[account]

@@ -104,12 +104,14 @@ def run_daemon(app: App, stop: threading.Event) -> None:
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone="UTC",
     )
-    # PostgreSQL's LISTEN/NOTIFY runs the outbox job as soon as a message is queued.
-    wakeups = scheduler_wakeups(scheduler, OUTBOX_JOB) if listens(app) else None
+    # The outbox job runs as soon as this daemon's own pollers queue confirms, and on
+    # PostgreSQL (LISTEN/NOTIFY) as soon as anyone queues a message.
+    wakeups = scheduler_wakeups(scheduler, OUTBOX_JOB)
+    app.confirms_queued = wakeups.requested
     now = datetime.now(scheduler.timezone)
     for job in global_jobs:
         tick: Callable[[], object] = partial(job.tick, app, stop)
-        if job.name == OUTBOX_JOB and wakeups is not None:
+        if job.name == OUTBOX_JOB:
             tick = wakeups.tick(tick)
         interval = job.interval(app.settings)
         scheduler.add_job(
@@ -133,7 +135,7 @@ def run_daemon(app: App, stop: threading.Event) -> None:
     scheduler.start()
     pollers.start()
     listener = None
-    if wakeups is not None:
+    if listens(app):
         listener = OutboxListener(listen_connector(app.engine), wakeups.requested, stop)
         listener.start()
     log.info(

@@ -1,4 +1,5 @@
-"""On PostgreSQL a queued message is sent at once, not at the next of long outbox intervals."""
+"""A queued message is sent at once, not at the next of long outbox intervals: on PostgreSQL
+whoever queues it, elsewhere when the daemon's own poller queued it (a confirm)."""
 
 from __future__ import annotations
 
@@ -73,3 +74,29 @@ def test_a_message_inserted_with_a_long_interval_is_sent_at_once(
     assert code == 0
     assert delay < SENT_WITHIN_SECONDS, running.output()
     assert '"outbox_listen_failed"' not in running.output()
+
+
+@pytest.mark.backends("sqlite", "mariadb")
+def test_a_confirm_is_sent_at_once_without_notifications(
+    sandbox: Sandbox, server: SandboxServer, database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    """With ``outbox_interval = 30`` and no LISTEN/NOTIFY: the poller that queued the
+    confirms of new orders runs the outbox job, so they are sent within seconds."""
+    sandbox.add_orders(3)
+    config = write_config(
+        tmp_path,
+        database_url,
+        server.base_url,
+        merged(FAST, {"jobs": {"outbox_interval": OUTBOX_INTERVAL}}),
+    )
+    with daemon(config, tmp_path) as running:
+        running.start()
+        assert wait_until(lambda: '"daemon_started"' in running.output(), timeout=20)
+        started = time.monotonic()
+        assert wait_until(
+            lambda: confirmed_count(engine) == 3, timeout=2 * SENT_WITHIN_SECONDS, interval=0.05
+        ), running.output()
+        delay = time.monotonic() - started
+        code, _ = running.terminate()
+    assert code == 0
+    assert delay < SENT_WITHIN_SECONDS, running.output()
