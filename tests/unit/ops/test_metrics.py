@@ -99,3 +99,41 @@ def test_render_is_prometheus_text() -> None:
     body, content_type = Metrics().render()
     assert content_type.startswith("text/plain; version=0.0.4")
     assert b"# TYPE feedamp_sync_api_requests_total counter" in body
+
+
+SERIES_PER_ACCOUNT = 70
+"""An account that takes tokens, lists new orders and returns and confirms: a counter (and
+its ``_created``) for its new orders, confirmations and tokens, one per endpoint and status
+for requests, and 14 (11 buckets, sum, count, created) per endpoint for request durations.
+The README's metrics section says so."""
+
+
+def account_series(metrics: Metrics) -> dict[str, int]:
+    """How many series each account label value has in a scrape."""
+    counts: dict[str, int] = {}
+    for family in metrics.registry.collect():
+        for series in family.samples:
+            if "account" in series.labels:
+                account = series.labels["account"]
+                counts[account] = counts.get(account, 0) + 1
+    return counts
+
+
+def busy(metrics: Metrics, account: str, orders: int) -> None:
+    """What an account's passes and confirms report for ``orders`` new orders."""
+    metrics.observe_request(account=account, endpoint="get_token", status=200, seconds=0.1)
+    metrics.observe_request(account=account, endpoint="search_returns", status=200, seconds=0.1)
+    metrics.observe_request(account=account, endpoint="new_orders", status=200, seconds=0.2)
+    metrics.orders_pulled(account, OrdersPulled(pages=1, orders=orders, new=orders))
+    for _ in range(orders):
+        metrics.observe_request(account=account, endpoint="confirm", status=200, seconds=0.05)
+    metrics.outbox_drained(DrainSummary(sent=orders))
+
+
+def test_an_accounts_series_do_not_grow_with_its_orders_or_messages() -> None:
+    """Labels carry the account, endpoint and status only: five orders or five hundred, an
+    account has the same series, so 200 accounts stay readable."""
+    metrics = Metrics()
+    busy(metrics, "small", 5)
+    busy(metrics, "large", 500)
+    assert account_series(metrics) == {"small": SERIES_PER_ACCOUNT, "large": SERIES_PER_ACCOUNT}
