@@ -58,6 +58,37 @@ def write_config(
     return path
 
 
+def write_accounts_config(
+    directory: Path, database_url: str, accounts: Mapping[str, str], sections: Sections
+) -> Path:
+    """A config whose accounts (name → base URL; client ids 1, 2, ... in that order) are in
+    ``accounts.toml`` beside it, its ``accounts_file``."""
+    tables = [
+        "\n".join(
+            [
+                "[[accounts]]",
+                f"name = {_toml(name)}",
+                f"base_url = {_toml(base_url)}",
+                f"username = {_toml(USERNAME)}",
+                f"password = {_toml(PASSWORD)}",
+                f"client_id = {index + 1}",
+            ]
+        )
+        for index, (name, base_url) in enumerate(accounts.items())
+    ]
+    listed = directory / "accounts.toml"
+    listed.write_text("\n\n".join(tables) + "\n")
+    listed.chmod(0o600)
+    lines = ['accounts_file = "accounts.toml"', "", "[database]", f"url = {_toml(database_url)}"]
+    for section, values in sections.items():
+        lines += ["", f"[{section}]"]
+        lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
+    path = directory / "feedamp-sync.toml"
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return path
+
+
 def start_daemon(
     config: Path,
     directory: Path,

@@ -13,6 +13,7 @@ from typing import Any, Final
 import httpx
 
 from bench.processes import BenchError, Child, Usage, cpu_seconds, start
+from feedamp_sync.sandbox import tenants
 
 USERNAME: Final = "bench"
 PASSWORD: Final = "bench-Pa55word"
@@ -29,10 +30,17 @@ class Ready:
     rss_mib: float
 
 
-class SandboxProcess:
-    """A sandbox serving ``orders`` generated orders on 127.0.0.1 in its own process."""
+def _prefix(account: str | None) -> str:
+    return "" if account is None else f"{tenants.PREFIX}{account}"
 
-    def __init__(self, orders: int, directory: Path, root: Path, *, name: str) -> None:
+
+class SandboxProcess:
+    """A sandbox serving ``orders`` generated orders on 127.0.0.1 in its own process; with
+    ``accounts``, that many accounts (``shop-000``...) with ``orders`` orders each."""
+
+    def __init__(
+        self, orders: int, directory: Path, root: Path, *, name: str, accounts: int = 0
+    ) -> None:
         self._output = directory / f"{name}.log"
         self._child: Child = start(
             name,
@@ -45,12 +53,14 @@ class SandboxProcess:
                 f"--username={USERNAME}",
                 f"--password={PASSWORD}",
                 f"--client-id={CLIENT_ID}",
+                f"--accounts={accounts}",
             ],
             output=self._output,
             cwd=root,
         )
         try:
-            self.ready = self._wait_ready(30.0 + orders / 1000 * _SECONDS_PER_1000_ORDERS)
+            generated = orders * max(1, accounts)
+            self.ready = self._wait_ready(30.0 + generated / 1000 * _SECONDS_PER_1000_ORDERS)
         except BaseException:
             self._child.kill_quietly()
             raise
@@ -79,12 +89,19 @@ class SandboxProcess:
             time.sleep(0.05)
         raise BenchError(f"sandbox not ready within {timeout:.0f} s")
 
-    def summary(self) -> dict[str, Any]:
-        return self._get("/_sandbox/summary")  # type: ignore[no-any-return]
+    def account_url(self, name: str) -> str:
+        """The base URL of one of its accounts (``shop-000``...)."""
+        return f"{self.base_url}{tenants.PREFIX}{name}"
 
-    def ledger(self, endpoint: str | None = None) -> list[dict[str, Any]]:
+    def summary(self, account: str | None = None) -> dict[str, Any]:
+        return self._get(f"{_prefix(account)}/_sandbox/summary")  # type: ignore[no-any-return]
+
+    def ledger(
+        self, endpoint: str | None = None, account: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every request it saw (of one endpoint), of the default account or of ``account``."""
         params = {"endpoint": endpoint} if endpoint else None
-        return self._get("/_sandbox/ledger", params)  # type: ignore[no-any-return]
+        return self._get(f"{_prefix(account)}/_sandbox/ledger", params)  # type: ignore[no-any-return]
 
     def add_orders(self, count: int) -> list[str]:
         """Generate ``count`` more new orders; their ids."""

@@ -38,6 +38,9 @@ class Scale:
     """Scenario 8: confirmed open orders due for a refresh while the backlog is ingested."""
     refresh_backlog: int
     """Scenario 8: new orders ingested meanwhile."""
+    accounts: int
+    accounts_orders: int
+    """Scenario 9: accounts served by one daemon, and new orders in each."""
 
 
 SCALES: Final = {
@@ -59,6 +62,8 @@ SCALES: Final = {
         retention_pushes=200,
         refresh_open_orders=200,
         refresh_backlog=600,
+        accounts=10,
+        accounts_orders=5,
     ),
     "full": Scale(
         name="full",
@@ -78,5 +83,7 @@ SCALES: Final = {
         retention_pushes=4_000,
         refresh_open_orders=5_000,
         refresh_backlog=5_000,
+        accounts=200,
+        accounts_orders=50,
     ),
 }

@@ -12,6 +12,7 @@ from bench.context import Bench
 from bench.results import Result
 from bench.scales import Scale
 from bench.scenarios import (
+    accounts,
     idle,
     ingest,
     memory,
@@ -35,6 +36,7 @@ SCENARIOS: Final[dict[str, Scenario]] = {
     "starvation": starvation.run,
     "retention": retention.run,
     "refresh": refresh.run,
+    "accounts": accounts.run,
 }
 ROOT: Final = Path(__file__).resolve().parent.parent
 
