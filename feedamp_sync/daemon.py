@@ -141,9 +141,7 @@ def run_daemon(app: App, stop: threading.Event) -> None:
     log.info(
         "daemon_started",
         accounts=list(app.clients),
-        jobs=sorted(
-            {name.partition(":")[0] for name in pollers.names} | {job.name for job in global_jobs}
-        ),
+        jobs=[job.name for job in account_jobs] + [job.name for job in global_jobs],
         poll_concurrency=app.settings.jobs.poll_concurrency,
     )
     supervisor.serve(stop)  # READY=1, WATCHDOG=1 while every job ticks, STOPPING=1

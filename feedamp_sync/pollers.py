@@ -83,10 +83,6 @@ class Pollers:
         self._closed = False
         self._dispatcher = threading.Thread(target=self._dispatch, name="poll-dispatcher")
 
-    @property
-    def names(self) -> list[str]:
-        return [entry.name for entry in self._entries]
-
     def watch(self, monitor: JobMonitor) -> None:
         """Record every pair's passes in ``monitor``: due and waiting, running, finished."""
         self._monitor = monitor

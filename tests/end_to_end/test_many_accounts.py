@@ -32,7 +32,7 @@ THREAD_BOUND = 2 * POLL_CONCURRENCY + OUTBOX_CONCURRENCY + 8
 """Pollers and a read-ahead each, outbox workers, and a few of the daemon's own (main,
 scheduler, its worker, dispatcher, ...): nothing that counts accounts."""
 RSS_BOUND_KIB = 300 * 1024
-"""Peak memory: about 120 MiB measured; an API client's own CA bundle per account would
+"""Peak memory: about 95 MiB measured; an API client's own CA bundle per account would
 add 160 MiB."""
 
 
