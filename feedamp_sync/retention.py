@@ -15,6 +15,9 @@ and the set sent when FeedAMP's answer shows none): an order's fulfillment messa
 together, once none of them is unfinished or younger than the cut-off, so a kept message
 never loses the history it was checked against.
 
+The event log has no status: every event goes once ``occurred_at`` is before the cut-off (a
+consumer that has not read it by then, ``keep_days`` later, has lost it; the README says so).
+
 The SQL that applies these declarations is ``db/retention.py``.
 """
 
@@ -27,14 +30,23 @@ from typing import Any, Final
 
 OUTBOX: Final = "feedamp_outbox"
 OUTBOX_ATTEMPTS: Final = "feedamp_outbox_attempts"
+EVENTS: Final = "feedamp_events"
+EVERY_ROW: Final = "all"
+"""How ``status`` names the rows of a table without statuses, all dated by one column."""
 
 
 @dataclass(frozen=True)
 class Aged:
-    """The rows in ``status`` go once ``column`` (a UTC time) is before the cut-off."""
+    """The rows in ``status`` (every row when None: a table without statuses) go once
+    ``column`` (a UTC time) is before the cut-off."""
 
-    status: str
+    status: str | None
     column: str
+
+    @property
+    def label(self) -> str:
+        """The rows' name in ``status``: their status, or ``all``."""
+        return EVERY_ROW if self.status is None else self.status
 
 
 @dataclass(frozen=True)
@@ -67,16 +79,18 @@ class Prunable:
     history: History | None = None
 
     @property
-    def statuses(self) -> tuple[str, ...]:
-        return tuple(a.status for a in self.aged)
+    def has_status(self) -> bool:
+        """Whether the table's rows are pruned by their ``status`` column."""
+        return any(a.status is not None for a in self.aged)
 
-    def dated_by(self, status: str) -> str | None:
+    def dated_by(self, status: str | None) -> str | None:
         """The column that dates a row in ``status``; None for a status never pruned."""
         return next((a.column for a in self.aged if a.status == status), None)
 
     def may_go(self, row: Mapping[str, Any], cutoff: datetime) -> bool:
-        """Whether one row (its ``status`` and dating columns) is past the cut-off."""
-        column = self.dated_by(row["status"])
+        """Whether one row (its ``status``, if the table has one, and dating columns) is past
+        the cut-off."""
+        column = self.dated_by(row["status"] if self.has_status else None)
         if column is None:
             return False
         dated: datetime | None = row[column]
@@ -98,6 +112,7 @@ def prunable(history_kinds: Collection[str]) -> tuple[Prunable, ...]:
             dependents=(Dependent(OUTBOX_ATTEMPTS, "message_id"),),
             history=History("kind", frozenset(history_kinds), ("account", "kind", "target_id")),
         ),
+        Prunable(EVENTS, aged=(Aged(None, "occurred_at"),), inserted="occurred_at"),
     )
 
 

@@ -10,8 +10,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, bindparam, func, or_, select, update
 
+from feedamp_sync.core.events import Event, order_changed, order_stored
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.errors import database_error_on_outage, raises_database_error
+from feedamp_sync.db.events import write_events
 from feedamp_sync.db.isolation import save_isolated
 from feedamp_sync.db.order_events import record_changes
 from feedamp_sync.db.transactions import in_transaction
@@ -69,8 +71,9 @@ class OrderStore:
     ) -> PageSaved:
         """Store one page of new orders in one transaction.
 
-        A new order gets its ``cp_order_number`` and its confirm message in the same
-        transaction that stores it, so a crash leaves either all three or none. Should the
+        A new order gets its ``cp_order_number``, its confirm message and its
+        ``order.stored`` event in the same transaction that stores it (a changed one its
+        ``order.changed``), so a crash leaves either all or none. Should the
         database refuse the page for one order's data, the others are stored one by one and
         that order comes back in ``refused``.
         """
@@ -92,11 +95,16 @@ class OrderStore:
             existing = self._existing(conn, account, list(by_id))
             fresh = [r for fid, r in by_id.items() if fid not in existing]
             seen = [r for fid, r in by_id.items() if fid in existing]
-            new_ids = self._insert_new(conn, account, fresh, now, number_for)
-            changed = self._refresh_seen(conn, account, existing, seen, now)
+            events: list[Event] = []
+            new_ids, numbers = self._insert_new(conn, account, fresh, now, number_for)
+            events += [
+                _stored_event(account, r, numbers[new_ids[r.feedamp_id].id], now) for r in fresh
+            ]
+            changed = self._refresh_seen(conn, account, existing, seen, now, events)
             enqueued = 0
             if confirm:
                 enqueued = self._enqueue_confirms(conn, account, {**existing, **new_ids})
+            write_events(conn, events)
             return PageSaved(len(fresh), changed, len(seen) - changed, enqueued)
 
         return in_transaction(self._engine, save)
@@ -123,9 +131,11 @@ class OrderStore:
         fresh: list[OrderRecord],
         now: datetime,
         number_for: NumberFor,
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], dict[int, str]]:
+        """Insert new orders with their numbers and lines: their rows by FeedAMP id, and
+        the number each row was given."""
         if not fresh:
-            return {}
+            return {}, {}
         conn.execute(
             t.orders.insert(),
             [
@@ -174,7 +184,7 @@ class OrderStore:
             [{"row_id": row_id, "number": number} for row_id, number in assigned.items()],
         )
         _insert_lines(conn, [(inserted[r.feedamp_id].id, r.lines) for r in fresh])
-        return inserted
+        return inserted, assigned
 
     @staticmethod
     def _refresh_seen(
@@ -183,6 +193,7 @@ class OrderStore:
         existing: dict[str, Any],
         seen: list[OrderRecord],
         now: datetime,
+        events: list[Event],
     ) -> int:
         if not seen:
             return 0
@@ -195,7 +206,7 @@ class OrderStore:
         )
         changed = [r for r in seen if existing[r.feedamp_id].data != r.data]
         for record in changed:
-            _store_copy(conn, account, existing[record.feedamp_id], record, now, "poll")
+            _store_copy(conn, account, existing[record.feedamp_id], record, now, "poll", events)
         return len(changed)
 
     @staticmethod
@@ -297,17 +308,23 @@ class OrderStore:
     ) -> OrderRead:
         existing = self._existing(conn, account, [record.feedamp_id])
         row = existing.get(record.feedamp_id)
+        events: list[Event] = []
         if row is None:
             unconfirmed = (record.state or "").upper() in UNCONFIRMED_ORDER_STATES
-            inserted = self._insert_new(conn, account, [record], now, number_for)
+            inserted, numbers = self._insert_new(conn, account, [record], now, number_for)
+            row_id = inserted[record.feedamp_id].id
+            number: str | None = numbers[row_id]
             if not unconfirmed:
-                _adopt_confirmation(conn, inserted[record.feedamp_id].id, record, now)
+                number = _adopt_confirmation(conn, row_id, record, now)
+            events.append(_stored_event(account, record, number, now, confirmed=not unconfirmed))
             enqueued = confirm and unconfirmed and self._enqueue_confirms(conn, account, inserted)
+            write_events(conn, events)
             return OrderRead(new=True, confirm_enqueued=bool(enqueued))
         conn.execute(update(t.orders).where(t.orders.c.id == row.id).values(refreshed_at=now))
         if row.data == record.data:
             return OrderRead()
-        found = _store_copy(conn, account, row, record, now, source)
+        found = _store_copy(conn, account, row, record, now, source, events)
+        write_events(conn, events)
         return OrderRead(changed=True, changes=tuple(found))
 
     @database_error_on_outage()
@@ -417,10 +434,17 @@ class OrderRead:
 
 
 def _store_copy(
-    conn: Connection, account: str, row: Any, record: OrderRecord, now: datetime, source: str
+    conn: Connection,
+    account: str,
+    row: Any,
+    record: OrderRecord,
+    now: datetime,
+    source: str,
+    events: list[Event],
 ) -> list[Change]:
     """Replace a stored order's copy (columns, lines, JSON) with ``record``, recording each
-    change of its states; returns those changes."""
+    change of its states (an order event each, and one ``order.changed`` added to
+    ``events``); returns those changes."""
     final = is_final(record.state, record.marketplace_state)
     conn.execute(
         update(t.orders)
@@ -443,13 +467,43 @@ def _store_copy(
         at=now,
         source=source,
     )
+    if found:
+        events.append(
+            order_changed(
+                account,
+                record.feedamp_id,
+                state=record.state,
+                marketplace_state=record.marketplace_state,
+                changes=found,
+                source=source,
+                at=now,
+            )
+        )
     return found
 
 
-def _adopt_confirmation(conn: Connection, row_id: int, record: OrderRecord, now: datetime) -> None:
+def _stored_event(
+    account: str, record: OrderRecord, number: str | None, now: datetime, *, confirmed: bool = False
+) -> Event:
+    return order_stored(
+        account,
+        record.feedamp_id,
+        mp_order_number=record.mp_order_number,
+        marketplace=record.marketplace,
+        state=record.state,
+        marketplace_state=record.marketplace_state,
+        cp_order_number=number,
+        confirmed=confirmed,
+        at=now,
+    )
+
+
+def _adopt_confirmation(
+    conn: Connection, row_id: int, record: OrderRecord, now: datetime
+) -> str | None:
     """An order first read already confirmed (by an earlier integration) is marked confirmed
     and carries FeedAMP's number instead of one we never sent (none when FeedAMP shows none,
-    or another stored order holds it already)."""
+    or another stored order holds it already); returns the number it now carries."""
     info = record.data.get("order_info")
     held = info.get("cp_order_number") if isinstance(info, dict) else None
     number = str(held)[:128] if isinstance(held, str | int) and not isinstance(held, bool) else ""
@@ -460,11 +514,13 @@ def _adopt_confirmation(conn: Connection, row_id: int, record: OrderRecord, now:
             )
         )
     )
+    kept = number if number and not taken else None
     conn.execute(
         update(t.orders)
         .where(t.orders.c.id == row_id)
-        .values(confirmed_at=now, cp_order_number=number if number and not taken else None)
+        .values(confirmed_at=now, cp_order_number=kept)
     )
+    return kept
 
 
 _SUMMARY_COLUMNS = (

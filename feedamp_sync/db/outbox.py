@@ -31,10 +31,12 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement
 
 from feedamp_sync.core.attempts import AttemptResult, OrderConfirmed, Outcome
+from feedamp_sync.core.events import Event, message_finished, order_confirmed
 from feedamp_sync.core.fairness import Lane, LaneKey, allot
 from feedamp_sync.core.operator import TARGET_STATUS, Action, MessageFacts, note_with, refusal
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.errors import database_error_on_outage
+from feedamp_sync.db.events import write_events
 from feedamp_sync.db.targets import by_account
 from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.db.types import decoded, json_as_text
@@ -51,12 +53,16 @@ class OutboxStore:
     """The queue in ``feedamp_sync_outbox``.
 
     ``return_kinds`` are the kinds whose ``target_id`` is a return: a return and an order
-    may share an id, and each has a queue of its own.
+    may share an id, and each has a queue of its own. ``quiet_kinds`` are those whose results
+    are no events (a webhook delivery: its own event would be delivered again, for ever).
     """
 
-    def __init__(self, engine: Engine, return_kinds: Collection[str]) -> None:
+    def __init__(
+        self, engine: Engine, return_kinds: Collection[str], quiet_kinds: Collection[str] = ()
+    ) -> None:
         self._engine = engine
         self._return_kinds = tuple(return_kinds)
+        self._quiet_kinds = frozenset(quiet_kinds)
 
     @database_error_on_outage()
     def release_expired(self, now: datetime) -> int:
@@ -171,7 +177,8 @@ class OutboxStore:
         """Record results in one transaction; returns those the fence refused (lease lost).
 
         The claims still held are read and locked first (in id order, as everywhere else, so
-        two writers cannot deadlock); then one batched statement per outcome records them.
+        two writers cannot deadlock); then one batched statement per outcome records them,
+        and last their events (``message.sent``, ``message.dead``, ``order.confirmed``).
         """
         if not results:
             return []
@@ -191,6 +198,10 @@ class OutboxStore:
             attempts = [_attempt_row(r) for r in mine if r.outcome != "deferred"]
             if attempts:
                 conn.execute(t.outbox_attempts.insert(), attempts)
+            write_events(
+                conn,
+                [e for r in mine if r.message.kind not in self._quiet_kinds for e in _events(r)],
+            )
             return [r for r in ordered if r.message.id not in held]
 
         return in_transaction(self._engine, record)
@@ -562,6 +573,39 @@ def _confirmed_row(confirmed: OrderConfirmed, now: datetime) -> dict[str, Any]:
         "b_now": now,
         "b_state": confirmed.state,
     }
+
+
+def _events(result: AttemptResult) -> list[Event]:
+    """The facts one recorded result adds to the event log (none for a retry)."""
+    if result.outcome not in ("sent", "dead"):
+        return []
+    message = result.message
+    events = [
+        message_finished(
+            message.account,
+            message.id,
+            sent=result.outcome == "sent",
+            kind=message.kind,
+            target_id=message.target_id,
+            attempts=message.attempts,
+            status_code=result.status_code,
+            error=result.error,
+            at=result.now,
+        )
+    ]
+    if result.outcome == "sent" and result.confirmed is not None:
+        payload = message.payload if isinstance(message.payload, dict) else {}
+        events.append(
+            order_confirmed(
+                result.confirmed.account,
+                result.confirmed.order_id,
+                cp_order_number=payload.get("cp_order_number"),
+                state=result.confirmed.state,
+                message_id=message.id,
+                at=result.now,
+            )
+        )
+    return events
 
 
 def _attempt_row(result: AttemptResult) -> dict[str, Any]:

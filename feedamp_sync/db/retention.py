@@ -21,12 +21,12 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, delete, func, or_, select
 
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.errors import database_error_on_outage
 from feedamp_sync.db.transactions import in_transaction
-from feedamp_sync.retention import Prunable, Pruned
+from feedamp_sync.retention import Aged, Prunable, Pruned
 
 REST_FACTOR: Final = 1.0
 """How long a pass rests between batches, as a multiple of the batch's own time."""
@@ -99,8 +99,8 @@ class RetentionStore:
             for rule in self._rules:
                 table = t.metadata.tables[rule.table]
                 oldest[rule.table] = {
-                    aged.status: conn.scalar(
-                        select(func.min(table.c[aged.column])).where(table.c.status == aged.status)
+                    aged.label: conn.scalar(
+                        select(func.min(table.c[aged.column])).where(*_in_status(table, aged))
                     )
                     for aged in rule.aged
                 }
@@ -133,7 +133,7 @@ def _batch(
     order whatever its plan for the statuses would be; the rows that may go are then locked
     by id, skipping those another transaction holds, with their age checked again.
     """
-    columns = {"id", "status", *(a.column for a in rule.aged)}
+    columns = {"id", *(a.column for a in rule.aged)} | ({"status"} if rule.has_status else set())
     if rule.history is not None:
         columns |= {rule.history.column, *rule.history.subject}
     window = conn.execute(
@@ -150,9 +150,7 @@ def _batch(
     ids = sorted(row["id"] for row in candidates if row["id"] not in kept)
     deleted: dict[str, int] = {}
     if ids:
-        aged = or_(
-            *(and_(table.c.status == a.status, table.c[a.column] < cutoff) for a in rule.aged)
-        )
+        aged = or_(*(and_(*_in_status(table, a), table.c[a.column] < cutoff) for a in rule.aged))
         locked = conn.scalars(
             select(table.c.id)
             .where(table.c.id.in_(ids), aged)
@@ -170,6 +168,11 @@ def _batch(
             deleted[rule.table] = result.rowcount
     last: int = rows[-1]["id"]
     return last, deleted
+
+
+def _in_status(table: Table, aged: Aged) -> list[ColumnElement[bool]]:
+    """The condition that a row is in ``aged.status`` (none for a table without statuses)."""
+    return [] if aged.status is None else [table.c.status == aged.status]
 
 
 def _kept_for_history(

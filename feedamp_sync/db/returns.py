@@ -10,8 +10,10 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, bindparam, case, func, select, update
 
+from feedamp_sync.core.events import Event, return_changed, return_stored
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.errors import database_error_on_outage
+from feedamp_sync.db.events import write_events
 from feedamp_sync.db.isolation import save_isolated
 from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.model import ReturnLineRecord, ReturnRecord
@@ -53,7 +55,9 @@ class ReturnStore:
 
         ``state_changed_at`` is set when a return is first stored and whenever its state
         differs from the stored one; ``updated_at`` whenever the object differs at all;
-        ``last_seen_at`` on every sight. Should the database refuse the page for one return's
+        ``last_seen_at`` on every sight. A new return's ``return.stored`` event and a changed
+        state's ``return.changed`` are written in the same transaction. Should the database
+        refuse the page for one return's
         data, the others are stored one by one and that return comes back in ``refused``.
         """
         return ReturnsSaved.of(
@@ -69,8 +73,9 @@ class ReturnStore:
             existing = _existing(conn, account, list(by_id))
             fresh = [r for fid, r in by_id.items() if fid not in existing]
             seen = [r for fid, r in by_id.items() if fid in existing]
-            _insert_new(conn, account, fresh, now)
-            changed, state_changes = _refresh_seen(conn, existing, seen, now)
+            events = _insert_new(conn, account, fresh, now)
+            changed, state_changes = _refresh_seen(conn, account, existing, seen, now, events)
+            write_events(conn, events)
             return ReturnsSaved(len(fresh), changed, len(seen) - changed, state_changes)
 
         return in_transaction(self._engine, save)
@@ -160,9 +165,12 @@ def _existing(conn: Connection, account: str, feedamp_ids: list[str]) -> dict[st
     return {row.feedamp_id: row for row in rows}
 
 
-def _insert_new(conn: Connection, account: str, fresh: list[ReturnRecord], now: datetime) -> None:
+def _insert_new(
+    conn: Connection, account: str, fresh: list[ReturnRecord], now: datetime
+) -> list[Event]:
+    """Insert new returns with their lines; returns their ``return.stored`` events."""
     if not fresh:
-        return
+        return []
     conn.execute(
         t.returns.insert(),
         [
@@ -181,12 +189,30 @@ def _insert_new(conn: Connection, account: str, fresh: list[ReturnRecord], now: 
     rows = [_line_columns(inserted[r.feedamp_id].id, line) for r in fresh for line in r.lines]
     if rows:
         conn.execute(t.return_lines.insert(), rows)
+    return [
+        return_stored(
+            account,
+            r.feedamp_id,
+            order_feedamp_id=r.order_feedamp_id,
+            mp_return_number=r.mp_return_number,
+            mp_order_number=r.mp_order_number,
+            state=r.state,
+            at=now,
+        )
+        for r in fresh
+    ]
 
 
 def _refresh_seen(
-    conn: Connection, existing: dict[str, Any], seen: list[ReturnRecord], now: datetime
+    conn: Connection,
+    account: str,
+    existing: dict[str, Any],
+    seen: list[ReturnRecord],
+    now: datetime,
+    events: list[Event],
 ) -> tuple[int, int]:
-    """Touch every seen return; rewrite those that changed. Returns (changed, state changes)."""
+    """Touch every seen return; rewrite those that changed, adding a ``return.changed`` to
+    ``events`` for each whose state changed. Returns (changed, state changes)."""
     if not seen:
         return 0, 0
     seen = sorted(seen, key=lambda r: existing[r.feedamp_id].id)  # one lock order everywhere
@@ -202,6 +228,17 @@ def _refresh_seen(
         if stored.state != record.state:
             values["state_changed_at"] = now
             state_changes += 1
+            events.append(
+                return_changed(
+                    account,
+                    record.feedamp_id,
+                    order_feedamp_id=record.order_feedamp_id,
+                    mp_return_number=record.mp_return_number,
+                    state_from=stored.state,
+                    state_to=record.state,
+                    at=now,
+                )
+            )
         conn.execute(update(t.returns).where(t.returns.c.id == stored.id).values(**values))
         _upsert_lines(conn, stored.id, record.lines)
     return len(changed), state_changes

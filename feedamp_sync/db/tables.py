@@ -109,6 +109,23 @@ order_events: Final = Table(
     **_TABLE_OPTIONS,
 )
 
+# The event log for the seller's systems (``core/events.py`` holds the catalogue). ``id`` is
+# the consumers' cursor: events are committed in id order (``db/events.py``), so a reader
+# that has seen id N never sees a smaller one appear later. ``occurred_at`` dates the fact
+# (retention prunes by it); ``subject`` is the FeedAMP order or return id, or the message id.
+events: Final = Table(
+    "feedamp_events",
+    metadata,
+    _id(),
+    Column("type", String(32), nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("body", json_type(), nullable=False),
+    Index(None, "type", "id"),
+    **_TABLE_OPTIONS,
+)
+
 order_lines: Final = Table(
     "feedamp_order_lines",
     metadata,

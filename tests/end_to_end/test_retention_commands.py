@@ -46,7 +46,11 @@ def test_db_prune_prints_its_counts_as_json_and_exits_0(
     """The 40-day-old sent message and its attempt go at the default 30 days."""
     shown = cli_json(capsys, config, "db", "prune")
     assert shown["keep_days"] == 30
-    assert shown["deleted"] == {"feedamp_outbox": 1, "feedamp_outbox_attempts": 1}
+    assert shown["deleted"] == {
+        "feedamp_outbox": 1,
+        "feedamp_outbox_attempts": 1,
+        "feedamp_events": 0,
+    }
     assert (shown["complete"], shown["batches"]) == (True, 1)
     assert remaining(engine) == set(aged.values()) - {aged["sent 40 days ago"]}
 

@@ -99,7 +99,11 @@ def test_sent_and_cancelled_messages_past_the_cutoff_are_pruned_with_their_attem
     last = newest(engine)
     pruned = prune(engine)
     assert remaining(engine) == {last}
-    assert pruned.deleted == {"feedamp_outbox": 2, "feedamp_outbox_attempts": 5}
+    assert pruned.deleted == {
+        "feedamp_outbox": 2,
+        "feedamp_outbox_attempts": 5,
+        "feedamp_events": 0,
+    }
     assert pruned.complete
 
 
@@ -143,9 +147,12 @@ def test_the_newest_message_is_kept_even_when_past_the_cutoff(engine: Engine) ->
 
 
 def test_orders_and_returns_are_never_pruned(engine: Engine) -> None:
-    """Retention declares the outbox only: the seller's orders and returns are not its to
-    prune, whatever their age."""
-    assert {rule.table for rule in prunable(KINDS.history_kinds)} == {"feedamp_outbox"}
+    """Retention declares the outbox and the event log only: the seller's orders and returns
+    are not its to prune, whatever their age."""
+    assert {rule.table for rule in prunable(KINDS.history_kinds)} == {
+        "feedamp_outbox",
+        "feedamp_events",
+    }
     assert {d.table for rule in prunable(()) for d in rule.dependents} == {
         "feedamp_outbox_attempts"
     }
@@ -243,7 +250,10 @@ def test_oldest_kept_dates_the_next_message_to_go(engine: Engine) -> None:
     message(engine, "sent", RECENT, target="B")
     message(engine, "dead", OLD, target="C")
     oldest = store(engine).oldest_kept()
-    assert oldest == {"feedamp_outbox": {"sent": RECENT - timedelta(days=1), "cancelled": None}}
+    assert oldest == {
+        "feedamp_outbox": {"sent": RECENT - timedelta(days=1), "cancelled": None},
+        "feedamp_events": {"all": None},
+    }
 
 
 @pytest.mark.backends("postgresql", "mariadb")
@@ -283,3 +293,25 @@ def test_a_pass_ends_at_the_first_message_inserted_after_the_cutoff(engine: Engi
     prune(engine)
     assert first not in remaining(engine)
     assert remaining(engine) == {recent, backdated, last}
+
+
+def event(engine: Engine, at: datetime) -> int:
+    with engine.begin() as conn:
+        key = conn.execute(
+            t.events.insert().values(
+                type="order.stored", account="main", subject="1", occurred_at=at, body={"v": 1}
+            )
+        ).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def test_events_older_than_the_cutoff_are_pruned_by_when_they_occurred(engine: Engine) -> None:
+    """The event log goes by ``occurred_at`` alone; recent events and the newest one stay."""
+    event(engine, OLD)
+    kept = [event(engine, RECENT), event(engine, OLD)]
+    pruned = prune(engine)
+    with engine.connect() as conn:
+        assert list(conn.scalars(select(t.events.c.id).order_by(t.events.c.id))) == kept
+    assert pruned.deleted["feedamp_events"] == 1
+    assert store(engine).oldest_kept()["feedamp_events"] == {"all": OLD}

@@ -9,7 +9,7 @@ from feedamp_sync.retention import OUTBOX, Pruned, cutoff, prunable
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 CUTOFF = cutoff(NOW, 30)
-[OUTBOX_RULE] = prunable(KINDS.history_kinds)
+OUTBOX_RULE, EVENTS_RULE = prunable(KINDS.history_kinds)
 
 
 def row(status: str, at: datetime | None) -> dict[str, object]:
