@@ -18,6 +18,7 @@ from feedamp_sync.cli.check import check
 from feedamp_sync.cli.common import EXIT_FAILURE, EXIT_OK, Context, exit_code_for
 from feedamp_sync.cli.db import db
 from feedamp_sync.cli.enqueue import enqueue
+from feedamp_sync.cli.events import events
 from feedamp_sync.cli.healthcheck import healthcheck
 from feedamp_sync.cli.orders import orders
 from feedamp_sync.cli.outbox import outbox
@@ -66,6 +67,7 @@ for command in (
     status,
     orders,
     returns,
+    events,
     outbox,
     enqueue,
     quarantine,
