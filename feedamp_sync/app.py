@@ -32,6 +32,7 @@ from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.db.retention import RetentionStore
 from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.db.sync_state import GLOBAL_ACCOUNT, SyncStateStore
+from feedamp_sync.db.webhooks import FanOutStore
 from feedamp_sync.errors import is_expected_failure
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.feedamp.transport import tls_context
@@ -50,10 +51,11 @@ from feedamp_sync.ops.telemetry import Telemetry
 from feedamp_sync.outbox.engine import DrainSummary, EngineSettings, OutboxEngine
 from feedamp_sync.outbox.kinds import KINDS, Kinds
 from feedamp_sync.outbox.prepare import Preparer
+from feedamp_sync.outbox.webhook import WebhookChannel
 from feedamp_sync.refresh import REFRESH_JOB, pass_size, refresh_orders
 from feedamp_sync.retention import Pruned, prunable
 from feedamp_sync.retries import Backoff, Jitter, RetryPolicy
-from feedamp_sync.settings import RetentionSettings, Settings
+from feedamp_sync.settings import RetentionSettings, Settings, webhook_secret_key
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +66,8 @@ RUN_ONCE_DRAIN_PAUSE_SECONDS = 0.2
 """In ``run --once``, how long the outbox rests after draining while the pollers still run."""
 RUN_ONCE_STOP_SECONDS = 15.0
 """How long ``run --once`` waits for its pollers after SIGTERM/SIGINT, as the daemon's stop."""
+WEBHOOKS_JOB = "webhooks"
+"""The fan-out of new events to the webhook sinks (one job for every sink)."""
 
 
 def utc_now() -> datetime:
@@ -87,6 +91,7 @@ class App:
     retention: RetentionStore
     clients: Mapping[str, FeedampClient]
     outbox_engine: OutboxEngine
+    fan_outs: FanOutStore
     clock: Clock
     telemetry: Telemetry
     confirms_queued: Callable[[], None] = lambda: None
@@ -184,6 +189,25 @@ class App:
                     self.sync_state.failed(account, notice.name, self.clock(), notice.text)
             return summary
 
+    def fan_out_events(self, stop: threading.Event) -> int:
+        """Enqueue each sink's new events for delivery (``db/webhooks.py``); how many."""
+        with structlog.contextvars.bound_contextvars(job=WEBHOOKS_JOB):
+
+            def tick() -> int:
+                enqueued = 0
+                for sink in self.settings.sinks:
+                    if stop.is_set():
+                        break
+                    enqueued += self.fan_outs.fan_out(
+                        sink.name, sink.lane, sink.types, now=self.clock()
+                    )
+                return enqueued
+
+            enqueued = record_tick(self.sync_state, GLOBAL_ACCOUNT, WEBHOOKS_JOB, self.clock, tick)
+            if enqueued:
+                log.info("webhooks_enqueued", messages=enqueued)
+            return enqueued
+
     def prune(self, stop: threading.Event) -> Pruned | None:
         return locked_prune(
             self.engine,
@@ -200,6 +224,7 @@ class App:
         pass was stopped.
 
         The retention pass (when ``retention.enabled``) comes last, after the last drain.
+        With webhook sinks, each drain is preceded by a fan-out of the events recorded so far.
 
         The outbox drains while the pollers run, as it does in the daemon, so the confirms of
         a backlog's first pages go out while later pages are fetched; a last drain after the
@@ -214,16 +239,24 @@ class App:
         pollers.start()
         drained = True
         while drained and pollers.is_alive() and not stop.is_set():
-            drained = guarded(partial(self.push_outbox, stop), OUTBOX_JOB)
+            drained = self._fan_out_and_drain(stop)
             pollers.join(RUN_ONCE_DRAIN_PAUSE_SECONDS)
         while pollers.is_alive() and not stop.is_set():
             pollers.join(RUN_ONCE_DRAIN_PAUSE_SECONDS)
         pollers.join(RUN_ONCE_STOP_SECONDS)
-        drained = guarded(partial(self.push_outbox, stop), OUTBOX_JOB) and drained
+        drained = self._fan_out_and_drain(stop) and drained
+        if self.settings.sinks:  # the last drain's own results are events too
+            drained = self._fan_out_and_drain(stop) and drained
         pruned = not self.settings.retention.enabled or guarded(
             partial(self.prune, stop), PRUNE_JOB
         )
         return drained and pruned and polled == [True] and not stop.is_set()
+
+    def _fan_out_and_drain(self, stop: threading.Event) -> bool:
+        fanned = not self.settings.sinks or guarded(
+            partial(self.fan_out_events, stop), WEBHOOKS_JOB
+        )
+        return guarded(partial(self.push_outbox, stop), OUTBOX_JOB) and fanned
 
     def _poll_all(self, stop: threading.Event) -> bool:
         # Every pass runs, then the results are read: one failing job must not keep the
@@ -274,6 +307,12 @@ ACCOUNT_JOBS: Final = (
 order when several are due at once, and ``run --once`` runs each once per account."""
 GLOBAL_JOBS: Final = (
     GlobalJob(OUTBOX_JOB, App.push_outbox, lambda settings: settings.jobs.outbox_interval),
+    GlobalJob(  # new events become webhook messages as often as the outbox runs
+        WEBHOOKS_JOB,
+        App.fan_out_events,
+        lambda settings: settings.jobs.outbox_interval,
+        enabled=lambda settings: bool(settings.sinks),
+    ),
     GlobalJob(
         PRUNE_JOB,
         App.prune,
@@ -368,8 +407,10 @@ def build_app(
     transport: httpx.BaseTransport | None = None,
     clock: Clock = utc_now,
     kinds: Kinds = KINDS,
+    sink_transport: httpx.BaseTransport | None = None,
 ) -> Iterator[App]:
-    """Everything the daemon needs, closed again on exit.
+    """Everything the daemon needs, closed again on exit. ``transport`` carries the FeedAMP
+    clients' requests, ``sink_transport`` the webhooks' (a test's MockTransport).
 
     Holds the single-instance guard on SQLite: only one daemon may work on such a file.
     """
@@ -391,7 +432,23 @@ def build_app(
             )
             stack.callback(client.close)
             clients[account.name] = client
-        outbox = OutboxStore(engine, kinds.return_kinds)
+        channels: dict[str, object] = dict(clients)
+        budgets = {name: client.action_budget for name, client in clients.items()}
+        for sink in settings.sinks:
+            secret = sink.secret_key(env).get_secret_value()
+            register_secret(secret)
+            channel = WebhookChannel(
+                sink.name,
+                sink.url,
+                webhook_secret_key(secret),
+                timeout_seconds=sink.timeout_seconds,
+                rate_per_second=sink.rate_per_second,
+                transport=sink_transport,
+            )
+            stack.callback(channel.close)
+            channels[sink.lane] = channel
+            budgets[sink.lane] = channel.budget
+        outbox = OutboxStore(engine, kinds.return_kinds, kinds.quiet_kinds)
         engine_settings = EngineSettings(
             owner=instance_name(),
             concurrency=settings.outbox.concurrency,
@@ -418,15 +475,16 @@ def build_app(
             clients=clients,
             outbox_engine=OutboxEngine(
                 outbox,
-                clients,
+                channels,
                 kinds,
                 engine_settings,
                 policy,
                 clock=clock,
                 rng=random.Random(),
                 prepare=Preparer(engine, settings.outbox, kinds),
-                budgets={name: client.action_budget for name, client in clients.items()},
+                budgets=budgets,
             ),
+            fan_outs=FanOutStore(engine),
             clock=clock,
             telemetry=telemetry,
         )

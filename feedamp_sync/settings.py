@@ -9,6 +9,8 @@ no key is refused with the closest one, as a misspelt key in the file is, rather
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import json
 import os
@@ -34,6 +36,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from feedamp_sync.core.events import EVENT_TYPES, unknown_types
 from feedamp_sync.errors import ConfigError
 
 ENV_PREFIX: Final = "FEEDAMP_SYNC_"
@@ -274,6 +277,98 @@ class RetentionSettings(_Section):
     interval_seconds: Seconds = 3600
 
 
+WEBHOOK_SECRET_PREFIX: Final = "whsec_"
+WEBHOOK_SECRET_BYTES: Final = (24, 64)
+"""The Standard Webhooks secret's length once decoded: at least 24 bytes, at most 64."""
+
+
+def webhook_secret_key(secret: str) -> bytes:
+    """The HMAC key of a Standard Webhooks secret (``whsec_`` + base64), else ValueError
+    (whose message never repeats the secret)."""
+    if not secret.startswith(WEBHOOK_SECRET_PREFIX):
+        raise ValueError(f"must start with {WEBHOOK_SECRET_PREFIX!r} (Standard Webhooks)")
+    try:
+        key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"must be {WEBHOOK_SECRET_PREFIX!r} followed by base64") from None
+    low, high = WEBHOOK_SECRET_BYTES
+    if not low <= len(key) <= high:
+        raise ValueError(f"must decode to {low} to {high} bytes, got {len(key)}")
+    return key
+
+
+class SinkSettings(_Section):
+    """A webhook the event log is delivered to (see the README's "Events")."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$")
+    url: str
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
+    types: tuple[str, ...] = ()
+    """The event types delivered; empty: every type."""
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10
+    rate_per_second: Annotated[float, Field(gt=0, le=1000)] = 5.0
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        scheme, _, rest = value.partition("://")
+        if scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
+            raise ValueError("must be an http:// or https:// URL with a host")
+        if any(c.isspace() for c in value):
+            raise ValueError("must not contain spaces")
+        return value
+
+    @field_validator("types")
+    @classmethod
+    def _known_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = unknown_types(value)
+        if unknown:
+            raise ValueError(f"unknown event type(s) {unknown}; known: {list(EVENT_TYPES)}")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_format(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            webhook_secret_key(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _one_secret_source(self) -> SinkSettings:
+        if self.secret is not None and self.secret_file is not None:
+            raise ValueError("give either secret or secret_file, not both")
+        return self
+
+    @property
+    def lane(self) -> str:
+        """The outbox ``account`` of this sink's messages: its own lane and rate budget. The
+        colon keeps it apart from every FeedAMP account name."""
+        return f"webhook:{self.name}"
+
+    def secret_key(self, environ: Mapping[str, str]) -> SecretStr:
+        """The secret, from the config, its file or the systemd credential ``webhook-<name>``;
+        ConfigError naming the key otherwise."""
+        key = f"sinks.{self.name}.secret"
+        if self.secret is not None:
+            return self.secret
+        if self.secret_file is not None:
+            path = self.secret_file
+        elif creds := environ.get("CREDENTIALS_DIRECTORY"):
+            path = Path(creds) / f"webhook-{self.name}"
+        else:
+            raise ConfigError(f"{key}: no secret; set secret_file, a systemd credential or secret")
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{key}_file: cannot read {path}: {exc.strerror}") from exc
+        try:
+            webhook_secret_key(text)
+        except ValueError as exc:
+            raise ConfigError(f"{key}_file: {path}: {exc}") from exc
+        return SecretStr(text)
+
+
 def listen_address(value: str) -> tuple[str, int]:
     """``host:port`` (``[v6]:port`` for IPv6) as a (host, port) pair, else ValueError."""
     host, sep, port = value.rpartition(":")
@@ -306,6 +401,16 @@ class Settings(BaseSettings):
     refresh: RefreshSettings = RefreshSettings()
     health: HealthSettings = HealthSettings()
     retention: RetentionSettings = RetentionSettings()
+    sinks: list[SinkSettings] = []
+
+    @field_validator("sinks")
+    @classmethod
+    def _unique_sink_names(cls, value: list[SinkSettings]) -> list[SinkSettings]:
+        names = [s.name for s in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"sink names must be unique; repeated: {duplicates}")
+        return value
 
     @field_validator("accounts")
     @classmethod
@@ -360,7 +465,7 @@ def _read_file(path: Path, what: str = "config file") -> dict[str, Any]:
         raise ConfigError(f"{what} {path}: not valid TOML: {exc}") from exc
     if _holds_password(data) and path.stat().st_mode & stat.S_IROTH:
         raise ConfigError(
-            f"{what} {path}: holds a password and is readable by other users; "
+            f"{what} {path}: holds a password or secret and is readable by other users; "
             f"run 'chmod o-r {path}' or use password_file"
         )
     return data
@@ -432,9 +537,11 @@ def _message(kind: str, message: str) -> str:
 
 
 def _holds_password(data: Mapping[str, Any]) -> bool:
-    accounts = data.get("accounts")
-    return isinstance(accounts, list) and any(
-        isinstance(a, dict) and "password" in a for a in accounts
+    """Whether the file holds an account's password or a sink's secret."""
+    return any(
+        isinstance(entries, list) and any(isinstance(e, dict) and secret in e for e in entries)
+        for section, secret in (("accounts", "password"), ("sinks", "secret"))
+        if (entries := data.get(section)) is not None
     )
 
 
@@ -531,4 +638,6 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
         settings = _with_accounts_file(settings, settings.accounts_file, path)
     for account in settings.accounts:
         account.secret_password(env)  # fail at start, not at the first request
+    for sink in settings.sinks:
+        sink.secret_key(env)
     return settings

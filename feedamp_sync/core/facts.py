@@ -18,6 +18,8 @@ class Target(Enum):
 
     ORDER = "order"
     RETURN = "return"
+    SINK = "sink"
+    """A webhook sink: its ``target_id`` is the sink's name, so it receives one at a time."""
 
 
 @dataclass(frozen=True)

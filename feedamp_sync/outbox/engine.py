@@ -26,7 +26,6 @@ from feedamp_sync.core.fairness import Waiting
 from feedamp_sync.db.errors import logged_traceback
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.errors import ActionConflict, ApiError, InvalidPayload, LeaseExpired
-from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.feedamp.ratelimit import Availability
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import Delivered, conclude
@@ -178,7 +177,7 @@ class OutboxEngine:
     def __init__(
         self,
         store: OutboxStore,
-        clients: Mapping[str, FeedampClient],
+        channels: Mapping[str, object],
         kinds: Kinds,
         settings: EngineSettings,
         policy: RetryPolicy,
@@ -188,10 +187,12 @@ class OutboxEngine:
         prepare: Prepare | None = None,
         budgets: Mapping[str, Budget] | None = None,
     ) -> None:
-        """``budgets`` are the accounts' rate budgets for actions (an account without one is
-        not held back: the client's own limiter, if any, paces it)."""
+        """``channels`` are what each lane (a message's ``account``) is delivered through: a
+        FeedAMP account's client, a webhook sink's channel; ``budgets`` are the lanes' rate
+        budgets (a lane without one is not held back: its channel's own limiter, if any,
+        paces it)."""
         self._store = store
-        self._clients = clients
+        self._channels = channels
         self._kinds = kinds
         self._settings = settings
         self._policy = policy
@@ -440,13 +441,13 @@ class OutboxEngine:
         kind = self._kinds.get(message.kind)
         if kind is None:
             raise InvalidPayload([f"kind: unknown {message.kind!r}; known: {sorted(self._kinds)}"])
-        client = self._clients.get(message.account)
-        if client is None:
+        channel = self._channels.get(message.account)
+        if channel is None:
             raise InvalidPayload(
-                [f"account: {message.account!r} is not configured; known: {sorted(self._clients)}"]
+                [f"account: {message.account!r} is not configured; known: {sorted(self._channels)}"]
             )
         with structlog.contextvars.bound_contextvars(**_context(message)):
-            return kind.deliver(client, message)
+            return kind.deliver(channel, message)
 
 
 def _close(pool: ThreadPoolExecutor, in_flight: Iterable[Future[AttemptResult]]) -> None:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from feedamp_sync.core.facts import Facts, Target
-from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import Delivered
 from feedamp_sync.outbox.fields import Shape
@@ -37,8 +36,11 @@ ShapeCheck = type[Shape]
 StoredCheck = Callable[[Json, Facts], list[str]]
 """What is wrong with a well-formed payload given the stored order or return (never None)."""
 Planner = Callable[[Json, Facts], Plan]
-Deliver = Callable[[FeedampClient, OutboxMessage], Delivered]
-"""Makes the action take effect once; raises ApiError or ActionConflict otherwise."""
+Deliver = Callable[[Any, OutboxMessage], Delivered]
+"""Makes the action take effect once; raises ApiError or ActionConflict otherwise. It is
+handed the *channel* of the message's lane (its ``account``): the account's
+:class:`~feedamp_sync.feedamp.client.FeedampClient` for the FeedAMP kinds, a
+:class:`~feedamp_sync.outbox.webhook.WebhookChannel` for a webhook sink's lane."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ class Kind:
 
     ``cli_name`` is None for the daemon's own kinds (a seller cannot enqueue them).
     ``builds_on_earlier`` asks for the earlier messages of the kind with the facts (a
-    fulfillment is sent as the union of its predecessors and itself).
+    fulfillment is sent as the union of its predecessors and itself). ``records_events``
+    False: the kind's results are no events (a webhook's: its event would be delivered again).
     """
 
     name: str
@@ -87,6 +90,7 @@ class Kind:
     plan: Planner | None = None
     number: NumberRule | None = None
     builds_on_earlier: bool = False
+    records_events: bool = True
 
     @property
     def needs_facts(self) -> bool:

@@ -19,6 +19,7 @@ from feedamp_sync.outbox.kind import Kind
 from feedamp_sync.outbox.refund import REFUND
 from feedamp_sync.outbox.return_authorization import RETURN_AUTHORIZATION
 from feedamp_sync.outbox.return_refund import RETURN_REFUND
+from feedamp_sync.outbox.webhook import WEBHOOK
 
 
 class Kinds(Mapping[str, Kind]):
@@ -60,6 +61,11 @@ class Kinds(Mapping[str, Kind]):
         return tuple(name for name, kind in self.items() if kind.target is Target.RETURN)
 
     @property
+    def quiet_kinds(self) -> tuple[str, ...]:
+        """Names of the kinds whose results are no events in the log."""
+        return tuple(name for name, kind in self.items() if not kind.records_events)
+
+    @property
     def history_kinds(self) -> tuple[str, ...]:
         """Names of the kinds whose messages later ones of the same target build on."""
         return tuple(name for name, kind in self.items() if kind.builds_on_earlier)
@@ -76,6 +82,7 @@ class Kinds(Mapping[str, Kind]):
         return next(kind for kind in self.seller if kind.cli_name == cli_name)
 
 
-KINDS: Final = Kinds([FULFILLMENT, REFUND, RETURN_AUTHORIZATION, RETURN_REFUND, CONFIRM])
+KINDS: Final = Kinds([FULFILLMENT, REFUND, RETURN_AUTHORIZATION, RETURN_REFUND, WEBHOOK, CONFIRM])
 """In turn order: when an account's rate budget is the limit, its kinds take turns, one
-message each, in this order (see the README's "Who goes first")."""
+message each, in this order (see the README's "Who goes first"). ``webhook`` messages have
+lanes of their own (a sink's), so its place here decides nothing."""

@@ -16,7 +16,16 @@ Where the FeedAMP docs leave a behaviour open, the sandbox's choice follows the 
 from feedamp_sync.sandbox.app import Sandbox
 from feedamp_sync.sandbox.faults import Faults
 from feedamp_sync.sandbox.ledger import LedgerEntry
+from feedamp_sync.sandbox.receiver import WebhookReceiver
 from feedamp_sync.sandbox.server import SandboxServer
 from feedamp_sync.sandbox.vocab import ENDPOINTS, RETURN_STATES
 
-__all__ = ["ENDPOINTS", "RETURN_STATES", "Faults", "LedgerEntry", "Sandbox", "SandboxServer"]
+__all__ = [
+    "ENDPOINTS",
+    "RETURN_STATES",
+    "Faults",
+    "LedgerEntry",
+    "Sandbox",
+    "SandboxServer",
+    "WebhookReceiver",
+]

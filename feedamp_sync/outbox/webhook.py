@@ -1,0 +1,148 @@
+"""Delivering events to a seller's webhook, signed as Standard Webhooks specifies.
+
+A ``webhook`` message carries one event of the log (``db/events.public_event``) for one sink:
+its ``account`` is the sink's lane (``webhook:<name>``, with a rate budget of its own, so a
+sink that is down never holds a worker FeedAMP work could use) and its ``target_id`` the
+sink's name, so a sink receives its events one at a time, in the log's order. The engine
+retries a failure with the outbox's backoff and gives up after ``outbox.max_attempts``, as
+for FeedAMP; the receiver de-duplicates by ``webhook-id`` (the event id), since a delivery
+whose answer was lost is sent again.
+
+The request: ``POST`` of the event as compact JSON, headers ``webhook-id`` (the event id),
+``webhook-timestamp`` (when it is sent, Unix seconds: a receiver refuses old ones) and
+``webhook-signature`` (``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body`` with the
+secret's decoded bytes). Any 2xx is delivered; anything else (a redirect too: none is
+followed) is retried. The answer's body is kept, shortened.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+import httpx
+
+from feedamp_sync.core.facts import Target
+from feedamp_sync.errors import ApiUnavailable
+from feedamp_sync.feedamp.ratelimit import RateLimiter
+from feedamp_sync.model import OutboxMessage
+from feedamp_sync.outbox.delivery import Delivered
+from feedamp_sync.outbox.fields import Report
+from feedamp_sync.outbox.kind import Kind
+
+WEBHOOK_KIND: Final = "webhook"
+BODY_KEPT_CHARS: Final = 1_000
+"""How much of a sink's answer is kept (on the message, or in the attempt's error)."""
+USER_AGENT: Final = "feedamp-sync-webhooks"
+
+
+def signature(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` header's value for one request."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def body_of(event: Mapping[str, Any]) -> bytes:
+    """The request body: the event as compact JSON (the bytes that are signed)."""
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def shortened(text: str) -> str:
+    return text if len(text) <= BODY_KEPT_CHARS else text[:BODY_KEPT_CHARS] + "…"
+
+
+class WebhookChannel:
+    """One sink's HTTP edge: its URL, key, timeout and rate budget.
+
+    ``budget`` is the sink's rate limiter, which the engine also reads to hand its messages
+    to workers only when the budget admits one.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        key: bytes,
+        *,
+        timeout_seconds: float,
+        rate_per_second: float,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.name = name
+        self.budget = RateLimiter(rate_per_second)
+        self._url = url
+        self._key = key
+        self._clock = clock
+        self._http = httpx.Client(
+            timeout=timeout_seconds,
+            follow_redirects=False,
+            transport=transport,
+            headers={"user-agent": USER_AGENT},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def post(self, msg_id: str, body: bytes) -> tuple[int, str]:
+        """POST one signed body; returns the status code and the answer's text (shortened).
+        ApiUnavailable when the sink cannot be reached or does not answer in time."""
+        self.budget.acquire()
+        timestamp = math.floor(self._clock())
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature(self._key, msg_id, timestamp, body),
+        }
+        try:
+            answer = self._http.post(self._url, content=body, headers=headers)
+        except httpx.TimeoutException:
+            raise ApiUnavailable(f"webhook sink {self.name} did not answer in time") from None
+        except httpx.HTTPError as error:
+            raise ApiUnavailable(
+                f"webhook sink {self.name} cannot be reached: {type(error).__name__}"
+            ) from None
+        return answer.status_code, shortened(answer.text)
+
+
+def check_event(report: Report, obj: Mapping[str, Any]) -> dict[str, Any]:
+    """An event as the fan-out wrote it: its ``id`` (a positive integer) and ``type`` are
+    what delivery needs; the rest is sent as it is."""
+    event_id = obj.get("id")
+    if isinstance(event_id, bool) or not isinstance(event_id, int) or event_id < 1:
+        report.problem("id", "must be the event's id, a positive integer")
+    if not isinstance(obj.get("type"), str):
+        report.problem("type", "must be the event's type")
+    return dict(obj)
+
+
+def deliver(channel: WebhookChannel, message: OutboxMessage) -> Delivered:
+    event = message.payload
+    status, text = channel.post(str(event["id"]), body_of(event))
+    if not 200 <= status < 300:
+        why = " (redirects are not followed)" if 300 <= status < 400 else ""
+        raise ApiUnavailable(
+            f"webhook sink {channel.name} answered{why}: {text}", status_code=status
+        )
+    return Delivered(
+        request={"event_id": event["id"], "type": event.get("type")},
+        response={"status_code": status, "body": text},
+        status_code=status,
+    )
+
+
+WEBHOOK: Final = Kind(
+    name=WEBHOOK_KIND,
+    target=Target.SINK,
+    check=check_event,
+    deliver=deliver,
+    records_events=False,
+)
