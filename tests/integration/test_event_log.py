@@ -17,7 +17,8 @@ from sqlalchemy import Engine, select
 from feedamp_sync.core.attempts import AttemptResult, OrderConfirmed
 from feedamp_sync.core.events import SCHEMA_VERSION, message_finished
 from feedamp_sync.db import tables as t
-from feedamp_sync.db.events import EventStore, write_events
+from feedamp_sync.db.events import EVENTS_CHANNEL, EventStore, write_events
+from feedamp_sync.db.notify import listen_connector
 from feedamp_sync.db.orders import OrderStore
 from feedamp_sync.db.outbox import OutboxStore
 from feedamp_sync.db.returns import ReturnStore
@@ -31,6 +32,7 @@ from tests.integration.test_return_store import a_return
 NOW = datetime.now(UTC).replace(microsecond=0)
 LATER = NOW + timedelta(hours=1)
 LOCK_WAIT_SECONDS = 1.0
+NOTIFY_WAIT_SECONDS = 10.0
 
 
 def events(engine: Engine) -> list[dict[str, Any]]:
@@ -285,3 +287,15 @@ def test_a_writer_waits_for_the_one_before_it_to_commit(engine: Engine) -> None:
     with engine.connect() as conn:
         rows = conn.execute(select(t.events.c.occurred_at).order_by(t.events.c.id)).scalars()
         assert list(rows) == [NOW, LATER]
+
+
+@pytest.mark.backends("postgresql")
+def test_each_event_is_notified_on_its_channel_with_its_id(engine: Engine) -> None:
+    """PostgreSQL sends every new event's id on ``feedamp_events`` once it commits."""
+    with listen_connector(engine)() as listener:
+        listener.execute(f"LISTEN {EVENTS_CHANNEL}")
+        save_orders(OrderStore(engine), [order("1"), order("2")], confirm=False)
+        received = list(listener.notifies(timeout=NOTIFY_WAIT_SECONDS, stop_after=2))
+    assert [(n.channel, int(n.payload)) for n in received] == [
+        (EVENTS_CHANNEL, e["id"]) for e in events(engine)
+    ]
