@@ -1,8 +1,9 @@
 """``make demo``: the sandbox API and the daemon on SQLite, side by side, for half a minute.
 
 It shows the whole spine without credentials: orders appear in the local fake FeedAMP,
-the daemon stores them and confirms each once, then ``status``, ``orders list`` and
-``returns list`` show the result. The demo's own lines are log events in the console format
+the daemon stores them and confirms each once, and its events reach a webhook receiver that
+checks every signature; then ``status``, ``orders list``, ``returns list`` and
+``events list`` show the result. The demo's own lines are log events in the console format
 the daemon and ``db upgrade`` use here, so its output reads as one log. Everything stays on
 127.0.0.1 and in ./demo.
 """
@@ -10,18 +11,21 @@ the daemon and ``db upgrade`` use here, so its output reads as one log. Everythi
 from __future__ import annotations
 
 import argparse
+import base64
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import structlog
 
 from feedamp_sync.cli import main as cli_main
 from feedamp_sync.logs import configure_logging
-from feedamp_sync.sandbox import Sandbox, SandboxServer
+from feedamp_sync.sandbox import Sandbox, SandboxServer, WebhookReceiver
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +40,7 @@ QUIET_SECONDS = 8.0
 """No new orders in the last seconds, so the summary shows every order confirmed."""
 
 
-def write_config(workdir: Path, base_url: str) -> Path:
+def write_config(workdir: Path, base_url: str, sink_url: str, sink_secret: str) -> Path:
     config = workdir / "feedamp-sync.toml"
     config.write_text(
         f"""[database]
@@ -55,6 +59,12 @@ outbox_interval = 1
 
 [api]
 rate_per_second = 20
+
+[[sinks]]
+name = "demo-erp"
+url = "{sink_url}"
+secret = "{sink_secret}"
+types = ["order.stored", "order.confirmed", "return.stored"]
 """
     )
     config.chmod(0o600)
@@ -77,8 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_orders(args.orders)
     sandbox.add_returns(args.returns)
     open_returns = sandbox.summary()["returns"]["open"]
-    with SandboxServer(sandbox, host="127.0.0.1", port=0) as server:
-        config = write_config(args.workdir, server.base_url)
+    sink_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    with (
+        SandboxServer(sandbox, host="127.0.0.1", port=0) as server,
+        WebhookReceiver(sink_secret) as receiver,
+    ):
+        config = write_config(args.workdir, server.base_url, receiver.url, sink_secret)
         log.info(
             "demo_sandbox_serving",
             base_url=server.base_url,
@@ -121,7 +135,19 @@ def main(argv: list[str] | None = None) -> int:
             confirmations_received=len(sandbox.effects("confirm")),
         )
         log.info("demo_returns", generated=args.returns, open=open_returns, stored=FIRST_POLL)
-        for command in (["status"], ["orders", "list", "--limit", "10"], ["returns", "list"]):
+        log.info(
+            "demo_webhooks_received",
+            url=receiver.url,
+            verified=dict(Counter(event["type"] for event in receiver.inbox.events())),
+            bad_signatures=receiver.inbox.forged,
+        )
+        commands = (
+            ["status"],
+            ["orders", "list", "--limit", "10"],
+            ["returns", "list"],
+            ["events", "list", "--type", "order.confirmed", "--limit", "5"],
+        )
+        for command in commands:
             print(flush=True)
             cli_main(["--config", str(config), *command])
     return code

@@ -4,8 +4,9 @@ A sink's cursor (``feedamp_sync_state``, job ``webhook_cursor``, account the sin
 of the last event it has been given. One transaction reads the events after it, enqueues a
 ``webhook`` message for each the sink subscribes to (``unique_key``
 ``webhook:<sink>:<event id>``, so a fan-out run again after a crash enqueues nothing twice)
-and moves the cursor. A sink seen for the first time starts after the newest event: it is
-told what happens from then on (``events list --after`` reads the history).
+and moves the cursor. A sink seen for the first time starts at the beginning of the log: it
+is given every event retention has kept, oldest first (a cursor row inserted beforehand,
+``{"after_id": N}``, makes it start after event N instead).
 
 Why not in the fact's transaction: the facts' transactions (a page of 200 orders, a batch of
 results) stay as short as they were, whatever the number of sinks, and a sink added, removed
@@ -68,18 +69,8 @@ def _batch(
     where = (state.account == lane, state.job == CURSOR_JOB)
     row = conn.execute(select(state.checkpoint).where(*where).with_for_update()).first()
     top = newest_id(conn)
-    if row is None or not isinstance(row.checkpoint, dict):
-        cursor = {"after_id": top}
-        if row is None:
-            conn.execute(
-                t.sync_state.insert().values(
-                    account=lane, job=CURSOR_JOB, checkpoint=cursor, updated_at=now
-                )
-            )
-        else:
-            conn.execute(update(t.sync_state).where(*where).values(checkpoint=cursor))
-        return 0, False
-    after = int(row.checkpoint.get("after_id", 0))
+    checkpoint = row.checkpoint if row is not None else None
+    after = int(checkpoint.get("after_id", 0)) if isinstance(checkpoint, dict) else 0
     events = [e for e in read_after(conn, after, types=types, limit=limit) if e["id"] <= top]
     full = len(events) == limit
     moved_to = events[-1]["id"] if full else top
@@ -102,10 +93,13 @@ def _batch(
     ]
     if rows:
         conn.execute(t.outbox.insert(), rows)
-    if moved_to != after:
+    cursor = {"after_id": moved_to}
+    if row is None:
         conn.execute(
-            update(t.sync_state)
-            .where(*where)
-            .values(checkpoint={"after_id": moved_to}, updated_at=now)
+            t.sync_state.insert().values(
+                account=lane, job=CURSOR_JOB, checkpoint=cursor, updated_at=now
+            )
         )
+    elif moved_to != after or checkpoint != cursor:
+        conn.execute(update(t.sync_state).where(*where).values(checkpoint=cursor, updated_at=now))
     return len(rows), full

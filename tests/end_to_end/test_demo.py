@@ -31,6 +31,9 @@ def test_the_demo_logs_in_one_format_and_says_why_fewer_returns_are_stored(
     assert [line for line in lines if not CONSOLE_LINE.match(line)] == []
     events = [line.split()[3] for line in lines]
     assert {"demo_sandbox_serving", "db_upgraded", "daemon_started", "demo_returns"} <= set(events)
+    [webhooks] = [line for line in lines if " demo_webhooks_received " in line]
+    assert "'order.stored'" in webhooks, webhooks
+    assert "bad_signatures=0" in webhooks, webhooks
     [summary] = [line for line in lines if " demo_returns " in line]
     counts = re.search(r"\bgenerated=(\d+) open=(\d+)\b", summary)
     assert counts is not None, summary
@@ -38,5 +41,5 @@ def test_the_demo_logs_in_one_format_and_says_why_fewer_returns_are_stored(
     assert generated == 8
     assert 0 < opened < generated
     assert "a first poll skips closed returns" in summary
-    listing = result.stdout.split("ACCOUNT  RETURN")[1].splitlines()[1:]
+    listing = result.stdout.split("ACCOUNT  RETURN")[1].split("\n\n")[0].splitlines()[1:]
     assert len(listing) == opened

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -14,7 +13,6 @@ from sqlalchemy import Engine
 from standardwebhooks import Webhook
 
 from feedamp_sync.db.events import EventStore
-from feedamp_sync.db.webhooks import FanOutStore
 from feedamp_sync.sandbox import Sandbox, SandboxServer, WebhookReceiver
 from tests.end_to_end.harness import (
     FAST,
@@ -43,11 +41,6 @@ def with_sink(config: Path, url: str, types: tuple[str, ...], secret_file: Path)
 
 def subscribed(engine: Engine) -> list[int]:
     return [e["id"] for e in EventStore(engine).after(0, types=TYPES, limit=100_000)]
-
-
-def start_cursor_at_the_beginning(engine: Engine) -> None:
-    """The sink's first fan-out on an empty log: it is then given every event from the first."""
-    FanOutStore(engine).fan_out("erp", "webhook:erp", TYPES, now=datetime.now(UTC))
 
 
 def verified_events(receiver: WebhookReceiver) -> list[Any]:
@@ -79,7 +72,6 @@ def test_a_sink_receives_every_subscribed_event_in_order_across_an_outage_and_a_
     signed, and the sink sees them in the log's order."""
     sandbox.add_orders(20)
     sandbox.add_returns(5, states=["Pending Authorization"])
-    start_cursor_at_the_beginning(engine)
     config = write_config(
         tmp_path, database_url, server.base_url, merged(FAST, {"outbox": {"max_attempts": 200}})
     )
@@ -113,7 +105,6 @@ def test_a_sink_that_always_fails_goes_dead_without_holding_up_confirms(
     """With the sink answering 500 for ever, its first message ends ``dead`` after the attempt
     budget (the later ones wait behind it, in order) while every order is confirmed."""
     sandbox.add_orders(100)
-    start_cursor_at_the_beginning(engine)
     config = write_config(
         tmp_path, database_url, server.base_url, merged(FAST, {"outbox": {"max_attempts": 3}})
     )
