@@ -24,16 +24,17 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import httpx
+from pydantic import Field
 
 from feedamp_sync.core.facts import Target
 from feedamp_sync.errors import ApiUnavailable
 from feedamp_sync.feedamp.ratelimit import RateLimiter
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import Delivered
-from feedamp_sync.outbox.fields import Report
+from feedamp_sync.outbox.fields import Shape
 from feedamp_sync.outbox.kind import Kind
 
 WEBHOOK_KIND: Final = "webhook"
@@ -113,15 +114,20 @@ class WebhookChannel:
         return answer.status_code, shortened(answer.text)
 
 
-def check_event(report: Report, obj: Mapping[str, Any]) -> dict[str, Any]:
-    """An event as the fan-out wrote it: its ``id`` (a positive integer) and ``type`` are
-    what delivery needs; the rest is sent as it is."""
-    event_id = obj.get("id")
-    if isinstance(event_id, bool) or not isinstance(event_id, int) or event_id < 1:
-        report.problem("id", "must be the event's id, a positive integer")
-    if not isinstance(obj.get("type"), str):
-        report.problem("type", "must be the event's type")
-    return dict(obj)
+class WebhookEvent(Shape):
+    """An event as the fan-out wrote it (``db/events.public_event``): its ``id`` (a positive
+    integer) and ``type`` are what delivery needs; it is sent exactly as stored."""
+
+    id: Annotated[int, Field(gt=0)]
+    type: str
+    account: str
+    subject: str
+    occurred_at: str
+    data: dict[str, Any]
+
+    def normalised(self) -> dict[str, Any]:
+        """Every field as given: the body's null values are part of the event."""
+        return self.model_dump()
 
 
 def deliver(channel: WebhookChannel, message: OutboxMessage) -> Delivered:
@@ -142,7 +148,7 @@ def deliver(channel: WebhookChannel, message: OutboxMessage) -> Delivered:
 WEBHOOK: Final = Kind(
     name=WEBHOOK_KIND,
     target=Target.SINK,
-    check=check_event,
+    check=WebhookEvent,
     deliver=deliver,
     records_events=False,
 )

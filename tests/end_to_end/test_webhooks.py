@@ -92,7 +92,10 @@ def test_a_sink_receives_every_subscribed_event_in_order_across_an_outage_and_a_
             lambda: {e["id"] for e in receiver.inbox.events()} >= set(expected), timeout=60
         ), running.output()
         code, _ = running.terminate()
+        output = running.output()
     assert code == 0
+    assert SECRET not in output
+    assert SECRET.removeprefix("whsec_") not in output
     received = verified_events(receiver)
     first_seen = list(dict.fromkeys(e["id"] for e in received))
     assert first_seen == expected
