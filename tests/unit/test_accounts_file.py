@@ -145,6 +145,7 @@ def test_a_readable_file_with_a_password_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path / "accounts.toml", account("a"))
     os.chmod(path, 0o644)
     config = write(tmp_path / "sync.toml", 'accounts_file = "accounts.toml"\n')
-    assert f"accounts_file {path}: holds a password and is readable by other users" in problem(
-        config
+    assert (
+        f"accounts_file {path}: holds a password or secret and is readable by other users"
+        in problem(config)
     )
