@@ -12,13 +12,18 @@ import random
 import signal
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 import click
 
 from feedamp_sync.sandbox.app import Sandbox
 from feedamp_sync.sandbox.faults import Faults
+from feedamp_sync.sandbox.receiver import WebhookReceiver
 from feedamp_sync.sandbox.server import SandboxServer
+from feedamp_sync.settings import webhook_secret_key
 
 _PROBABILITY = click.FloatRange(0.0, 1.0)
 _POSITIVE_SECONDS = click.FloatRange(min=0.0, min_open=True)
@@ -67,6 +72,12 @@ def _is_loopback(host: str) -> bool:
 @click.option("--cancel-after-confirm", type=_PROBABILITY, default=0.0,
               help="Chance that a confirmed order is found cancelled on the marketplace "
               "when next read.")  # fmt: skip
+@click.option("--webhook-secret", default=None, metavar="WHSEC",
+              help="Also receive webhooks signed with this secret (whsec_ + base64): each "
+              "delivery's signature is checked and the accepted events are listed at "
+              "GET /received.")  # fmt: skip
+@click.option("--webhook-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port of the webhook receiver (0 picks a free one).")  # fmt: skip
 @click.option("--allow-remote", is_flag=True,
               help="Allow a non-loopback --host (the credentials are public).")  # fmt: skip
 @click.option("--log-requests", is_flag=True, help="Log every request to stderr.")
@@ -91,6 +102,8 @@ def sandbox(
     fault_apply_then_fail: float,
     token_expiry_requests: int | None,
     cancel_after_confirm: float,
+    webhook_secret: str | None,
+    webhook_port: int,
     allow_remote: bool,
     log_requests: bool,
 ) -> None:
@@ -134,16 +147,47 @@ def sandbox(
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with server:
+        with server, _receiver(webhook_secret, host, webhook_port) as receiver:
             click.echo(
                 f"feedamp-sync sandbox: base_url={server.base_url} username={username} "
                 f"password={password} client_id={client_id} (seed {world.seed}; "
                 "Ctrl-C to stop)"
             )
+            if receiver is not None:
+                click.echo(f"feedamp-sync sandbox: webhook receiver url={receiver.url}")
             _serve_until(stop, world, new_orders_every)
+            if receiver is not None:
+                click.echo(_received(receiver))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextmanager
+def _receiver(secret: str | None, host: str, port: int) -> Iterator[WebhookReceiver | None]:
+    """The webhook receiver the options ask for, serving for the block, or None."""
+    if secret is None:
+        yield None
+        return
+    try:
+        webhook_secret_key(secret)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--webhook-secret") from None
+    try:
+        receiver = WebhookReceiver(secret, host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    with receiver:
+        yield receiver
+
+
+def _received(receiver: WebhookReceiver) -> str:
+    """What the receiver took, by event type, and how many deliveries it refused as forged."""
+    types = Counter(str(event.get("type")) for event in receiver.inbox.events())
+    shown = ", ".join(f"{name}={count}" for name, count in sorted(types.items())) or "none"
+    return (
+        f"feedamp-sync sandbox: webhooks received: {shown}; bad signatures: {receiver.inbox.forged}"
+    )
 
 
 def _serve_until(stop: threading.Event, world: Sandbox, new_orders_every: float | None) -> None:
