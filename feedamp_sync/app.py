@@ -387,7 +387,11 @@ def open_database(settings: Settings, *, single_instance: bool = False) -> Itera
     Any other command holds the file open as the guard does, so a file that cannot be opened
     is told alike by every command.
     """
-    engine = create_engine_for(settings.database.url, pool_size=settings.database.pool_size)
+    engine = create_engine_for(
+        settings.database.url,
+        pool_size=settings.database.pool_size,
+        idle_transaction_seconds=settings.outbox.lease_seconds,
+    )
     guard: AbstractContextManager[object] = (
         single_instance_guard(engine) if single_instance else held_open(engine)
     )

@@ -27,6 +27,7 @@ extra to install, before anything connects.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from pathlib import Path
 from typing import Any, Final, Literal, cast
@@ -63,8 +64,18 @@ _SQLITE_PRAGMAS: Final = (
 )
 
 
-def create_engine_for(url: str, *, pool_size: int = 10) -> Engine:
-    """An engine for ``url`` (SQLite, PostgreSQL or MariaDB/MySQL), ready for many threads."""
+def create_engine_for(
+    url: str, *, pool_size: int = 10, idle_transaction_seconds: float | None = None
+) -> Engine:
+    """An engine for ``url`` (SQLite, PostgreSQL or MariaDB/MySQL), ready for many threads.
+
+    With ``idle_transaction_seconds``, the server ends a session of this engine whose
+    transaction sits idle that long (PostgreSQL's ``idle_in_transaction_session_timeout``,
+    MariaDB's ``idle_transaction_timeout``), releasing its locks: a process frozen or stuck
+    between two statements of a transaction (SIGSTOP, a stalled VM) would otherwise hold up
+    every other instance waiting on a row it locked, the event log's writer lock included.
+    The daemon's transactions never wait on anything but the database between statements.
+    """
     parsed = make_url(url)
     if parsed.drivername in _DEFAULT_DRIVERS:
         parsed = parsed.set(drivername=_DEFAULT_DRIVERS[parsed.drivername])
@@ -72,9 +83,9 @@ def create_engine_for(url: str, *, pool_size: int = 10) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(parsed, pool_size)
     if backend == "postgresql":
-        return _postgresql_engine(parsed, pool_size)
+        return _postgresql_engine(parsed, pool_size, idle_transaction_seconds)
     if backend in ("mysql", "mariadb"):
-        return _mysql_engine(parsed, pool_size)
+        return _mysql_engine(parsed, pool_size, idle_transaction_seconds)
     raise ConfigError(
         f"database.url: unsupported database {backend!r}; use sqlite, postgresql or mysql/mariadb"
     )
@@ -108,6 +119,12 @@ def _create_engine(url: URL, **options: Any) -> Engine:
         return sa.create_engine(url, **options)
     except (ImportError, NoSuchModuleError) as exc:
         raise ConfigError(_missing_driver(url, exc)) from exc
+
+
+def _server_version(cursor: Any) -> str:
+    cursor.execute("SELECT VERSION()")
+    row = cursor.fetchone()
+    return str(row[0]) if row else ""
 
 
 def _missing_driver(url: URL, error: Exception) -> str:
@@ -147,7 +164,7 @@ def _sqlite_engine(url: URL, pool_size: int) -> Engine:
     return engine
 
 
-def _postgresql_engine(url: URL, pool_size: int) -> Engine:
+def _postgresql_engine(url: URL, pool_size: int, idle_seconds: float | None) -> Engine:
     engine = _create_engine(
         url,
         pool_size=pool_size,
@@ -161,6 +178,9 @@ def _postgresql_engine(url: URL, pool_size: int) -> Engine:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("SET plan_cache_mode = force_custom_plan")
+            if idle_seconds is not None:
+                milliseconds = max(1, math.ceil(idle_seconds * 1000))
+                cursor.execute(f"SET idle_in_transaction_session_timeout = {milliseconds}")
         finally:
             cursor.close()
         # Committed, or the pool's rollback on return would undo the setting.
@@ -169,7 +189,7 @@ def _postgresql_engine(url: URL, pool_size: int) -> Engine:
     return engine
 
 
-def _mysql_engine(url: URL, pool_size: int) -> Engine:
+def _mysql_engine(url: URL, pool_size: int, idle_seconds: float | None) -> Engine:
     engine = _create_engine(
         url,
         pool_size=pool_size,
@@ -187,6 +207,9 @@ def _mysql_engine(url: URL, pool_size: int) -> Engine:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("SET time_zone = '+00:00'")
+            if idle_seconds is not None and "MariaDB" in _server_version(cursor):
+                # MariaDB's own variable (10.3+); MySQL has no such timeout.
+                cursor.execute(f"SET idle_transaction_timeout = {max(1, math.ceil(idle_seconds))}")
         finally:
             cursor.close()
 

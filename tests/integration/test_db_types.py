@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Final
 
 import pytest
 from sqlalchemy import Connection, Engine, insert, select, text, update
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from feedamp_sync.db import tables
 from feedamp_sync.db.engine import SQLITE_BUSY_TIMEOUT_MS, backend_name, create_engine_for
@@ -154,6 +155,34 @@ def test_postgresql_sessions_plan_every_statement_for_its_parameters(engine: Eng
             mode = connection.exec_driver_sql("SHOW plan_cache_mode").scalar_one()
             connection.rollback()
         assert mode == "force_custom_plan"
+
+
+@pytest.mark.backends("postgresql", "mariadb")
+def test_a_session_idle_in_a_transaction_past_the_limit_is_ended_and_its_locks_released(
+    database_url: str, engine: Engine
+) -> None:
+    """A process frozen between two statements of a transaction (SIGSTOP, a stalled VM) must
+    not hold up the others: the server ends its session and the row it locked is free."""
+    with engine.begin() as conn:
+        conn.execute(insert(tables.meta).values(key="probe", value="1"))
+    frozen = create_engine_for(database_url, pool_size=1, idle_transaction_seconds=1)
+    try:
+        with frozen.connect() as holder:
+            holder.begin()
+            holder.execute(
+                select(tables.meta).where(tables.meta.c.key == "probe").with_for_update()
+            ).all()
+            time.sleep(3)  # idle in its transaction, as a frozen process is
+            with engine.begin() as other:
+                other.execute(
+                    update(tables.meta).where(tables.meta.c.key == "probe").values(value="2")
+                )
+            with pytest.raises(DBAPIError):
+                holder.execute(select(tables.meta)).all()
+    finally:
+        frozen.dispose()
+    with engine.connect() as conn:
+        assert conn.scalar(select(tables.meta.c.value).where(tables.meta.c.key == "probe")) == "2"
 
 
 @pytest.mark.backends("sqlite")
