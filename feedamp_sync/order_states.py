@@ -6,7 +6,9 @@ shipped or cancelled), ``CANCELLED``, ``COMPLETE`` (the marketplace marked it sh
 cancelled), and the marketplace states ``SHIPPED`` and ``CANCELLED``. An order in any of these
 is *final*: nothing more happens to it that the seller must act on, so it is no longer
 re-read. Any other state, one FeedAMP adds without notice included, counts as open: an
-unknown state costs a request an hour, a wrong "final" would hide a cancellation. Pure.
+unknown state costs a request an hour, a wrong "final" would hide a cancellation. The
+marketplace state is the marketplace's own word, and several spell it ``CANCELED``: both
+spellings count, because a cancellation missed is a shipment sent for it. Pure.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-FINAL_STATES: Final = frozenset({"FULFILLED", "CANCELLED", "COMPLETE"})
-FINAL_MARKETPLACE_STATES: Final = frozenset({"SHIPPED", "CANCELLED"})
-CANCELLED: Final = "CANCELLED"
+CANCELLED_SPELLINGS: Final = frozenset({"CANCELLED", "CANCELED"})
+FINAL_STATES: Final = frozenset({"FULFILLED", "COMPLETE"}) | CANCELLED_SPELLINGS
+FINAL_MARKETPLACE_STATES: Final = frozenset({"SHIPPED"}) | CANCELLED_SPELLINGS
 TRACKED_FIELDS: Final = ("state", "marketplace_state")
 """The columns whose every change is recorded as an order event."""
 
@@ -33,7 +35,7 @@ def is_final(state: str | None, marketplace_state: str | None) -> bool:
 
 def is_cancelled(state: str | None, marketplace_state: str | None) -> bool:
     """Whether FeedAMP or the marketplace reports the whole order cancelled."""
-    return CANCELLED in (_upper(state), _upper(marketplace_state))
+    return bool(CANCELLED_SPELLINGS & {_upper(state), _upper(marketplace_state)})
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from feedamp_sync.db.order_events import record_changes
 from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.model import OrderLineRecord, OrderRecord
 from feedamp_sync.order_states import (
-    CANCELLED,
+    CANCELLED_SPELLINGS,
     Change,
     changes,
     is_final,
@@ -354,8 +354,8 @@ class OrderStore:
     def cancelled_after_confirm(self) -> dict[str, int]:
         """Per account, the confirmed orders FeedAMP or the marketplace now reports cancelled."""
         cancelled = or_(
-            func.upper(t.orders.c.state) == CANCELLED,
-            func.upper(t.orders.c.marketplace_state) == CANCELLED,
+            func.upper(t.orders.c.state).in_(CANCELLED_SPELLINGS),
+            func.upper(t.orders.c.marketplace_state).in_(CANCELLED_SPELLINGS),
         )
         query = (
             select(t.orders.c.account, func.count())

@@ -58,3 +58,10 @@ def test_changes_lists_each_tracked_field_that_differs() -> None:
         Change("marketplace_state", "AWAITING_SHIPMENT", "CANCELLED"),
     ]
     assert changes(stored, dict(stored)) == []
+
+
+@pytest.mark.parametrize("spelling", ["CANCELED", "Canceled", "cancelled"])
+def test_either_spelling_of_a_cancellation_cancels_and_ends_the_order(spelling: str) -> None:
+    """Marketplaces spell their own states; a cancellation missed would be a shipment sent."""
+    assert is_cancelled("PLACED", spelling)
+    assert is_final(spelling, None)
