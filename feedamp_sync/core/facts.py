@@ -52,6 +52,10 @@ class OrderFacts:
     order_id: str
     lines: Mapping[str, StoredLine]
     earlier_messages: tuple[EarlierMessage, ...] = field(default=())
+    last_request: Any = None
+    """For a message claimed again: the request its latest attempt that sent one recorded
+    (a fulfillment's whole body, FeedAMP's entries of the time included), so its retry can
+    tell whether that attempt took effect; None otherwise."""
 
     @property
     def sent_earlier(self) -> tuple[EarlierMessage, ...]:

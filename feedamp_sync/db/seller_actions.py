@@ -139,6 +139,23 @@ def _earlier_messages(
     return found
 
 
+def last_requests(conn: Connection, message_ids: Sequence[int]) -> dict[int, Any]:
+    """For each message, the request its latest attempt that recorded one sent (an attempt
+    that ended before sending records none); messages with none are left out."""
+    if not message_ids:
+        return {}
+    tried = t.outbox_attempts.c
+    rows = conn.execute(
+        select(tried.message_id, json_as_text(tried.request))
+        .where(tried.message_id.in_(sorted(set(message_ids))), tried.request.is_not(None))
+        .order_by(tried.message_id, tried.attempt.desc(), tried.id.desc())
+    )
+    found: dict[int, Any] = {}
+    for row in rows:
+        found.setdefault(row.message_id, decoded(row.request))
+    return found
+
+
 def _returns_facts(conn: Connection, subjects: Sequence[Subject]) -> dict[Subject, Facts]:
     if not subjects:
         return {}

@@ -85,6 +85,10 @@ def _text(value: Any) -> str:
     return _at_most(TEXT_MAX_CHARS, value)
 
 
+def _trimmed_text(value: Any) -> str:
+    return _text(value.strip() if isinstance(value, str) and value.strip() else value)
+
+
 def _free_text(value: Any) -> str:
     if not isinstance(value, str):
         raise refused(f"must be a string, got {shown(value)}")
@@ -222,6 +226,9 @@ def one_of(allowed: Collection[str]) -> PlainValidator:
 
 Text = Annotated[str, PlainValidator(_text)]
 """An identifier or number: a non-blank string of at most 128 characters."""
+TrimmedText = Annotated[str, PlainValidator(_trimmed_text)]
+"""A :data:`Text` whose surrounding whitespace is no part of it (a tracking number read from
+a space-padded ``CHAR`` column): kept and sent without it."""
 FreeText = Annotated[str, PlainValidator(_free_text)]
 """A note: any string (empty too) of at most 2,000 characters."""
 Url = Annotated[str, PlainValidator(_url)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Final
 
 import structlog
@@ -20,10 +20,10 @@ from pydantic import Field, ValidationError
 
 from feedamp_sync.core.attempts import Notice
 from feedamp_sync.core.facts import EarlierMessage, Facts, OrderFacts, Target
-from feedamp_sync.errors import ActionConflict, ApiRejected
+from feedamp_sync.errors import ActionConflict, ApiRejected, ApiUnavailable
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
-from feedamp_sync.order_states import is_cancelled
+from feedamp_sync.order_states import is_cancelled, is_final
 from feedamp_sync.outbox.context import unknown_line
 from feedamp_sync.outbox.delivery import Delivered
 from feedamp_sync.outbox.fields import (
@@ -33,6 +33,7 @@ from feedamp_sync.outbox.fields import (
     Shape,
     ShippedDate,
     Text,
+    TrimmedText,
     Url,
     named_twice,
     one_of,
@@ -44,12 +45,14 @@ from feedamp_sync.outbox.fulfillment_set import (
     Holdings,
     Key,
     body,
-    carries,
     covered,
     held_by,
     newest_invoice,
     of_payloads,
     plus,
+    sent_in,
+    ships,
+    took_effect,
     union,
     withdrawn_by,
     without,
@@ -84,7 +87,7 @@ class Shipment(Shape):
     quantity_shipped: Quantity
     shipped_date: ShippedDate
     carrier: Text
-    tracking_number: Text
+    tracking_number: TrimmedText
     tracking_url: Url | None = None
 
     def notes(self) -> Iterator[tuple[Loc, str]]:
@@ -105,7 +108,7 @@ class Withdrawal(Shape):
     """An earlier shipment of the line to take back (a mistyped tracking number, say), known
     by its tracking number and quantity, whoever entered it; its units are free again."""
 
-    tracking_number: Text
+    tracking_number: TrimmedText
     quantity_shipped: Quantity
 
 
@@ -227,17 +230,39 @@ def check_stored(payload: Json, facts: Facts) -> list[str]:
 
 @dataclass(frozen=True)
 class FulfillmentPlan:
-    """This message's payload and the payloads of the order's earlier sent fulfillments, in
-    enqueue order; FeedAMP's own set joins them when it is read, right before the PUT."""
+    """This message's payload, the payloads of the order's earlier sent fulfillments in
+    enqueue order, and the body this message's latest earlier attempt PUT (``last_sent``,
+    None on a first attempt); FeedAMP's own set joins them when it is read, right before the
+    PUT. Each attempt keeps the body it PUT here for its record."""
 
     history: tuple[Json, ...]
     new: Json
+    last_sent: Json | None = None
+    _put: list[Json] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
-    def request(self) -> Json:
-        """The set our own messages make (FeedAMP's entries are added when it is read)."""
+    def request(self) -> Json | None:
+        """The body this attempt PUT; None when it ended before sending one."""
+        return self._put[-1] if self._put else None
+
+    def putting(self, sent: Json) -> Json:
+        """``sent``, recorded as this attempt's request before it goes out."""
+        self._put.append(sent)
+        return sent
+
+    @property
+    def own(self) -> Holdings:
+        """The set our own messages make, this one included (FeedAMP's entries join it when
+        it is read)."""
         kept, _ = without(self.earlier, self.withdrawn)
-        return body(plus(kept, self.carried), self.invoice_number)
+        return plus(kept, self.carried)
+
+    @property
+    def sent_before(self) -> Holdings:
+        """What the latest earlier attempt PUT; when no attempt recorded one (the process
+        ended mid-attempt), at least our own set, which every body holds."""
+        recorded = sent_in(self.last_sent)
+        return self.own if recorded is None else recorded
 
     @property
     def withdrawn(self) -> dict[str, list[Key]]:
@@ -258,24 +283,33 @@ class FulfillmentPlan:
 
 def plan(payload: Json, facts: Facts) -> FulfillmentPlan:
     assert isinstance(facts, OrderFacts)
-    return FulfillmentPlan(tuple(p for _, p in _valid(facts.sent_earlier)), payload)
+    last_sent = facts.last_request if isinstance(facts.last_request, dict) else None
+    return FulfillmentPlan(tuple(p for _, p in _valid(facts.sent_earlier)), payload, last_sent)
+
+
+SETTLE_ATTEMPTS: Final = 5
+"""Attempts in a budget after which a refusal that the order, read back, cannot settle is
+final: until then it is retried with the outbox's backoff, since FeedAMP's copy may lag."""
 
 
 def deliver(client: FeedampClient, message: OutboxMessage) -> Delivered:
     """Read the order, then PUT FeedAMP's set, plus our earlier entries it lacks, plus this
-    message's. After an attempt whose outcome is unknown, an order that already holds
-    everything this message carried means that attempt took effect: nothing is sent. A
-    rejection (``order is complete``) is final unless the order, read again, shows that an
-    earlier attempt of this message took effect."""
+    message's.
+
+    After an attempt whose outcome is unknown, the order read first settles it when it can
+    (:func:`_settled`): nothing is sent again. A rejection (``order is complete``) of such a
+    retry reads the order again: settled, the message is sent; not, it is retried a few times
+    (FeedAMP's copy may lag) and then final, saying what FeedAMP holds. A rejection of a first
+    attempt is final at once.
+    """
     planned: FulfillmentPlan = message.plan
     retrying = message.earlier_attempt_may_have_applied
     order = client.get_order(message.target_id)
     held = held_by(order)
     if held is None:
         _warn_unreadable(client, message.target_id)
-    elif retrying and carries(held, planned.earlier, planned.carried, planned.withdrawn):
-        log.info("fulfillment_reconciled", order_id=message.target_id)
-        return Delivered(request=planned.request, response=order, reconciled=True)
+    if retrying and (settled := _settled(order, held, planned, message.target_id)) is not None:
+        return settled
     if not message.retried_by_operator:
         _refuse_cancelled(order, message.target_id)
     ours = planned.earlier if held is None else union(held, planned.earlier)
@@ -289,36 +323,98 @@ def deliver(client: FeedampClient, message: OutboxMessage) -> Delivered:
     _require_room(order, sent, held, message.target_id)
     notice = HISTORY_UNREADABLE if held is None else None
     try:
-        response = client.fulfill_order(message.target_id, sent)
+        response = client.fulfill_order(message.target_id, planned.putting(sent))
     except ApiRejected as rejection:
-        if retrying:
-            order = client.get_order(message.target_id)
-            held = held_by(order)
-            if held is not None and carries(
-                held, planned.earlier, planned.carried, planned.withdrawn
-            ):
-                log.info("fulfillment_reconciled", order_id=message.target_id)
-                return Delivered(request=sent, response=order, reconciled=True)
-        raise ApiRejected(
-            f"{rejection.message}; FeedAMP holds {_described(held)}",
-            status_code=rejection.status_code,
-        ) from None
+        if not retrying:
+            raise ApiRejected(
+                f"{rejection.message}; FeedAMP holds {_described(held)}",
+                status_code=rejection.status_code,
+            ) from None
+        order = client.get_order(message.target_id)
+        held = held_by(order)
+        if (settled := _settled(order, held, planned, message.target_id)) is not None:
+            return settled
+        unsettled = (
+            f"{rejection.message}; after an attempt whose outcome is unknown, the order read "
+            f"back does not show it took effect: FeedAMP holds {_held_now(order, held)}"
+        )
+        if message.attempts_in_budget < SETTLE_ATTEMPTS:
+            raise ApiUnavailable(unsettled, status_code=rejection.status_code) from None
+        raise ApiRejected(unsettled, status_code=rejection.status_code) from None
     return Delivered(request=sent, response=response, notice=notice)
+
+
+def _settled(
+    order: Mapping[str, Any], held: Holdings | None, planned: FulfillmentPlan, order_id: str
+) -> Delivered | None:
+    """Whether an earlier attempt's PUT took effect, as the order read back shows it: sent
+    when FeedAMP holds what that body left it holding for this message's entries; or, when
+    FeedAMP's copy shows no such entries (no fulfillment data, or entries that lag behind its
+    state) but its state says every unit is shipped or cancelled, and that body covered every
+    line, sent too, with a warning saying so. None: not settled."""
+    before = planned.sent_before
+    recorded = planned.last_sent or body(planned.own, planned.invoice_number)
+    if held is not None and took_effect(held, before, planned.carried, planned.withdrawn):
+        log.info("fulfillment_reconciled", order_id=order_id)
+        return Delivered(request=recorded, response=order, reconciled=True)
+    if not _completed_by(order, held, before):
+        return None
+    reason = (
+        f"FeedAMP shows order {order_id} {_states_shown(order)} but not the entries behind it "
+        f"({_described(held)}); the body an earlier attempt PUT completes every line"
+    )
+    log.warning("fulfillment_reconciled_by_order_state", order_id=order_id, reason=reason)
+    return Delivered(
+        request=recorded,
+        response={"reconciled": reason, "order": order},
+        reconciled=True,
+        notice=HISTORY_UNREADABLE if held is None else None,
+    )
+
+
+def _completed_by(order: Mapping[str, Any], held: Holdings | None, sent: Holdings) -> bool:
+    """Whether FeedAMP's state says the order is done while the entries it shows do not
+    complete it, and ``sent`` completes every line (shipping nothing if the order shows
+    cancelled): then that PUT is what completed it."""
+    state, marketplace_state = _states(order)
+    if not is_final(state, marketplace_state):
+        return False
+    if is_cancelled(state, marketplace_state) and ships(sent):
+        return False
+    ordered = _ordered_quantities(order)
+    units = covered(sent)
+    if not ordered or any(units.get(number, 0) < q for number, q in ordered.items()):
+        return False
+    shown = covered(held) if held is not None else {}
+    return held is None or any(shown.get(number, 0) < q for number, q in ordered.items())
+
+
+def _states(order: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    state, marketplace_state = order.get("state"), order.get("marketplace_state")
+    return (
+        state if isinstance(state, str) else None,
+        marketplace_state if isinstance(marketplace_state, str) else None,
+    )
+
+
+def _states_shown(order: Mapping[str, Any]) -> str:
+    state, marketplace_state = _states(order)
+    return f"in state {state}, marketplace_state {marketplace_state}"
+
+
+def _held_now(order: Mapping[str, Any], held: Holdings | None) -> str:
+    return f"{_described(held)}, the order {_states_shown(order)}"
 
 
 def _refuse_cancelled(order: Mapping[str, Any], order_id: str) -> None:
     """A shipment for an order the customer cancelled on the marketplace after our confirm is
     not sent blindly: the message goes dead saying so. An operator who retries it has looked,
     and it is sent."""
-    state, marketplace_state = order.get("state"), order.get("marketplace_state")
-    shown_states = {
-        name: value if isinstance(value, str) else None
-        for name, value in (("state", state), ("marketplace_state", marketplace_state))
-    }
-    if is_cancelled(shown_states["state"], shown_states["marketplace_state"]):
+    state, marketplace_state = _states(order)
+    if is_cancelled(state, marketplace_state):
         raise ActionConflict(
             f"order {order_id} was cancelled on the marketplace (FeedAMP shows state "
-            f"{shown_states['state']}, marketplace_state {shown_states['marketplace_state']}); "
+            f"{state}, marketplace_state {marketplace_state}); "
             "not sent: 'outbox retry' sends it anyway"
         )
 

@@ -21,13 +21,14 @@ import structlog
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from feedamp_sync.core.facts import Facts
+from feedamp_sync.core.facts import Facts, OrderFacts
 from feedamp_sync.db.errors import database_error_on_outage, logged_traceback
 from feedamp_sync.db.identity import database_identity
 from feedamp_sync.db.seller_actions import (
     Fence,
     Subject,
     holder_of,
+    last_requests,
     load_facts_of,
     reserve_number,
     unique_key_of,
@@ -110,7 +111,10 @@ class Preparer:
             subject_of(kind, m.account, m.target_id, before_id=m.id) for m, kind in messages
         ]
         facts_of = load_facts_of(conn, subjects)
+        sent_before = last_requests(conn, [m.id for m, kind in messages if _retried(m, kind)])
         for (message, kind), facts in zip(messages, facts_of, strict=True):
+            if isinstance(facts, OrderFacts) and message.id in sent_before:
+                facts = dataclasses.replace(facts, last_request=sent_before[message.id])
             try:
                 ready = self._prepare(owner, message, kind, facts, database, conn)
             except InvalidPayload as problems:
@@ -173,6 +177,12 @@ class Preparer:
             payload = number.payload
         plan = kind.plan(payload, facts) if kind.plan is not None else None
         return dataclasses.replace(message, payload=payload, plan=plan)
+
+
+def _retried(message: OutboxMessage, kind: Kind) -> bool:
+    """Whether the message is claimed again and its kind plans from what was sent before
+    (a fulfillment tells from the body it PUT whether that took effect)."""
+    return kind.builds_on_earlier and message.attempts > 1
 
 
 def _crashed(message: OutboxMessage, error: Exception) -> Exception:

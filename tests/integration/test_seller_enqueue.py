@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from feedamp_sync.core.attempts import AttemptResult
 from feedamp_sync.core.facts import OrderFacts, ReturnFacts
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.identity import database_identity_of
@@ -246,6 +247,27 @@ def test_two_rows_of_one_claim_asking_for_the_same_number_the_second_is_refused(
     assert isinstance(problems, InvalidPayload)
     assert "R7" in problems.problems[0]
     assert [row.unique_key for row in rows(engine)] == ["refund:main:R7", None]
+
+
+def test_a_fulfillment_claimed_again_is_planned_with_the_body_its_last_put_sent(
+    engine: Engine,
+) -> None:
+    """The body an earlier attempt PUT reaches the plan of the next; a later attempt that
+    ended before its PUT (and recorded none) does not hide it."""
+    store_order(engine)
+    insert(engine, "fulfillment", "10042", ship(1, "A"))
+    store = OutboxStore(engine, KINDS.return_kinds)
+    [ui, ours] = (ship(1, tracking)["order_lines"][0]["fulfillments"][0] for tracking in "UA")
+    put = {"order_lines": [{"mp_line_number": "L1", "fulfillments": [ui, ours]}]}
+    for request in (put, None):
+        [claimed] = claim(engine)
+        lost = store.finish(
+            "w1", [AttemptResult(claimed, "retry", NOW, next_attempt_at=NOW, request=request)]
+        )
+        assert lost == []
+    [ready] = Preparer(engine, OutboxSettings(), KINDS)("w1", claim(engine)).ready
+    assert isinstance(ready.plan, FulfillmentPlan)
+    assert (ready.attempts, ready.plan.last_sent) == (3, put)
 
 
 def test_confirms_pass_through_preparation_untouched(engine: Engine) -> None:

@@ -16,6 +16,7 @@ from feedamp_sync.core.facts import (
 from feedamp_sync.errors import InvalidPayload
 from feedamp_sync.outbox.context import check_context, require_context
 from feedamp_sync.outbox.fulfillment import FulfillmentPlan
+from feedamp_sync.outbox.fulfillment_set import body
 from feedamp_sync.outbox.kind import Plan
 from feedamp_sync.outbox.kinds import KINDS
 from feedamp_sync.outbox.payloads import check_payload
@@ -182,7 +183,7 @@ def test_a_fulfillment_plan_holds_what_was_sent_and_the_new_entries() -> None:
     facts = with_earlier(("sent", ship(1, "A")), ("pending", ship(1, "B")))
     plan = plan_of("fulfillment", check_payload(KINDS["fulfillment"], ship(1, "C")).payload, facts)
     assert isinstance(plan, FulfillmentPlan)
-    shipped = plan.request["order_lines"][0]["fulfillments"]
+    shipped = body(plan.own, None)["order_lines"][0]["fulfillments"]
     assert [entry["tracking_number"] for entry in shipped] == ["A", "C"]
 
 

@@ -132,9 +132,9 @@ def test_the_same_shipment_in_two_messages_ships_twice() -> None:
 
 
 def test_a_retried_fulfillment_that_feedamp_holds_is_not_sent_again() -> None:
-    """After an unknown outcome, FeedAMP holding the message's entries means sent."""
+    """After an unknown outcome, FeedAMP holding what the last attempt PUT means sent."""
     fake = FakeClient(get_order=order_holding(SHIPMENT))
-    plan = FulfillmentPlan((), NEW)
+    plan = FulfillmentPlan((), NEW, last_sent=NEW)
     done = FULFILLMENT.deliver(client(fake), message("fulfillment", plan, attempts=2))
     assert fake.names() == ["get_order"]
     assert done.reconciled

@@ -324,3 +324,22 @@ def test_a_withdrawal_names_its_shipment_by_tracking_number_and_quantity() -> No
         "order_lines[0].withdrawn[0].tracking_number: required",
         "order_lines[0].withdrawn[0].quantity_shipped: required",
     ]
+
+
+def test_a_tracking_number_is_kept_without_its_surrounding_spaces() -> None:
+    """A tracking number read from a space-padded CHAR column is stored and sent trimmed, in
+    a shipment and in a withdrawal alike."""
+    line = fulfillment(tracking_number="  1Z-PAD   ")["order_lines"][0]
+    line["withdrawn"] = [{"tracking_number": "1Z-TYPO ", "quantity_shipped": 1}]
+    stored = check_payload(KINDS["fulfillment"], {"order_lines": [line]}).payload
+    [shipped] = stored["order_lines"][0]["fulfillments"]
+    [withdrawn] = stored["order_lines"][0]["withdrawn"]
+    assert (shipped["tracking_number"], withdrawn["tracking_number"]) == ("1Z-PAD", "1Z-TYPO")
+
+
+def test_a_tracking_number_of_spaces_only_is_refused() -> None:
+    """Trimmed, nothing is left: refused as blank."""
+    [problem] = problems("fulfillment", fulfillment(tracking_number="   "))
+    assert problem == (
+        'order_lines[0].fulfillments[0].tracking_number: must be a non-empty string, got "   "'
+    )
