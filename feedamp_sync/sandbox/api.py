@@ -17,6 +17,7 @@ from typing import Any, Final
 from feedamp_sync.sandbox import parse
 from feedamp_sync.sandbox.auth import TokenBook, TokenExpired
 from feedamp_sync.sandbox.faults import Faults
+from feedamp_sync.sandbox.fulfillment import Echo
 from feedamp_sync.sandbox.pages import cursor_field
 from feedamp_sync.sandbox.state import PageRequest, World
 from feedamp_sync.sandbox.wire import (
@@ -107,9 +108,8 @@ class Api:
 
     def get_order(self, request: Request, params: dict[str, str], faults: Faults) -> Outcome:
         include_raw = bool(parse.flag(request.query, "include_raw"))
-        order = self._world.get_order(
-            params["id"], include_raw=include_raw, hide_fulfillments=faults.hide_fulfillments
-        )
+        echo = Echo(faults.hide_fulfillments, faults.normalised_tracking, faults.summed_shipments)
+        order = self._world.get_order(params["id"], include_raw=include_raw, echo=echo)
         return Outcome(json_response(200, {"order": [order]}))
 
     def confirm(self, request: Request, params: dict[str, str], _: Faults) -> Outcome:

@@ -16,7 +16,9 @@ reconciliation and pagination rules can be proven against them:
 * ``end_of_pages`` and ``offset_cursor``: how list endpoints end and what cursors mean;
   ``stuck_cursor``: every cursor leads back to the first page, under a fresh cursor;
 * ``hide_fulfillments``: GET order shows no fulfillments or cancellations on its lines (the
-  docs do not say how it shows them);
+  docs do not say how it shows them); ``normalised_tracking``: it shows tracking numbers
+  upper-cased and trimmed; ``summed_shipments``: it shows a line's shipments under one
+  tracking number as one, their units summed;
 * ``duplicate_status`` and ``duplicate_wording``: how a refusal of a duplicate number or of
   an action already done is answered (409 and "duplicate ..." unless told otherwise);
 * ``hide_return_line_ids``: return lines carry neither ``feedamp_return_line_id`` nor ``id``.
@@ -61,6 +63,8 @@ class Faults:
     offset_cursor: bool = False
     stuck_cursor: bool = False
     hide_fulfillments: bool = False
+    normalised_tracking: bool = False
+    summed_shipments: bool = False
     duplicate_status: int = 409
     duplicate_wording: str | None = None
     hide_return_line_ids: bool = False

@@ -1,4 +1,5 @@
-"""The fulfill rules: what a replacement set of shipments and cancellations may contain.
+"""The fulfill rules: what a replacement set of shipments and cancellations may contain, and
+how GET order shows the set.
 
 FeedAMP's ``PUT .../fulfill`` replaces every fulfillment the order holds, and the order is done
 (and frozen) once each unit is shipped or cancelled. These pure functions on an order object
@@ -9,12 +10,52 @@ them under its lock.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 from feedamp_sync.sandbox.parse import FulfillRequest
 from feedamp_sync.sandbox.vocab import CANCELLED, COMPLETE_ORDER_STATES, FULFILLED, ORDERED
 from feedamp_sync.sandbox.wire import JSON, Rejected
 
 COMPLETE_MESSAGE = "order is complete and accepts no further updates"
+
+
+@dataclass(frozen=True)
+class Echo:
+    """How GET order shows the shipments and cancellations an order holds, which the docs
+    leave open: per line in the request's shape by default; or not at all (``hidden``); or
+    with tracking numbers upper-cased and trimmed (``normalised_tracking``); or with a line's
+    shipments under one tracking number shown as one, their units summed (``summed``)."""
+
+    hidden: bool = False
+    normalised_tracking: bool = False
+    summed: bool = False
+
+    def show(self, line: JSON) -> None:
+        """Change a copy of an order line into what GET order shows of it."""
+        if self.hidden:
+            line.pop("fulfillments", None)
+            line.pop("cancellations", None)
+            return
+        shipments = line.get("fulfillments")
+        if not isinstance(shipments, list):
+            return
+        if self.normalised_tracking:
+            for shipment in shipments:
+                shipment["tracking_number"] = shipment["tracking_number"].strip().upper()
+        if self.summed:
+            line["fulfillments"] = _summed(shipments)
+
+
+def _summed(shipments: list[JSON]) -> list[JSON]:
+    """One shipment per tracking number: the first one's fields with all their units."""
+    summed: dict[str, JSON] = {}
+    for shipment in shipments:
+        number = shipment["tracking_number"]
+        if number in summed:
+            summed[number]["quantity_shipped"] += shipment["quantity_shipped"]
+        else:
+            summed[number] = dict(shipment)
+    return list(summed.values())
 
 
 def check(order: JSON, request: FulfillRequest) -> None:

@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from feedamp_sync.sandbox import fulfillment
 from feedamp_sync.sandbox.generate import Generator, raw_marketplace_data
@@ -31,6 +31,8 @@ from feedamp_sync.sandbox.vocab import (
     RETURN_STATES,
 )
 from feedamp_sync.sandbox.wire import JSON, Rejected
+
+_PLAIN: Final = fulfillment.Echo()
 
 
 @dataclass
@@ -255,12 +257,10 @@ class World:
         mangle = self._served_as.get((what, obj["id"]))
         return obj if mangle is None else mangle(obj)
 
-    def _presented(self, order: JSON, include_raw: bool, *, hide_fulfillments: bool = False) -> Any:
+    def _presented(self, order: JSON, include_raw: bool, echo: fulfillment.Echo = _PLAIN) -> Any:
         shown = _snapshot(order)
-        if hide_fulfillments:
-            for line in shown["order_info"]["order_lines"]:
-                line.pop("fulfillments", None)
-                line.pop("cancellations", None)
+        for line in shown["order_info"]["order_lines"]:
+            echo.show(line)
         if include_raw:
             shown["raw"] = raw_marketplace_data(order)
         return self._served("order", shown)
@@ -293,11 +293,11 @@ class World:
             )
             return Page([self._presented(o, include_raw) for o in page.items], page.next_cursor)
 
-    def get_order(self, order_id: str, *, include_raw: bool, hide_fulfillments: bool) -> Any:
+    def get_order(self, order_id: str, *, include_raw: bool, echo: fulfillment.Echo) -> Any:
         with self._lock:
             order = self._order_or_404(order_id)
             self._maybe_cancel(order)
-            return self._presented(order, include_raw, hide_fulfillments=hide_fulfillments)
+            return self._presented(order, include_raw, echo)
 
     def confirm(self, order_id: str, cp_order_number: str) -> tuple[JSON, JSON]:
         """ORDERED → PLACED with the seller's number; a second confirm is refused (409)."""
