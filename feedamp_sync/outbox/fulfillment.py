@@ -4,7 +4,9 @@ A ``fulfillment`` payload is the API's request body holding only what is new. Ri
 is sent, the order is read from FeedAMP and the set PUT is what FeedAMP holds, plus our earlier
 messages' entries it lacks, plus this message's (``fulfillment_set``): shipments typed into
 FeedAMP's UI survive. The quantity check at enqueue counts every earlier message that can
-still take effect; at delivery, FeedAMP's own entries too.
+still take effect; at delivery, FeedAMP's own entries too. Each attempt records the body it
+PUT, and the message's next attempt is planned with it: after an unknown outcome, the order
+read back is compared with that body, not with our own entries alone.
 """
 
 from __future__ import annotations
