@@ -1,12 +1,13 @@
 """Shipments and cancellations: PUT the order's whole set, so no earlier one is ever erased.
 
-A ``fulfillment`` payload is the API's request body holding only what is new. Right before it
-is sent, the order is read from FeedAMP and the set PUT is what FeedAMP holds, plus our earlier
-messages' entries it lacks, plus this message's (``fulfillment_set``): shipments typed into
-FeedAMP's UI survive. The quantity check at enqueue counts every earlier message that can
-still take effect; at delivery, FeedAMP's own entries too. Each attempt records the body it
-PUT, and the message's next attempt is planned with it: after an unknown outcome, the order
-read back is compared with that body, not with our own entries alone.
+A ``fulfillment`` payload (its shape: ``fulfillment_payload``) is the API's request body
+holding only what is new. Right before it is sent, the order is read from FeedAMP and the set
+PUT is what FeedAMP holds, plus our earlier messages' entries it lacks, plus this message's
+(``fulfillment_set``): shipments typed into FeedAMP's UI survive. The quantity check at
+enqueue counts every earlier message that can still take effect; at delivery, FeedAMP's own
+entries too. Each attempt records the body it PUT, and the message's next attempt is planned
+with it: after an unknown outcome, the order read back is compared with that body, not with
+our own entries alone.
 """
 
 from __future__ import annotations
