@@ -78,7 +78,7 @@ class OrderStore:
         that order comes back in ``refused``.
         """
         save = partial(self._save_all, account, now=now, number_for=number_for, confirm=confirm)
-        return PageSaved.of(*save_isolated(self._engine, save, records))
+        return PageSaved.of(*save_isolated(save, records))
 
     def _save_all(
         self,
@@ -293,7 +293,7 @@ class OrderStore:
                 ),
             )
 
-        saved, refused = save_isolated(self._engine, save, [record])
+        saved, refused = save_isolated(save, [record])
         return saved[0] if saved else OrderRead(refused=refused[0][1])
 
     def _save_read(

@@ -60,9 +60,7 @@ class ReturnStore:
         refuse the page for one return's
         data, the others are stored one by one and that return comes back in ``refused``.
         """
-        return ReturnsSaved.of(
-            *save_isolated(self._engine, partial(self._save_all, account, now=now), records)
-        )
+        return ReturnsSaved.of(*save_isolated(partial(self._save_all, account, now=now), records))
 
     def _save_all(
         self, account: str, records: Sequence[ReturnRecord], *, now: datetime
