@@ -5,7 +5,10 @@ parsing refuses (:class:`~feedamp_sync.errors.Unstorable`) is *held* instead, wi
 and its raw text, and the rest of the page is stored (and confirmed) as usual. A held order is
 never confirmed, so FeedAMP keeps listing it and every poll looks at it again: once its data
 can be stored (FeedAMP corrected it, or a release accepts it), it is stored and confirmed like
-any other and its quarantine entry is marked resolved. Pure; the rows are in ``db/quarantine``.
+any other and its quarantine entry is marked resolved. An object nested too deep to be read at
+all (``feedamp/nesting``) is held as the text FeedAMP sent. Whatever an entry says of the object
+(its id, the reason, its page's cursor) is text every backend stores, escaped where it holds a
+NUL or a lone surrogate. Pure; the rows are in ``db/quarantine``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from feedamp_sync.errors import Unstorable
-from feedamp_sync.storable import text_problem
+from feedamp_sync.feedamp.nesting import Unreadable
+from feedamp_sync.storable import MAX_DEPTH, text_problem
 
 R = TypeVar("R")
 
@@ -39,11 +43,13 @@ class Held:
 
 def held(obj: Any, reason: str) -> Held:
     """The quarantine entry of ``obj``, refused for ``reason``."""
-    try:
-        raw = json.dumps(obj, ensure_ascii=True)
-    except (RecursionError, TypeError, ValueError):
-        raw = json.dumps(repr(obj)[:10_000], ensure_ascii=True)
-    return Held(_shown_id(obj), reason, raw, hashlib.sha256(raw.encode()).hexdigest())
+    if isinstance(obj, Unreadable):
+        shown_id = _shown_id(obj.id)
+        raw = _ascii(obj.text)
+    else:
+        shown_id = _shown_id(obj.get("id") if isinstance(obj, Mapping) else None)
+        raw = _raw(obj, shown_id)
+    return Held(shown_id, storable_text(reason), raw, hashlib.sha256(raw.encode()).hexdigest())
 
 
 def split(items: Iterable[Any], parse: Callable[[Any], R]) -> tuple[list[R], list[Held]]:
@@ -51,6 +57,9 @@ def split(items: Iterable[Any], parse: Callable[[Any], R]) -> tuple[list[R], lis
     records: list[R] = []
     set_aside: list[Held] = []
     for item in items:
+        if isinstance(item, Unreadable):
+            set_aside.append(held(item, _unreadable_reason(item)))
+            continue
         try:
             records.append(parse(item))
         except Unstorable as refused:
@@ -58,11 +67,45 @@ def split(items: Iterable[Any], parse: Callable[[Any], R]) -> tuple[list[R], lis
     return records, set_aside
 
 
-def _shown_id(obj: Any) -> str:
-    identifier = obj.get("id") if isinstance(obj, Mapping) else None
+def _unreadable_reason(item: Unreadable) -> str:
+    """Why an object too deep to be read at all is held."""
+    return f"nested {item.depth} levels deep, too deep to be read (at most {MAX_DEPTH} are stored)"
+
+
+def storable_text(text: str, limit: int | None = None) -> str:
+    """``text`` as any backend's text column holds it, cut to ``limit`` characters: as it is,
+    or, when it holds a NUL or a lone surrogate, escaped as in JSON (``\\u0000``, every
+    character past ASCII included)."""
+    if text_problem(text) is not None:
+        text = json.dumps(text, ensure_ascii=True)[1:-1]
+    return text if limit is None else text[:limit]
+
+
+def _raw(obj: Any, shown_id: str) -> str:
+    """``obj`` as ASCII JSON. An object nested too deep to be written out again (it was read
+    deeper in another thread's stack) is held as its id and why, with FeedAMP's copy as the
+    one to look at; one that is no JSON value, as its ``repr``."""
+    try:
+        return json.dumps(obj, ensure_ascii=True)
+    except RecursionError:
+        pass
+    except (TypeError, ValueError):
+        try:
+            return json.dumps(repr(obj)[:10_000], ensure_ascii=True)
+        except RecursionError:
+            pass
+    return json.dumps({"id": shown_id, "unwritable": "nested too deep to be written out"})
+
+
+def _ascii(text: str) -> str:
+    """JSON text with every character past ASCII, and any NUL, written as its escape."""
+    return "".join(
+        char if " " <= char < "\x7f" or char in "\t\n\r" else json.dumps(char)[1:-1]
+        for char in text
+    )
+
+
+def _shown_id(identifier: Any) -> str:
     if isinstance(identifier, bool) or not isinstance(identifier, str | int):
         return ""
-    text = str(identifier)
-    if text_problem(text) is not None:
-        text = text.encode("ascii", "backslashreplace").decode("ascii")
-    return text[:ID_MAX_CHARS]
+    return storable_text(str(identifier), ID_MAX_CHARS)

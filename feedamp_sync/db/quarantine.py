@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.errors import database_error_on_outage, raises_database_error
 from feedamp_sync.db.transactions import in_transaction
-from feedamp_sync.quarantine import Held
+from feedamp_sync.quarantine import Held, storable_text
 
 CURSOR_MAX_CHARS: Final = 255
 
@@ -96,7 +96,7 @@ def _hold(
             )
         )
     )
-    cursor = page_cursor[:CURSOR_MAX_CHARS] if page_cursor is not None else None
+    cursor = storable_text(page_cursor, CURSOR_MAX_CHARS) if page_cursor is not None else None
     for fingerprint in sorted(known):
         conn.execute(
             update(t.quarantine)

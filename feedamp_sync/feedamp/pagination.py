@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final
 
+from feedamp_sync.feedamp.nesting import Unreadable
+
 
 @dataclass(frozen=True)
 class Page:
@@ -77,10 +79,17 @@ def follow_cursor(
 
 
 def _item_key(item: Any) -> str:
-    """What tells one listed item from another: its id, or its whole text without one."""
-    identifier = item.get("id") if isinstance(item, dict) else None
+    """What tells one listed item from another: its id, or its whole text without one (as
+    sent, for an item too deep to be read). Writing an item out again cannot go deeper than
+    reading it did: ``json.loads`` read it, from deeper in this thread's stack."""
+    if isinstance(item, Unreadable):
+        identifier = item.id
+    else:
+        identifier = item.get("id") if isinstance(item, dict) else None
     if isinstance(identifier, str | int) and not isinstance(identifier, bool):
         return f"id:{identifier}"
+    if isinstance(item, Unreadable):
+        return f"text:{item.text}"
     return f"item:{json.dumps(item, sort_keys=True, default=repr)}"
 
 

@@ -14,6 +14,7 @@ import json
 from typing import Any, Final
 
 from feedamp_sync.errors import ApiResponseInvalid
+from feedamp_sync.feedamp.nesting import read_by_item
 
 ERROR_MESSAGE_MAX_CHARS: Final = 300
 _ERROR_KEYS: Final = ("error", "message", "errors")
@@ -21,11 +22,27 @@ _ERROR_KEYS: Final = ("error", "message", "errors")
 
 def _decode(endpoint: str, content: bytes) -> Any:
     try:
-        return json.loads(content, parse_constant=_refuse_constant)
+        return _loads(content)
+    except RecursionError:
+        raise _too_deep(endpoint, content) from None
     except ValueError:
-        raise ApiResponseInvalid(
-            f"{endpoint}: the body is not JSON ({len(content)} bytes)"
-        ) from None
+        raise _not_json(endpoint, content) from None
+
+
+def _loads(content: bytes | str) -> Any:
+    """The body read as strict JSON; RecursionError past about a thousand levels of nesting
+    (see ``nesting``)."""
+    return json.loads(content, parse_constant=_refuse_constant)
+
+
+def _not_json(endpoint: str, content: bytes) -> ApiResponseInvalid:
+    return ApiResponseInvalid(f"{endpoint}: the body is not JSON ({len(content)} bytes)")
+
+
+def _too_deep(endpoint: str, content: bytes) -> ApiResponseInvalid:
+    return ApiResponseInvalid(
+        f"{endpoint}: the body is nested too deep to be read ({len(content)} bytes)"
+    )
 
 
 def _refuse_constant(name: str) -> Any:
@@ -77,11 +94,18 @@ def page(endpoint: str, content: bytes, key: str) -> tuple[list[Any], str | None
     """The items under ``key`` (``orders`` or ``returns``) and the cursor of the next page.
 
     The items are as received: one without a usable id is set aside by the caller (it is
-    quarantined), not allowed to fail the page. The next cursor is None at the end of the
+    quarantined), not allowed to fail the page; so is one nested too deep to be read at all,
+    an :class:`~feedamp_sync.feedamp.nesting.Unreadable` with the text FeedAMP sent (the
+    page is then read item by item). The next cursor is None at the end of the
     list, which FeedAMP may signal with a null, absent or empty ``next_cursor``, or with an
     empty page.
     """
-    body = _decode(endpoint, content)
+    try:
+        body = _loads(content)
+    except RecursionError:
+        body = _read_by_item(endpoint, content, key)
+    except ValueError:
+        raise _not_json(endpoint, content) from None
     records = _wrapped(endpoint, body, key)
     if not isinstance(records, list):
         raise ApiResponseInvalid(f"{endpoint}: {key!r} is a {_type_name(records)}, not a list")
@@ -91,6 +115,19 @@ def page(endpoint: str, content: bytes, key: str) -> tuple[list[Any], str | None
     if not records or cursor is None or cursor == "":
         return records, None
     return records, str(cursor)
+
+
+def _read_by_item(endpoint: str, content: bytes, key: str) -> Any:
+    """A body too deep to be read whole, read member by member and its ``key`` list item by
+    item: an item too deep to be read is an :class:`~feedamp_sync.feedamp.nesting.Unreadable`
+    among the others."""
+    try:
+        text = content.decode(json.detect_encoding(content), "surrogatepass")
+        return read_by_item(text, key, _loads)
+    except RecursionError:
+        raise _too_deep(endpoint, content) from None
+    except ValueError:
+        raise _not_json(endpoint, content) from None
 
 
 def wrapped_record(endpoint: str, content: bytes, key: str) -> dict[str, Any]:
@@ -132,17 +169,18 @@ def error_message(content: bytes) -> str:
     """
     text = content.decode("utf-8", errors="replace").strip()
     try:
-        body = json.loads(text)
-    except ValueError:
-        body = None
+        message = _message_in(json.loads(text))
+    except (ValueError, RecursionError):  # not JSON, or too deep to read or to flatten
+        message = ""
+    return _truncate(message or text)
+
+
+def _message_in(body: Any) -> str:
     if isinstance(body, dict):
-        for key in _ERROR_KEYS:
-            message = _flatten(body.get(key))
-            if message:
-                return _truncate(message)
-    elif isinstance(body, str | list):
-        text = _flatten(body) or text
-    return _truncate(text)
+        return next((m for key in _ERROR_KEYS if (m := _flatten(body.get(key)))), "")
+    if isinstance(body, str | list):
+        return _flatten(body)
+    return ""
 
 
 def _flatten(value: Any) -> str:

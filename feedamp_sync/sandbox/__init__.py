@@ -19,6 +19,7 @@ from feedamp_sync.sandbox.ledger import LedgerEntry
 from feedamp_sync.sandbox.receiver import WebhookReceiver
 from feedamp_sync.sandbox.server import SandboxServer
 from feedamp_sync.sandbox.vocab import ENDPOINTS, RETURN_STATES
+from feedamp_sync.sandbox.wire import Verbatim
 
 __all__ = [
     "ENDPOINTS",
@@ -27,5 +28,6 @@ __all__ = [
     "LedgerEntry",
     "Sandbox",
     "SandboxServer",
+    "Verbatim",
     "WebhookReceiver",
 ]

@@ -8,6 +8,7 @@ only module that turns them into bytes on a connection.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -48,13 +49,34 @@ class Response:
     """Send the body one byte at a time, this long apart (the ``drip`` fault)."""
 
 
+@dataclass(frozen=True)
+class Verbatim:
+    """JSON text to be written into an answer as it is, where a value is expected: a value
+    Python's encoder cannot write, such as one nested thousands of levels deep (an order
+    served malformed on purpose)."""
+
+    text: str
+
+
 def json_response(status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()) -> Response:
     """Serialise ``payload`` compactly; UTF-8 JSON is the only content type the API uses.
 
     A lone surrogate (an order served malformed on purpose) is written as its JSON escape,
-    ``\\ud800``, as a real server's encoder would: it is no UTF-8 character.
+    ``\\ud800``, as a real server's encoder would: it is no UTF-8 character. A
+    :class:`Verbatim` value is written as its text.
     """
-    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    verbatim: dict[str, str] = {}
+
+    def placeholder(value: Any) -> str:
+        if not isinstance(value, Verbatim):
+            raise TypeError(f"{type(value).__name__} is not JSON")
+        mark = f"verbatim-{secrets.token_hex(8)}"
+        verbatim[json.dumps(mark)] = value.text
+        return mark
+
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=placeholder)
+    for mark, written in verbatim.items():
+        text = text.replace(mark, written, 1)
     body = text.encode("utf-8", "backslashreplace")
     return Response(status=status, body=body, headers=headers)
 

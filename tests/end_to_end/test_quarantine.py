@@ -2,9 +2,10 @@
 
 The sandbox serves some of its orders mangled, one defect each, the way a real feed might: text
 PostgreSQL cannot hold, ids no column fits, numbers and dates past every column's range, JSON
-nested past MariaDB's limit. Each is held in ``feedamp_quarantine`` with its reason and raw
-text and never confirmed, while the good orders of the same page go through; once FeedAMP
-serves an order sanely, the next pass stores and confirms it and resolves its entry.
+nested past MariaDB's limit, or past what Python's JSON reader can read at all. Each is held
+in ``feedamp_quarantine`` with its reason and raw text and never confirmed, while the good
+orders of the same page go through; once FeedAMP serves an order sanely, the next pass stores
+and confirms it and resolves its entry.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from feedamp_sync.sandbox import Sandbox, SandboxServer
+from feedamp_sync.sandbox import Sandbox, SandboxServer, Verbatim
 from tests.end_to_end.actions import QUICK_RETRIES
 from tests.end_to_end.harness import cli, cli_json, write_config
 
@@ -39,6 +40,8 @@ def first_line(**fields: Any) -> Callable[[Json], Json]:
 DEFECTS: dict[str, tuple[Callable[[Json], Any], str]] = {
     "nul": (info(shipping_full_name="Ann\x00Lee"), "contains a NUL character"),
     "lone-surrogate": (info(shipping_full_name="Ann \ud800"), "unpaired surrogate"),
+    "nul-id": (lambda o: {**o, "id": "A\x00B"}, "contains a NUL character"),
+    "lone-surrogate-id": (lambda o: {**o, "id": "A\ud800B"}, "unpaired surrogate"),
     "long-id": (lambda o: {**o, "id": "9" * 65}, "over 64 characters"),
     "huge-int-id": (lambda o: {**o, "id": 10**70}, "over 64 characters"),
     "no-id": (lambda o: {k: v for k, v in o.items() if k != "id"}, "not a usable id"),
@@ -63,7 +66,7 @@ def test_malformed_orders_are_quarantined_while_their_page_is_stored_and_confirm
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Twelve defects, twelve entries with their reasons; every good order is confirmed."""
+    """One entry per defect, with its reason; every good order is confirmed."""
     orders = sandbox.add_orders(len(DEFECTS) + 8)
     mangled = dict(zip(DEFECTS, orders, strict=False))
     for defect, order_id in mangled.items():
@@ -102,6 +105,63 @@ def test_an_entry_keeps_the_order_exactly_as_sent(
     assert code == 0, err
     raw = json.loads(json.loads(out)["raw"])
     assert raw["order_info"]["shipping_full_name"] == "Ann\x00Lee"
+
+
+@pytest.mark.parametrize(
+    ("identifier", "shown"),
+    [("A\x00B", "A\\u0000B"), ("A\ud800B", "A\\ud800B")],
+    ids=["nul", "lone-surrogate"],
+)
+def test_an_id_no_column_can_hold_is_shown_escaped(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    identifier: str,
+    shown: str,
+) -> None:
+    """The entry names the order by its id as JSON writes it; the raw text keeps it exact."""
+    [order_id] = sandbox.add_orders(1)
+    sandbox.serve_order_as(order_id, lambda order: {**order, "id": identifier})
+    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+    assert cli(capsys, config, "run", "--once")[0] == 0
+    [entry] = cli_json(capsys, config, "quarantine", "list")
+    assert entry["feedamp_id"] == shown
+    code, out, err = cli(capsys, config, "quarantine", "show", str(entry["id"]))
+    assert code == 0, err
+    assert json.loads(json.loads(out)["raw"])["id"] == identifier
+
+
+def test_an_order_too_deep_to_read_is_quarantined_while_its_page_is_confirmed(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An order nested 5,000 deep (past the thousand levels Python's JSON reader follows)
+    would leave its page unreadable: the page is read order by order instead, the good ones
+    stored and confirmed, and the deep one held with the text FeedAMP sent."""
+    deep, *good = sandbox.add_orders(6)
+    nested = "[" * 5000 + "]" * 5000
+    sandbox.serve_order_as(deep, lambda order: {**order, "gift": Verbatim(nested)})
+    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+
+    code, _, err = cli(capsys, config, "run", "--once")
+
+    assert code == 0, err
+    assert sandbox.unconfirmed_orders() == [deep]
+    stored = {row["feedamp_id"] for row in cli_json(capsys, config, "orders", "list")}
+    assert stored == set(good)
+    [entry] = cli_json(capsys, config, "quarantine", "list")
+    assert (entry["feedamp_id"], entry["kind"]) == (deep, "order")
+    assert "nested 5001 levels deep, too deep to be read" in entry["reason"]
+    code, out, err = cli(capsys, config, "quarantine", "show", str(entry["id"]))
+    assert code == 0, err
+    assert nested in json.loads(out)["raw"]
 
 
 def test_an_order_served_sanely_again_is_stored_confirmed_and_its_entry_resolved(

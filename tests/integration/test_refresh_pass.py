@@ -19,7 +19,7 @@ from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import order_record
 from feedamp_sync.refresh import OrdersRefreshed, refresh_orders
-from feedamp_sync.sandbox import Sandbox, SandboxServer
+from feedamp_sync.sandbox import Sandbox, SandboxServer, Verbatim
 from feedamp_sync.settings import AccountSettings, ApiSettings, RefreshSettings
 
 PASSWORD = "demo-password"
@@ -154,6 +154,24 @@ def test_an_unknown_order_and_a_malformed_one_do_not_stop_the_others(
     with engine.connect() as conn:
         assert conn.scalar(select(t.quarantine.c.feedamp_id)) == malformed
     assert stored(engine, "404404").refreshed_at > datetime.now(UTC) - STALE / 2
+
+
+def test_an_order_too_deep_to_read_does_not_stop_the_others(
+    sandbox: Sandbox, client: FeedampClient, engine: Engine
+) -> None:
+    """GET order answered with an order nested 5,000 deep is an unusable answer, logged and
+    put at the back of the queue as a 404 is; the order after it is read and stored."""
+    deep, fine = stored_confirmed(sandbox, client, engine, 2)
+    nested = Verbatim("[" * 5000 + "]" * 5000)
+    sandbox.serve_order_as(deep, lambda order: {**order, "gift": nested})
+    sandbox.set_order_state(fine, "FULFILLED", "SHIPPED")
+    with capture_logs() as logs:
+        refreshed = refresh(client, engine)
+    assert (refreshed.unreadable, refreshed.read) == (1, 1)
+    [failed] = [e for e in logs if e["event"] == "order_refresh_failed"]
+    assert (failed["feedamp_id"], "nested too deep" in failed["error"]) == (deep, True)
+    assert stored(engine, fine).state == "FULFILLED"
+    assert stored(engine, deep).refreshed_at > datetime.now(UTC) - STALE / 2
 
 
 def test_a_stop_ends_the_pass_before_the_next_order(

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from feedamp_sync.sandbox import Sandbox
+from feedamp_sync.sandbox import Sandbox, Verbatim
 
 NEW_ORDERS = "/api/v1/orders/new"
 
@@ -208,3 +208,16 @@ def test_generated_world_is_deterministic_for_a_seed() -> None:
     assert returns[0] == returns[1]
     assert [worlds[0].order(i) for i in orders[0]] == [worlds[1].order(i) for i in orders[0]]
     assert [worlds[0].return_(i) for i in returns[0]] == [worlds[1].return_(i) for i in returns[0]]
+
+
+def test_an_order_can_be_served_with_json_text_python_cannot_write(
+    sandbox: Sandbox, api: httpx.Client
+) -> None:
+    """A Verbatim value goes into the answer as its text: here lists nested 5,000 deep,
+    which json.dumps refuses, in the order's place among the others."""
+    first, deep = sandbox.add_orders(2)
+    nested = "[" * 5000 + "]" * 5000
+    sandbox.serve_order_as(deep, lambda order: {"id": order["id"], "gift": Verbatim(nested)})
+    text = api.get(NEW_ORDERS).raise_for_status().text
+    assert f'{{"id":"{deep}","gift":{nested}}}' in text
+    assert text.index(f'"id":"{first}"') < text.index(nested)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from feedamp_sync.feedamp.nesting import Unreadable
 from feedamp_sync.feedamp.pagination import Page, follow_cursor
 from feedamp_sync.feedamp.params import new_orders_params, returns_params, utc_timestamp
 
@@ -78,11 +79,11 @@ def test_new_orders_flag_is_sent_as_true_or_false() -> None:
     }
 
 
-def pages_from(*answers: tuple[list[dict[str, Any]], str | None]) -> tuple[list[str | None], Any]:
+def pages_from(*answers: tuple[list[Any], str | None]) -> tuple[list[str | None], Any]:
     asked: list[str | None] = []
     queue = list(answers)
 
-    def fetch(cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def fetch(cursor: str | None) -> tuple[list[Any], str | None]:
         asked.append(cursor)
         return queue.pop(0)
 
@@ -140,5 +141,23 @@ def test_items_without_an_id_are_told_apart_by_their_text() -> None:
     """An item with no id still counts as seen once the same item comes again."""
     stalled: list[str | None] = []
     _, fetch = pages_from(([{"x": 1}], "a"), ([{"x": 1}], "b"))
+    list(follow_cursor(fetch, on_repeat=ignore, on_no_progress=stalled.append))
+    assert stalled == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("first", "again"),
+    [
+        (Unreadable("[[[]]]", 3, "7"), Unreadable('{"id": "7"}', 1, "7")),
+        (Unreadable("[[[]]]", 3, None), Unreadable("[[[]]]", 3, None)),
+    ],
+    ids=["by-id", "by-text"],
+)
+def test_items_too_deep_to_read_are_told_apart_by_their_id_or_text(
+    first: Unreadable, again: Unreadable
+) -> None:
+    """An item too deep to be read counts as seen by its id, or without one by its text."""
+    stalled: list[str | None] = []
+    _, fetch = pages_from(([first], "a"), ([again], "b"))
     list(follow_cursor(fetch, on_repeat=ignore, on_no_progress=stalled.append))
     assert stalled == ["a"]

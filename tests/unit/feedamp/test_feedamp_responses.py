@@ -9,12 +9,21 @@ import pytest
 
 from feedamp_sync.errors import ApiResponseInvalid
 from feedamp_sync.feedamp import responses
+from feedamp_sync.feedamp.nesting import Unreadable
 
 ORDER = {"id": "123", "state": "ORDERED", "order_info": {"mp_order_number": "111-9"}}
 
 
 def raw(body: Any) -> bytes:
     return json.dumps(body).encode()
+
+
+def nested(levels: int) -> str:
+    """JSON lists nested ``levels`` deep: past a thousand, more than ``json.loads`` can read."""
+    return "[" * levels + "]" * levels
+
+
+DEEP_ORDER = '{"id": "124", "gift": ' + nested(5000) + "}"
 
 
 def test_page_returns_items_and_next_cursor() -> None:
@@ -181,3 +190,63 @@ def test_long_error_text_is_truncated_to_300_characters() -> None:
     message = responses.error_message(b"x" * 5000)
     assert len(message) == 300
     assert message.endswith("...")
+
+
+def test_an_order_too_deep_to_read_is_handed_on_as_its_text_beside_the_others() -> None:
+    """One order nested 5,000 deep does not cost its page: the others are read, and it comes
+    as the text FeedAMP sent, with its depth and id, for the poller to quarantine."""
+    other = {**ORDER, "id": "125", "note": "Grüße [{"}
+    content = (
+        '{"orders": [' + json.dumps(ORDER) + ", " + DEEP_ORDER + ", " + json.dumps(other) + "],"
+        ' "next_cursor": "c2"}'
+    ).encode()
+    items, cursor = responses.page("new_orders", content, "orders")
+    assert (items[0], items[2], cursor) == (ORDER, other, "c2")
+    assert items[1] == Unreadable(DEEP_ORDER, 5001, "124")
+
+
+def test_an_item_too_deep_to_read_without_an_object_around_it_has_no_id() -> None:
+    """A bare list nested too deep is held too, with no id to show."""
+    content = ('{"orders": [' + nested(3000) + "]}").encode()
+    [item], _ = responses.page("new_orders", content, "orders")
+    assert item == Unreadable(nested(3000), 3000, None)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ('{"orders": [], "extra": ' + nested(3000) + "}", "nested too deep to be read"),
+        ('{"orders": [' + DEEP_ORDER + ", NaN]}", "the body is not JSON"),
+        ('{"orders": [' + DEEP_ORDER + "]", "the body is not JSON"),
+        ('{"orders": [' + DEEP_ORDER + "]} x", "the body is not JSON"),
+    ],
+    ids=["deep-elsewhere", "bad-item-beside", "unclosed", "trailing-text"],
+)
+def test_a_deep_body_read_item_by_item_is_still_checked(content: str, problem: str) -> None:
+    """Read item by item, the body is as strict as when read whole; what is too deep outside
+    the list of orders cannot be set aside, so the page is refused."""
+    with pytest.raises(ApiResponseInvalid, match=problem):
+        responses.page("new_orders", content.encode(), "orders")
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda content: responses.wrapped_record("get_order", content, "order"),
+        lambda content: responses.confirmed_order(content),
+        lambda content: responses.refund(content),
+    ],
+    ids=["get-order", "confirm", "refund"],
+)
+def test_a_single_object_too_deep_to_read_is_an_unusable_answer(read: Any) -> None:
+    """GET order, confirm and refund answers nested too deep raise ApiResponseInvalid (the
+    refresh job logs it and goes on), not RecursionError."""
+    with pytest.raises(ApiResponseInvalid, match="nested too deep to be read"):
+        read(('{"order": [' + DEEP_ORDER + "]}").encode())
+
+
+def test_an_error_body_too_deep_to_read_is_told_by_its_text() -> None:
+    """An error body nested too deep gives its first 300 characters, as text that is not
+    JSON does."""
+    message = responses.error_message(nested(5000).encode())
+    assert message == "[" * 297 + "..."
