@@ -18,6 +18,9 @@ never loses the history it was checked against.
 The event log has no status: every event goes once ``occurred_at`` is before the cut-off (a
 consumer that has not read it by then, ``keep_days`` later, has lost it; the README says so).
 
+A quarantine entry goes once it was resolved before the cut-off; an open one (no
+``resolved_at``) is kept however old, as a ``dead`` message is.
+
 The SQL that applies these declarations is ``db/retention.py``.
 """
 
@@ -31,6 +34,7 @@ from typing import Any, Final
 OUTBOX: Final = "feedamp_outbox"
 OUTBOX_ATTEMPTS: Final = "feedamp_outbox_attempts"
 EVENTS: Final = "feedamp_events"
+QUARANTINE: Final = "feedamp_quarantine"
 EVERY_ROW: Final = "all"
 """How ``status`` names the rows of a table without statuses, all dated by one column."""
 
@@ -113,6 +117,7 @@ def prunable(history_kinds: Collection[str]) -> tuple[Prunable, ...]:
             history=History("kind", frozenset(history_kinds), ("account", "kind", "target_id")),
         ),
         Prunable(EVENTS, aged=(Aged(None, "occurred_at"),), inserted="occurred_at"),
+        Prunable(QUARANTINE, aged=(Aged(None, "resolved_at"),), inserted="first_seen_at"),
     )
 
 

@@ -50,6 +50,7 @@ def test_db_prune_prints_its_counts_as_json_and_exits_0(
         "feedamp_outbox": 1,
         "feedamp_outbox_attempts": 1,
         "feedamp_events": 0,
+        "feedamp_quarantine": 0,
     }
     assert (shown["complete"], shown["batches"]) == (True, 1)
     assert remaining(engine) == set(aged.values()) - {aged["sent 40 days ago"]}
@@ -62,7 +63,9 @@ def test_keep_days_on_the_command_line_overrides_the_setting_for_that_run(
     code, out, _ = cli(capsys, config, "db", "prune", "--keep-days", "10")
     assert code == 0
     assert out.startswith("pruned rows older than 10 days (before ")
-    assert out.rstrip().endswith("feedamp_outbox 2, feedamp_outbox_attempts 2, feedamp_events 0")
+    assert out.rstrip().endswith(
+        "feedamp_outbox 2, feedamp_outbox_attempts 2, feedamp_events 0, feedamp_quarantine 0"
+    )
     assert remaining(engine) == {aged["dead 40 days ago"], aged["sent 5 days ago"]}
 
 

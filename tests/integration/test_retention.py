@@ -103,6 +103,7 @@ def test_sent_and_cancelled_messages_past_the_cutoff_are_pruned_with_their_attem
         "feedamp_outbox": 2,
         "feedamp_outbox_attempts": 5,
         "feedamp_events": 0,
+        "feedamp_quarantine": 0,
     }
     assert pruned.complete
 
@@ -147,11 +148,12 @@ def test_the_newest_message_is_kept_even_when_past_the_cutoff(engine: Engine) ->
 
 
 def test_orders_and_returns_are_never_pruned(engine: Engine) -> None:
-    """Retention declares the outbox and the event log only: the seller's orders and returns
-    are not its to prune, whatever their age."""
+    """Retention declares the outbox, the event log and the quarantine only: the seller's
+    orders and returns are not its to prune, whatever their age."""
     assert {rule.table for rule in prunable(KINDS.history_kinds)} == {
         "feedamp_outbox",
         "feedamp_events",
+        "feedamp_quarantine",
     }
     assert {d.table for rule in prunable(()) for d in rule.dependents} == {
         "feedamp_outbox_attempts"
@@ -253,6 +255,7 @@ def test_oldest_kept_dates_the_next_message_to_go(engine: Engine) -> None:
     assert oldest == {
         "feedamp_outbox": {"sent": RECENT - timedelta(days=1), "cancelled": None},
         "feedamp_events": {"all": None},
+        "feedamp_quarantine": {"all": None},
     }
 
 
@@ -315,3 +318,40 @@ def test_events_older_than_the_cutoff_are_pruned_by_when_they_occurred(engine: E
         assert list(conn.scalars(select(t.events.c.id).order_by(t.events.c.id))) == kept
     assert pruned.deleted["feedamp_events"] == 1
     assert store(engine).oldest_kept()["feedamp_events"] == {"all": OLD}
+
+
+def quarantined(engine: Engine, fingerprint: str, *, resolved_at: datetime | None) -> int:
+    """A quarantine entry first seen long ago, resolved at ``resolved_at`` (None: open)."""
+    first_seen = OLD - timedelta(days=3650)
+    with engine.begin() as conn:
+        key = conn.execute(
+            t.quarantine.insert().values(
+                account="main",
+                kind="order",
+                feedamp_id=fingerprint,
+                fingerprint=fingerprint,
+                reason="id: is not a usable id",
+                raw="{}",
+                first_seen_at=first_seen,
+                last_seen_at=resolved_at or first_seen,
+                resolved_at=resolved_at,
+            )
+        ).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def test_quarantine_entries_resolved_before_the_cutoff_are_pruned(engine: Engine) -> None:
+    """An entry resolved keep_days ago goes; one resolved since, and an open one however old
+    (an order still held), stay."""
+    quarantined(engine, "resolved long ago", resolved_at=OLD)
+    kept = [
+        quarantined(engine, "open", resolved_at=None),
+        quarantined(engine, "resolved lately", resolved_at=RECENT),
+        quarantined(engine, "newest", resolved_at=OLD),
+    ]
+    pruned = prune(engine)
+    with engine.connect() as conn:
+        ids = conn.scalars(select(t.quarantine.c.id).order_by(t.quarantine.c.id))
+        assert list(ids) == kept
+    assert pruned.deleted["feedamp_quarantine"] == 1

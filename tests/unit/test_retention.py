@@ -9,7 +9,7 @@ from feedamp_sync.retention import OUTBOX, Pruned, cutoff, prunable
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 CUTOFF = cutoff(NOW, 30)
-OUTBOX_RULE, EVENTS_RULE = prunable(KINDS.history_kinds)
+OUTBOX_RULE, EVENTS_RULE, QUARANTINE_RULE = prunable(KINDS.history_kinds)
 
 
 def row(status: str, at: datetime | None) -> dict[str, object]:
@@ -78,3 +78,11 @@ def test_a_pass_reports_its_counts_and_longest_batch() -> None:
         "longest_batch_seconds": 0.25,
         "complete": True,
     }
+
+
+def test_a_quarantine_entry_goes_only_once_resolved_before_the_cutoff() -> None:
+    """An open entry (no resolved_at) is an order or return still held: kept however old."""
+    old = NOW - timedelta(days=3650)
+    assert QUARANTINE_RULE.may_go({"resolved_at": CUTOFF - timedelta(seconds=1)}, CUTOFF)
+    assert not QUARANTINE_RULE.may_go({"resolved_at": CUTOFF}, CUTOFF)
+    assert not QUARANTINE_RULE.may_go({"resolved_at": None, "first_seen_at": old}, CUTOFF)
