@@ -6,6 +6,7 @@ import itertools
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
 
@@ -195,8 +196,37 @@ def poll(engine: Engine, returns: list[Any], on_list: Callable[[], None] = lambd
     )
 
 
+@dataclass
+class Impatient:
+    """An engine whose statements give up waiting for a lock after a moment, and the errors
+    its statements met."""
+
+    engine: Engine
+    failures: list[BaseException] = field(default_factory=list)
+
+
+@pytest.fixture
+def impatient(database_url: str) -> Iterator[Impatient]:
+    made = Impatient(create_engine_for(database_url))
+    backend = backend_name(made.engine)
+
+    @event.listens_for(made.engine, "connect")
+    def wait_briefly(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(SHORT_LOCK_WAIT[backend])
+        cursor.close()
+        dbapi_connection.commit()  # or PostgreSQL's pool would roll the setting back
+
+    @event.listens_for(made.engine, "handle_error")
+    def record(context: ExceptionContext) -> None:
+        made.failures.append(context.original_exception)
+
+    yield made
+    made.engine.dispose()
+
+
 def test_a_lock_waited_for_in_vain_fails_the_poll_and_keeps_its_checkpoint(
-    database_url: str, engine: Engine
+    database_url: str, engine: Engine, impatient: Impatient
 ) -> None:
     """A lock held past the wait is no refusal of the returns: the poll fails after the one
     wait its page costs (not one more per return), holds nothing in quarantine and keeps
@@ -206,33 +236,18 @@ def test_a_lock_waited_for_in_vain_fails_the_poll_and_keeps_its_checkpoint(
     assert poll(engine, returns).complete
     state = SyncStateStore(engine)
     earlier = state.checkpoint("main", "returns")
-    short = create_engine_for(database_url)
-    backend = backend_name(short)
-    lock_waits: list[BaseException] = []
-
-    @event.listens_for(short, "connect")
-    def wait_briefly(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute(SHORT_LOCK_WAIT[backend])
-        cursor.close()
-        dbapi_connection.commit()  # or PostgreSQL's pool would roll the setting back
-
-    @event.listens_for(short, "handle_error")
-    def count(context: ExceptionContext) -> None:
-        lock_waits.append(context.original_exception)
-
     holder = LockHolder(database_url, returns[1]["id"])
+
     try:
         with pytest.raises(DatabaseError):
-            poll(short, returns, on_list=holder.take)
-        assert len(lock_waits) == WAITS_PER_SAVE[backend], lock_waits
-        assert state.checkpoint("main", "returns") == earlier
-        with engine.connect() as conn:
-            assert conn.scalar(select(func.count()).select_from(t.quarantine)) == 0
+            poll(impatient.engine, returns, on_list=holder.take)
     finally:
         holder.release()
-    try:
-        assert poll(short, returns).complete
-    finally:
-        short.dispose()
+
+    backend = backend_name(engine)
+    assert len(impatient.failures) == WAITS_PER_SAVE[backend], impatient.failures
+    assert state.checkpoint("main", "returns") == earlier
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(t.quarantine)) == 0
+    assert poll(impatient.engine, returns).complete
     assert state.checkpoint("main", "returns") != earlier

@@ -26,7 +26,7 @@ def psycopg_error(sqlstate: str) -> Exception:
     return psycopg.errors.lookup(sqlstate)("refused")
 
 
-REFUSALS: dict[str, BaseException] = {
+REFUSALS: dict[str, Exception] = {
     "sqlite-constraint": IntegrityError(UPDATE, None, sqlite3.IntegrityError("NOT NULL")),
     "sqlite-too-big": DataError(UPDATE, None, sqlite3.DataError("string or blob too big")),
     "postgresql-nul": DataError(UPDATE, None, psycopg.DataError("cannot contain NUL (0x00)")),
@@ -46,7 +46,7 @@ REFUSALS: dict[str, BaseException] = {
     "driver-overflow": OverflowError("Python int too large to convert to SQLite INTEGER"),
     "parameter-conversion": StatementError("bind", UPDATE, None, ValueError("naive datetime")),
 }
-NOT_REFUSALS: dict[str, BaseException] = {
+NOT_REFUSALS: dict[str, Exception] = {
     "sqlite-locked": OperationalError(UPDATE, None, sqlite3.OperationalError("database is locked")),
     "postgresql-lock-timeout": OperationalError(UPDATE, None, psycopg_error("55P03")),
     "postgresql-deadlock": OperationalError(UPDATE, None, psycopg_error("40P01")),
