@@ -10,10 +10,14 @@ A ``cancelled`` message is dated by ``next_attempt_at``, the time it was last du
 has no column for the moment of the cancel, so ``outbox cancel`` sets ``next_attempt_at`` to
 that moment (a cancelled message is never due again).
 
-A fulfillment builds on the earlier fulfillments of its order (the quantity check at enqueue,
-and the set sent when FeedAMP's answer shows none): an order's fulfillment messages go only
-together, once none of them is unfinished or younger than the cut-off, so a kept message
-never loses the history it was checked against.
+A fulfillment builds on the earlier fulfillments of its order: the quantity check at enqueue
+counts them, and when GET order shows no fulfillment data they are the set PUT, which FeedAMP
+takes as the order's whole set, so a shipment missing from it is erased. An order's
+fulfillment messages therefore go only together, once none of them is unfinished or younger
+than the cut-off, and only once the order itself is settled: final (``final_at``, set when
+the daemon first reads it fulfilled, cancelled or complete) since before the cut-off. An
+order that is open, or not stored, keeps its whole history whatever its age, since a later
+shipment may still be sent for it.
 
 The event log has no status: every event goes once ``occurred_at`` is before the cut-off (a
 consumer that has not read it by then, ``keep_days`` later, has lost it; the README says so).
@@ -35,6 +39,7 @@ OUTBOX: Final = "feedamp_outbox"
 OUTBOX_ATTEMPTS: Final = "feedamp_outbox_attempts"
 EVENTS: Final = "feedamp_events"
 QUARANTINE: Final = "feedamp_quarantine"
+ORDERS: Final = "feedamp_orders"
 EVERY_ROW: Final = "all"
 """How ``status`` names the rows of a table without statuses, all dated by one column."""
 
@@ -62,13 +67,26 @@ class Dependent:
 
 
 @dataclass(frozen=True)
+class Settled:
+    """A subject is settled once its row in ``table`` has ``column`` (a UTC time, NULL while
+    the subject is open) set. The row is found by ``keys``: pairs of a subject column and the
+    ``table`` column that holds the same value, the subject's last column among them."""
+
+    table: str
+    column: str
+    keys: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class History:
     """Rows whose ``column`` is one of ``values`` are a subject's history (the rows sharing
-    the ``subject`` columns): they go together or not at all."""
+    the ``subject`` columns): they go together or not at all, and, with ``settled``, only
+    once the subject was settled before the cut-off."""
 
     column: str
     values: frozenset[str]
     subject: tuple[str, ...]
+    settled: Settled | None = None
 
 
 @dataclass(frozen=True)
@@ -100,21 +118,39 @@ class Prunable:
         dated: datetime | None = row[column]
         return dated is not None and dated < cutoff
 
-    def history_may_go(self, rows: Iterable[Mapping[str, Any]], cutoff: datetime) -> bool:
-        """Whether a subject's history may go: every one of its rows is past the cut-off."""
+    def history_may_go(
+        self,
+        rows: Iterable[Mapping[str, Any]],
+        cutoff: datetime,
+        settled_at: datetime | None = None,
+    ) -> bool:
+        """Whether a subject's history may go: every one of its rows is past the cut-off and,
+        for a history that waits for its subject, the subject settled (``settled_at``, None
+        while it is open or not found) before the cut-off too."""
+        waits = self.history is not None and self.history.settled is not None
+        if waits and (settled_at is None or settled_at >= cutoff):
+            return False
         return all(self.may_go(row, cutoff) for row in rows)
 
 
 def prunable(history_kinds: Collection[str]) -> tuple[Prunable, ...]:
     """Every table retention prunes. ``history_kinds``: the outbox kinds whose messages later
-    messages of the same target build on (``Kind.builds_on_earlier``)."""
+    messages of the same target build on (``Kind.builds_on_earlier``), all about orders (a
+    fulfillment's target is the order's FeedAMP id)."""
     return (
         Prunable(
             OUTBOX,
             aged=(Aged("sent", "sent_at"), Aged("cancelled", "next_attempt_at")),
             inserted="created_at",
             dependents=(Dependent(OUTBOX_ATTEMPTS, "message_id"),),
-            history=History("kind", frozenset(history_kinds), ("account", "kind", "target_id")),
+            history=History(
+                "kind",
+                frozenset(history_kinds),
+                ("account", "kind", "target_id"),
+                settled=Settled(
+                    ORDERS, "final_at", (("account", "account"), ("target_id", "feedamp_id"))
+                ),
+            ),
         ),
         Prunable(EVENTS, aged=(Aged(None, "occurred_at"),), inserted="occurred_at"),
         Prunable(QUARANTINE, aged=(Aged(None, "resolved_at"),), inserted="first_seen_at"),

@@ -4,7 +4,8 @@ A pass walks a table by primary key in windows of ``batch_size`` rows, from the 
 first row inserted at or after the cut-off (or the newest row, which is never pruned: an
 emptied table could start its ids again on a database that forgets its counter, and
 generated refund numbers carry the message id). Each window is one short transaction: its
-rows are read by id alone, the ones that may go are decided in Python, locked by id with
+rows are read by id alone, the ones that may go are decided in Python (a history with its
+rows and, for an order's fulfillments, the order's ``final_at``), locked by id with
 their age checked again (``FOR UPDATE SKIP LOCKED`` on PostgreSQL and MariaDB: a row a
 worker holds is left for the next pass, and two pruners never wait for each other), and
 deleted, the rows that depend on them first. The pass then rests as long as the batch took,
@@ -16,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any, Final
@@ -26,7 +27,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, delete, f
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.errors import database_error_on_outage
 from feedamp_sync.db.transactions import in_transaction
-from feedamp_sync.retention import Aged, Prunable, Pruned
+from feedamp_sync.retention import Aged, History, Prunable, Pruned
 
 REST_FACTOR: Final = 1.0
 """How long a pass rests between batches, as a multiple of the batch's own time."""
@@ -211,9 +212,39 @@ def _kept_for_history(
         for found_row in found:
             mapping = dict(found_row._mapping)
             history_rows[tuple(mapping[c] for c in history.subject)].append(mapping)
+    settled_at = _settled_at(conn, history, by_group)
     return {
         row_id
         for key, ids in subjects.items()
-        if not rule.history_may_go(history_rows[key], cutoff)
+        if not rule.history_may_go(history_rows[key], cutoff, settled_at.get(key))
         for row_id in ids
     }
+
+
+def _settled_at(
+    conn: Connection, history: History, by_group: Mapping[tuple[Any, ...], set[Any]]
+) -> dict[tuple[Any, ...], datetime | None]:
+    """When each subject was settled (an order's ``final_at``), by subject; a subject not
+    stored is absent. Read by the order table's unique key and without a lock: the poller and
+    the refresh job write those rows, and retention never waits for them."""
+    settled = history.settled
+    if settled is None:
+        return {}
+    table = t.metadata.tables[settled.table]
+    column_of = dict(settled.keys)
+    *grouping, last = history.subject
+    found: dict[tuple[Any, ...], datetime | None] = {}
+    for group, values in by_group.items():
+        matched = [
+            table.c[column_of[name]] == value
+            for name, value in zip(grouping, group, strict=True)
+            if name in column_of
+        ]
+        rows = conn.execute(
+            select(table.c[column_of[last]], table.c[settled.column])
+            .where(*matched)
+            .where(table.c[column_of[last]].in_(sorted(values)))
+        )
+        for value, at in rows:
+            found[(*group, value)] = at
+    return found

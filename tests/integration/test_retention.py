@@ -70,6 +70,24 @@ def message(
     return message_id
 
 
+def order(
+    engine: Engine, feedamp_id: str, final_at: datetime | None, *, account: str = "main"
+) -> None:
+    """A stored order, final since ``final_at`` (None: open)."""
+    with engine.begin() as conn:
+        conn.execute(
+            t.orders.insert().values(
+                account=account,
+                feedamp_id=feedamp_id,
+                first_seen_at=OLD,
+                last_seen_at=OLD,
+                updated_at=final_at or OLD,
+                data={"id": feedamp_id},
+                final_at=final_at,
+            )
+        )
+
+
 def newest(engine: Engine) -> int:
     """A recent message, the newest row: the one retention keeps to hold the id counter."""
     return message(engine, "sent", RECENT, target="newest")
@@ -163,6 +181,7 @@ def test_orders_and_returns_are_never_pruned(engine: Engine) -> None:
 def test_an_orders_fulfillments_are_kept_while_one_of_them_is_recent(engine: Engine) -> None:
     """An old sent fulfillment stays while a later fulfillment of the same order is recent:
     the later one was checked against it, and may still need it."""
+    order(engine, "A", final_at=OLD)
     old = message(engine, "sent", OLD, kind="fulfillment", target="A")
     recent = message(engine, "sent", RECENT, kind="fulfillment", target="A")
     last = newest(engine)
@@ -172,6 +191,7 @@ def test_an_orders_fulfillments_are_kept_while_one_of_them_is_recent(engine: Eng
 
 def test_an_orders_fulfillments_are_kept_while_one_of_them_is_unfinished(engine: Engine) -> None:
     """An old sent fulfillment stays while the order has a dead (or pending) fulfillment."""
+    order(engine, "A", final_at=OLD)
     old = message(engine, "sent", OLD, kind="fulfillment", target="A")
     dead = message(engine, "dead", OLD, kind="fulfillment", target="A")
     last = newest(engine)
@@ -180,8 +200,10 @@ def test_an_orders_fulfillments_are_kept_while_one_of_them_is_unfinished(engine:
 
 
 def test_an_orders_fulfillments_go_together_once_all_are_past_the_cutoff(engine: Engine) -> None:
-    """Every fulfillment of an order past the cut-off goes; another order's recent one, or a
-    recent message of another kind for the same order, does not hold them."""
+    """Every fulfillment of a final order past the cut-off goes; another order's recent one,
+    or a recent message of another kind for the same order, does not hold them."""
+    order(engine, "A", final_at=OLD)
+    order(engine, "B", final_at=OLD)
     message(engine, "sent", OLD, kind="fulfillment", target="A")
     message(engine, "cancelled", OLD, kind="fulfillment", target="A")
     other_order = message(engine, "sent", RECENT, kind="fulfillment", target="B")
@@ -189,6 +211,37 @@ def test_an_orders_fulfillments_go_together_once_all_are_past_the_cutoff(engine:
     last = newest(engine)
     prune(engine)
     assert remaining(engine) == {other_order, other_kind, last}
+
+
+def test_an_open_orders_fulfillments_are_kept_however_old(engine: Engine) -> None:
+    """An order not final yet may still ship, and where GET order shows no fulfillments its
+    next PUT is built from these: they stay, with their attempts, while a confirm goes."""
+    order(engine, "A", final_at=None)
+    kept = message(engine, "sent", OLD - timedelta(days=365), kind="fulfillment", target="A")
+    message(engine, "sent", OLD, kind="confirm", target="A")
+    last = newest(engine)
+    prune(engine)
+    assert remaining(engine) == {kept, last}
+    assert attempts_of(engine)[kept] == 1
+
+
+def test_an_orders_fulfillments_are_kept_until_it_is_final_for_keep_days(engine: Engine) -> None:
+    """An order final only since recently keeps its fulfillments for keep_days more."""
+    order(engine, "A", final_at=RECENT)
+    kept = message(engine, "sent", OLD, kind="fulfillment", target="A")
+    last = newest(engine)
+    prune(engine)
+    assert remaining(engine) == {kept, last}
+
+
+def test_the_fulfillments_of_an_order_not_stored_are_kept(engine: Engine) -> None:
+    """Without the order's row nothing says it is final, so its fulfillments stay; a final
+    order of the same id under another account does not let them go."""
+    order(engine, "A", final_at=OLD, account="other")
+    kept = message(engine, "sent", OLD, kind="fulfillment", target="A")
+    last = newest(engine)
+    prune(engine)
+    assert remaining(engine) == {kept, last}
 
 
 def test_a_cancel_dates_the_message_from_that_moment(engine: Engine) -> None:

@@ -51,9 +51,34 @@ def test_a_dead_row_is_kept_however_old() -> None:
 def test_a_history_goes_only_when_every_row_of_it_may_go() -> None:
     """One recent or unfinished fulfillment of an order keeps all of its fulfillments."""
     old = row("sent", NOW - timedelta(days=40))
-    assert OUTBOX_RULE.history_may_go([old, row("cancelled", NOW - timedelta(days=31))], CUTOFF)
-    assert not OUTBOX_RULE.history_may_go([old, row("sent", NOW - timedelta(days=2))], CUTOFF)
-    assert not OUTBOX_RULE.history_may_go([old, row("pending", NOW - timedelta(days=40))], CUTOFF)
+    final = NOW - timedelta(days=35)
+    assert OUTBOX_RULE.history_may_go(
+        [old, row("cancelled", NOW - timedelta(days=31))], CUTOFF, final
+    )
+    assert not OUTBOX_RULE.history_may_go(
+        [old, row("sent", NOW - timedelta(days=2))], CUTOFF, final
+    )
+    assert not OUTBOX_RULE.history_may_go(
+        [old, row("pending", NOW - timedelta(days=40))], CUTOFF, final
+    )
+
+
+def test_a_history_that_waits_for_its_order_goes_only_once_final_before_the_cutoff() -> None:
+    """Old, finished fulfillments still stay while their order is open (or not stored), and
+    while it has been final for less than keep_days."""
+    old = [row("sent", NOW - timedelta(days=40))]
+    assert not OUTBOX_RULE.history_may_go(old, CUTOFF, settled_at=None)
+    assert not OUTBOX_RULE.history_may_go(old, CUTOFF, settled_at=CUTOFF)
+    assert OUTBOX_RULE.history_may_go(old, CUTOFF, settled_at=CUTOFF - timedelta(seconds=1))
+
+
+def test_fulfillments_wait_for_their_order_to_be_final() -> None:
+    """An order is found by the message's account and target id; final_at says it settled."""
+    history = OUTBOX_RULE.history
+    assert history is not None
+    assert history.settled is not None
+    assert (history.settled.table, history.settled.column) == ("feedamp_orders", "final_at")
+    assert dict(history.settled.keys) == {"account": "account", "target_id": "feedamp_id"}
 
 
 def test_fulfillments_are_the_outbox_history_by_order() -> None:
