@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, Final
 
 import click
 
 from feedamp_sync.app import open_database
 from feedamp_sync.cli.common import EXIT_FAILURE, EXIT_OK, Context, pass_context, to_json
 from feedamp_sync.cli.fetching import account_client, chosen_account
-from feedamp_sync.cli.table import table
+from feedamp_sync.cli.table import cell, table
 from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.refresh import read_return
@@ -58,16 +59,52 @@ def returns_list(
 @returns.command("show")
 @click.argument("return_id")
 @click.option("--account", help="The account, when several share the FeedAMP id.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Machine-readable output, with the full return object as received.",
+)
 @pass_context
-def returns_show(context: Context, return_id: str, account: str | None) -> int:
-    """One stored return as JSON, with its lines and the full return object as received."""
+def returns_show(context: Context, return_id: str, account: str | None, as_json: bool) -> int:
+    """One stored return: its summary and its lines. --json adds the full return object
+    as received."""
     with open_database(context.settings) as engine:
         found = ReturnStore(engine).get(return_id, account=account)
     if found is None:
         click.echo(f"feedamp-sync: no stored return with FeedAMP id {return_id}", err=True)
         return EXIT_FAILURE
-    click.echo(to_json(found))
+    click.echo(to_json(found) if as_json else "\n".join(_described(found)))
     return EXIT_OK
+
+
+LINE_COLUMNS: Final = {
+    "LINE": "mp_return_line_number",
+    "ID": "feedamp_return_line_id",
+    "ORDER LINE": "mp_order_line_number",
+    "SKU": "sku",
+    "QUANTITY": "quantity",
+    "REASON": "reason",
+}
+
+
+def _described(found: dict[str, Any]) -> list[str]:
+    """The return for people: its summary, then a row per line."""
+    return [
+        f"return {found['feedamp_id']} (account {found['account']}) "
+        f"of order {cell(found['order_feedamp_id'])}",
+        f"  mp return number:        {cell(found['mp_return_number'])}",
+        f"  mp order number:         {cell(found['mp_order_number'])}",
+        f"  merchant return number:  {cell(found['merchant_return_number'])}",
+        f"  state:                   {cell(found['state'])} "
+        f"(since {cell(found['state_changed_at'])})",
+        f"  requested:               {cell(found['request_date'])}",
+        f"  respond by:              {cell(found['respond_by_date'])}",
+        f"  stored:                  {cell(found['first_seen_at'])}; copy changed "
+        f"{cell(found['updated_at'])}",
+        "",
+        table(LINE_COLUMNS, found["lines"]),
+    ]
 
 
 @returns.command("fetch")

@@ -400,6 +400,7 @@ class OrderStore:
             t.orders.c.first_seen_at,
             t.orders.c.last_seen_at,
             t.orders.c.updated_at,
+            t.orders.c.final_at,
             t.orders.c.data,
         ).where(t.orders.c.feedamp_id == feedamp_id)
         if account is not None:

@@ -254,11 +254,12 @@ class OutboxStore:
 
     def sent_for(self, account: str, target_id: str, kind: str) -> list[dict[str, Any]]:
         """The ``sent`` messages of one kind for a target, oldest first: id, payload (an
-        undecodable one as :class:`~feedamp_sync.model.Undecodable`) and FeedAMP's answer."""
+        undecodable one as :class:`~feedamp_sync.model.Undecodable`), FeedAMP's answer and
+        when it was sent."""
         box = t.outbox.c
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(box.id, json_as_text(box.payload), box.response)
+                select(box.id, json_as_text(box.payload), box.response, box.sent_at)
                 .where(
                     box.account == account,
                     box.target_id == target_id,
@@ -268,7 +269,12 @@ class OutboxStore:
                 .order_by(box.id)
             )
             return [
-                {"id": row.id, "payload": decoded(row.payload), "response": row.response}
+                {
+                    "id": row.id,
+                    "payload": decoded(row.payload),
+                    "response": row.response,
+                    "sent_at": row.sent_at,
+                }
                 for row in rows
             ]
 

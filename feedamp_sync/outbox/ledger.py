@@ -1,57 +1,109 @@
 """Per line of an order: what was ordered, shipped, cancelled and refunded, and by whom.
 
 ``orders show`` answers "what does FeedAMP hold for this order?" with one table. The set
-comes from FeedAMP's latest answer this daemon has (a fulfillment's answer, or the order as
-read back to reconcile one), else from this daemon's own sent messages; each shipment and
-cancellation is attributed to the message that carried it, or to FeedAMP when none of ours
-did (typed into its UI, or sent by another integration). Refunds are this daemon's sent
-refund messages (v1 cannot list refunds). Pure.
+starts from the newest copy of the order FeedAMP gave this daemon that shows fulfillment
+data: the stored copy (kept current by the refresh job and ``orders fetch``, dated by when
+it last changed), or a fulfillment's answer (or the order as read back to reconcile one),
+dated by when that message was sent. Each of our fulfillments sent after that copy, which
+the copy does not show yet, is then applied as its PUT applied it: FeedAMP's set, plus our
+earlier entries it lacked, less what the message withdrew, plus its own entries. With no
+such copy at all the set is this daemon's own sent messages. Each shipment and cancellation
+is attributed to the message that carried it, or to FeedAMP when none of ours did (typed
+into its UI, or sent by another integration). Refunds are this daemon's sent refund
+messages (v1 cannot list refunds). Pure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from feedamp_sync.outbox.fulfillment_set import Holdings, held_by, of_payloads
+from feedamp_sync.outbox.fulfillment_set import (
+    Holdings,
+    held_by,
+    of_payloads,
+    plus,
+    took_effect,
+    union,
+    withdrawn_by,
+    without,
+)
 
 Json = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class SentAction:
-    """A sent seller action of the order: its message id, payload and FeedAMP's answer."""
+    """A sent seller action of the order: its message id, payload, FeedAMP's answer, and
+    when it was sent (None for a row marked sent without a date)."""
 
     message_id: int
     payload: Any
     response: Any = None
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredCopy:
+    """The order as stored (FeedAMP's object) and when that copy last changed."""
+
+    data: Any
+    changed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Which copy of FeedAMP's the ledger starts from, and what was applied on top."""
+
+    shown_by: str
+    """``order`` (the stored copy), ``answer`` (a fulfillment's answer) or ``messages``
+    (no copy shows fulfillment data: this daemon's own sent messages alone)."""
+    at: datetime | None = None
+    message_id: int | None = None
+    """The message whose answer it is, for ``answer``."""
+    applied: tuple[int, ...] = ()
+    """Our messages sent after that copy and applied to it, in order."""
+
+    def fields(self) -> Json:
+        return {
+            "shown_by": self.shown_by,
+            "at": self.at,
+            "message_id": self.message_id,
+            "applied": list(self.applied),
+        }
+
+
+@dataclass(frozen=True)
+class Ledger:
+    lines: list[Json] = field(default_factory=list)
+    basis: Basis = field(default_factory=lambda: Basis("messages"))
 
 
 def order_ledger(
     lines: Sequence[tuple[str, int | None]],
     fulfillments: Sequence[SentAction],
     refunds: Sequence[SentAction],
-) -> list[Json]:
-    """One entry per line (in the order's own order, then any other line named)."""
-    ours = [(f.message_id, f.payload) for f in fulfillments if _is_fulfillment(f.payload)]
-    latest = next(
-        (held for f in reversed(fulfillments) if (held := _held(f.response)) is not None), None
-    )
-    shown = latest if latest is not None else of_payloads(p for _, p in ours)
-    sources = _attributed(shown, ours)
+    stored: StoredCopy | None = None,
+) -> Ledger:
+    """One entry per line (in the order's own order, then any other line named), and the
+    basis of its shipments and cancellations."""
+    ours = [f for f in fulfillments if _is_fulfillment(f.payload)]
+    shown, basis = _shown(ours, stored)
+    sources = _attributed(shown, [(f.message_id, f.payload) for f in ours])
     numbers = [number for number, _ in lines]
     numbers += [number for number in shown if number not in numbers]
     ordered = dict(lines)
     refunded = _refunds_by_line(refunds)
-    ledger: list[Json] = []
+    entries: list[Json] = []
     for number in numbers:
-        entries = sources.get(number, [])
-        shipments = [entry | {"source": s} for kind, entry, s in entries if kind == "shipment"]
+        found = sources.get(number, [])
+        shipments = [entry | {"source": s} for kind, entry, s in found if kind == "shipment"]
         cancellations = [
-            entry | {"source": s} for kind, entry, s in entries if kind == "cancellation"
+            entry | {"source": s} for kind, entry, s in found if kind == "cancellation"
         ]
-        ledger.append(
+        entries.append(
             {
                 "mp_line_number": number,
                 "ordered": ordered.get(number),
@@ -63,7 +115,61 @@ def order_ledger(
                 "refunds": refunded.get(number, []),
             }
         )
-    return ledger
+    return Ledger(entries, basis)
+
+
+def _shown(ours: Sequence[SentAction], stored: StoredCopy | None) -> tuple[Holdings, Basis]:
+    """FeedAMP's newest copy that shows fulfillment data, with our later messages applied;
+    without one, our own messages' entries."""
+    answered = next(
+        (
+            (index, held)
+            for index in reversed(range(len(ours)))
+            if (held := _held(ours[index].response)) is not None
+        ),
+        None,
+    )
+    copy = _held(stored.data) if stored is not None else None
+    if copy is not None and stored is not None and _newer(stored.changed_at, answered, ours):
+        later = [f for f in ours if _after(f.sent_at, stored.changed_at)]
+        start, basis = copy, Basis("order", stored.changed_at)
+    elif answered is not None:
+        index, start = answered
+        later = list(ours[index + 1 :])
+        basis = Basis("answer", ours[index].sent_at, ours[index].message_id)
+    else:
+        return of_payloads(f.payload for f in ours), Basis("messages")
+    current, applied = start, list[int]()
+    for message in later:
+        earlier = of_payloads(f.payload for f in ours if f.message_id < message.message_id)
+        carried, withdrawn = of_payloads([message.payload]), withdrawn_by(message.payload)
+        ours_after = plus(without(earlier, withdrawn)[0], carried)
+        if took_effect(current, ours_after, carried, withdrawn):
+            continue
+        kept, _ = without(union(current, earlier), withdrawn)
+        current = plus(kept, carried)
+        applied.append(message.message_id)
+    return current, Basis(basis.shown_by, basis.at, basis.message_id, tuple(applied))
+
+
+def _newer(
+    changed_at: datetime | None,
+    answered: tuple[int, Holdings] | None,
+    ours: Sequence[SentAction],
+) -> bool:
+    """Whether the stored copy is newer than the latest answer that shows fulfillment data
+    (an undated copy is not; an undated answer is older than any dated copy)."""
+    if answered is None:
+        return True
+    if changed_at is None:
+        return False
+    sent_at = ours[answered[0]].sent_at
+    return sent_at is None or changed_at > sent_at
+
+
+def _after(sent_at: datetime | None, changed_at: datetime | None) -> bool:
+    """Whether a message was sent after the copy last changed (an undated one was not)."""
+    return sent_at is not None and (changed_at is None or sent_at > changed_at)
 
 
 def _held(response: Any) -> Holdings | None:

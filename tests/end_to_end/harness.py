@@ -109,7 +109,7 @@ def cli_json(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> An
 
 
 def cli_shown(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> Any:
-    """The JSON a command prints without being asked (``orders show``, ``returns show``)."""
+    """The JSON a command prints without being asked (``orders fetch``, ``quarantine show``)."""
     code, out, err = cli(capsys, config, *args)
     assert code == 0, err
     return json.loads(out)

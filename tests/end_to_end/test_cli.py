@@ -247,18 +247,6 @@ def test_orders_show_of_an_unknown_order_fails(
     assert (code, "no stored order" in err) == (1, True)
 
 
-@pytest.mark.backends("sqlite")  # refused before the database is read
-@pytest.mark.parametrize("stored", ["orders", "returns"])
-def test_show_has_no_json_flag_since_it_prints_json_anyway(
-    stored: str, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """`orders show` and `returns show` print JSON unasked; a --json that changed nothing is
-    a usage error (exit 2), not silently accepted."""
-    config = write_config(tmp_path, database_url, UNREACHABLE, FAST)
-    code, _, err = cli(capsys, config, stored, "show", "1", "--json")
-    assert (code, "No such option '--json'" in err) == (2, True)
-
-
 @pytest.mark.backends("sqlite")
 def test_status_json_is_one_document_ending_in_a_newline(
     database_url: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -30,7 +30,7 @@ from tests.end_to_end.actions import (
     shipment,
     statuses,
 )
-from tests.end_to_end.harness import cli, cli_json, cli_shown, write_config
+from tests.end_to_end.harness import cli, cli_json, write_config
 
 
 @dataclass
@@ -115,7 +115,7 @@ def test_a_shipment_entered_in_feedamps_ui_survives_our_next_fulfillment(shop: S
 
     assert shop.held() == [("1Z-BY-HAND", 1), ("1Z-OURS", 1)]
     assert set(statuses(shop.engine).values()) == {"sent"}
-    [line] = cli_shown(shop.capsys, shop.config, "orders", "show", shop.order_id)["ledger"][:1]
+    [line] = cli_json(shop.capsys, shop.config, "orders", "show", shop.order_id)["ledger"][:1]
     sources = [(s["tracking_number"], s["source"]) for s in line["shipments"]]
     assert sources[0] == ("1Z-BY-HAND", "feedamp")
     assert sources[1][0] == "1Z-OURS"

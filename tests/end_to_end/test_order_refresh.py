@@ -27,6 +27,7 @@ from tests.end_to_end.harness import (
     PASSWORD,
     USERNAME,
     cli,
+    cli_json,
     cli_shown,
     merged,
     write_config,
@@ -68,7 +69,7 @@ def test_a_cancellation_after_confirm_shows_in_orders_show_after_one_pass(
     sandbox.set_order_state(order_id, "CANCELLED", "CANCELLED")
     refresh_pass(capsys, config)
 
-    shown = cli_shown(capsys, config, "orders", "show", order_id)
+    shown = cli_json(capsys, config, "orders", "show", order_id)
     assert (shown["state"], shown["marketplace_state"]) == ("CANCELLED", "CANCELLED")
     events = [entry["event"] for entry in shown["timeline"]]
     assert events[:2] == ["stored", "message_enqueued"]
@@ -135,7 +136,7 @@ def test_orders_fetch_stores_an_order_confirmed_elsewhere_without_confirming_it(
     run_until_settled(capsys, config, engine)
 
     assert len(sandbox.effects("confirm")) == 1
-    shown = cli_shown(capsys, config, "orders", "show", order_id)
+    shown = cli_json(capsys, config, "orders", "show", order_id)
     assert shown["cp_order_number"] == "LEGACY-1"
     assert shown["confirmed_at"] is not None
     with engine.connect() as conn:

@@ -32,7 +32,6 @@ from tests.end_to_end.harness import (
     USERNAME,
     cli,
     cli_json,
-    cli_shown,
     daemon,
     merged,
     wait_until,
@@ -194,10 +193,10 @@ def test_a_return_moved_to_pending_refund_is_seen_with_a_new_state_changed_at(
     """After the marketplace moves a return to Pending Refund, the next poll records it."""
     [return_id] = sandbox.add_returns(1, states=["Pending Shipping"])
     run_once(capsys, config)
-    before = cli_shown(capsys, config, "returns", "show", return_id)
+    before = cli_json(capsys, config, "returns", "show", return_id)
     sandbox.set_return_state(return_id, "Pending Refund")
     run_once(capsys, config)
-    after = cli_shown(capsys, config, "returns", "show", return_id)
+    after = cli_json(capsys, config, "returns", "show", return_id)
     assert (before["state"], after["state"]) == ("Pending Shipping", "Pending Refund")
     assert datetime.fromisoformat(after["state_changed_at"]) > datetime.fromisoformat(
         before["state_changed_at"]
@@ -297,7 +296,7 @@ def test_returns_show_gives_the_lines_and_the_object_as_received(
     """`returns show` has the typed columns, the lines and the whole return object."""
     [return_id] = sandbox.add_returns(1, states=["Pending Authorization"])
     run_once(capsys, config)
-    shown = cli_shown(capsys, config, "returns", "show", return_id)
+    shown = cli_json(capsys, config, "returns", "show", return_id)
     received = sandbox.return_(return_id)
     assert shown["data"] == received
     assert shown["order_feedamp_id"] == received["order_id"]

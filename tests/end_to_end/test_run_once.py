@@ -14,7 +14,6 @@ from tests.end_to_end.harness import (
     assert_confirmed_exactly_once,
     cli,
     cli_json,
-    cli_shown,
     merged,
     write_config,
 )
@@ -74,7 +73,7 @@ def test_fields_the_docs_do_not_list_survive_into_orders_show(
         tmp_path, database_url, server.base_url, merged(FAST, {"confirm": {"enabled": False}})
     )
     assert cli(capsys, config, "run", "--once")[0] == 0
-    shown = cli_shown(capsys, config, "orders", "show", order_id)
+    shown = cli_json(capsys, config, "orders", "show", order_id)
     undocumented = {"sandbox_channel"} & set(received)
     assert undocumented
     assert shown["data"] == received
