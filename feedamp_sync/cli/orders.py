@@ -146,20 +146,20 @@ def _described(order: dict[str, Any], ledger: Ledger) -> list[str]:
     """The order for people: summary, ledger (a line each, then every entry with its
     source) and timeline."""
     skus = {line["mp_line_number"]: line["sku"] for line in order["lines"]}
-    marketplace_state = order["marketplace_state"]
-    state = cell(order["state"]) + (
-        f" (marketplace: {marketplace_state})" if marketplace_state else ""
-    )
+    marketplace, marketplace_state = order["marketplace"], order["marketplace_state"]
     lines = [
         f"order {order['feedamp_id']} (account {order['account']})",
-        f"  mp order number:  {cell(order['mp_order_number'])} ({cell(order['marketplace'])})",
+        f"  mp order number:  {cell(order['mp_order_number'])}"
+        + (f" ({cell(marketplace)})" if marketplace else ""),
         f"  cp order number:  {cell(order['cp_order_number'])}",
-        f"  state:            {state}",
+        f"  state:            {cell(order['state'])}"
+        + (f" (marketplace: {cell(marketplace_state)})" if marketplace_state else ""),
         f"  purchased:        {cell(order['purchase_date'])}",
         f"  confirmed:        {cell(order['confirmed_at'])}",
         f"  final since:      {cell(order['final_at'])}",
-        f"  stored:           {cell(order['first_seen_at'])}; copy changed "
-        f"{cell(order['updated_at'])}, last read {cell(order['refreshed_at'])}",
+        f"  first stored:     {cell(order['first_seen_at'])}",
+        f"  copy read:        {cell(order['refreshed_at'])} "
+        f"(last changed {cell(order['updated_at'])})",
         "",
         f"ledger, {_basis(ledger.basis)}:",
         table(

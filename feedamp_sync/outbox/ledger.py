@@ -1,6 +1,6 @@
 """Per line of an order: what was ordered, shipped, cancelled and refunded, and by whom.
 
-``orders show`` answers "what does FeedAMP hold for this order?" with one table. The set
+``orders show`` answers "what does FeedAMP hold for this order?" in one command. The set
 starts from the newest copy of the order FeedAMP gave this daemon that shows fulfillment
 data: the stored copy (kept current by the refresh job and ``orders fetch``, dated by when
 it last changed), or a fulfillment's answer (or the order as read back to reconcile one),
