@@ -17,7 +17,14 @@ from feedamp_sync.db.quarantine import QuarantineStore
 from feedamp_sync.db.timeline import order_timeline
 from feedamp_sync.outbox.fulfillment import FULFILLMENT
 from feedamp_sync.outbox.kinds import KINDS
-from feedamp_sync.outbox.ledger import Basis, Ledger, SentAction, StoredCopy, order_ledger
+from feedamp_sync.outbox.ledger import (
+    FEEDAMP,
+    Basis,
+    Ledger,
+    SentAction,
+    StoredCopy,
+    order_ledger,
+)
 from feedamp_sync.outbox.refund import REFUND
 from feedamp_sync.refresh import read_order
 
@@ -256,7 +263,7 @@ def _event(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _source(source: str) -> str:
-    return "FeedAMP" if source == "feedamp" else source
+    return ", ".join("FeedAMP" if part == FEEDAMP else part for part in source.split(", "))
 
 
 def _joined(*parts: Any) -> str:

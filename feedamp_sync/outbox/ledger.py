@@ -9,7 +9,8 @@ the copy does not show yet, is then applied as its PUT applied it: FeedAMP's set
 earlier entries it lacked, less what the message withdrew, plus its own entries. With no
 such copy at all the set is this daemon's own sent messages. Each shipment and cancellation
 is attributed to the message that carried it, or to FeedAMP when none of ours did (typed
-into its UI, or sent by another integration). Refunds are this daemon's sent refund
+into its UI, or sent by another integration), matched as deliveries match them: by tracking
+number (or reason) compared without case, units as sums. Refunds are this daemon's sent refund
 messages (v1 cannot list refunds). Pure.
 """
 
@@ -18,11 +19,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from feedamp_sync.outbox.fulfillment_set import (
     Holdings,
+    Item,
     held_by,
+    item,
     of_payloads,
     plus,
     took_effect,
@@ -32,6 +35,9 @@ from feedamp_sync.outbox.fulfillment_set import (
 )
 
 Json = dict[str, Any]
+FEEDAMP: Final = "feedamp"
+"""The source of units none of our messages carried: typed into FeedAMP's UI, or sent by
+another integration."""
 
 
 @dataclass(frozen=True)
@@ -182,19 +188,40 @@ def _held(response: Any) -> Holdings | None:
 def _attributed(
     shown: Holdings, ours: Sequence[tuple[int, Any]]
 ) -> dict[str, list[tuple[str, Json, str]]]:
-    """Each entry of ``shown`` with the message that carried it, oldest first, or FeedAMP."""
-    claims: dict[tuple[str, tuple[str, str, int]], list[int]] = {}
+    """Each entry of ``shown`` with the messages whose units it shows, oldest first, matched
+    by tracking number (or reason) as deliveries match them; units none of ours carried are
+    FeedAMP's. An entry FeedAMP shows summed (two of our one-unit shipments as one of two
+    units) names both messages."""
+    claims: dict[tuple[str, Item], list[list[int]]] = {}
     for message_id, payload in ours:
         for number, line in of_payloads([payload]).items():
             for key, _ in line.entries:
-                claims.setdefault((number, key), []).append(message_id)
+                claims.setdefault((number, item(key)), []).append([message_id, key[2]])
     attributed: dict[str, list[tuple[str, Json, str]]] = {}
     for number, line in shown.items():
         for key, entry in line.entries:
-            carriers = claims.get((number, key))
-            source = f"message {carriers.pop(0)}" if carriers else "feedamp"
+            source = _carriers(claims.get((number, item(key)), []), key[2])
             attributed.setdefault(number, []).append((key[0], entry, source))
     return attributed
+
+
+def _carriers(claims: list[list[int]], units: int) -> str:
+    """Who the ``units`` of one shown entry came from, taking them from ``claims`` (each
+    ``[message id, units not yet attributed]``, oldest first); the rest are FeedAMP's."""
+    carriers: list[str] = []
+    left = units
+    while left > 0 and claims:
+        message_id, claimed = claims[0]
+        taken = min(claimed, left)
+        left -= taken
+        carriers.append(f"message {message_id}")
+        if taken == claimed:
+            claims.pop(0)
+        else:
+            claims[0][1] = claimed - taken
+    if left > 0 or not carriers:
+        carriers.append(FEEDAMP)
+    return ", ".join(carriers)
 
 
 def _refunds_by_line(refunds: Sequence[SentAction]) -> dict[str, list[Json]]:

@@ -130,3 +130,22 @@ def test_a_shipment_the_stored_copy_already_shows_is_not_added_again() -> None:
     ledger = order_ledger([("L1", 3)], sent, [], copy)
     assert shown(ledger.lines[0]) == [("OURS", "message 8")]
     assert ledger.basis.applied == ()
+
+
+def test_a_shipment_feedamp_shows_summed_names_each_message_whose_units_it_holds() -> None:
+    """Two of our one-unit shipments into one box, shown by FeedAMP as one of two units (and
+    its tracking number upper-cased): both messages, not FeedAMP."""
+    sent = [
+        SentAction(3, payload(shipment("1z-box")), None, SENT),
+        SentAction(4, payload(shipment("1z-box")), answer(shipment("1Z-BOX", 2)), LATER),
+    ]
+    [line] = order_ledger([("L1", 2)], sent, []).lines
+    assert shown(line) == [("1Z-BOX", "message 3, message 4")]
+    assert line["shipped"] == 2
+
+
+def test_units_beyond_what_our_messages_carried_are_feedamps() -> None:
+    """FeedAMP shows two units under our tracking number, of which we sent one."""
+    sent = [SentAction(3, payload(shipment("1Z-BOX")), answer(shipment("1Z-BOX", 2)), SENT)]
+    [line] = order_ledger([("L1", 2)], sent, []).lines
+    assert shown(line) == [("1Z-BOX", "message 3, feedamp")]
