@@ -10,6 +10,8 @@ from feedamp_sync.model import OutboxMessage
 
 CONFIRM_KIND: Final = "confirm"
 """The daemon's own kind: stored with each new order, in the order's transaction."""
+WEBHOOK_KIND: Final = "webhook"
+"""The daemon's own kind: an event handed to a webhook sink, enqueued by the fan-out."""
 
 Outcome = Literal["sent", "retry", "dead", "deferred"]
 

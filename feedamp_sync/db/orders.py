@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, bindparam, func, or_, select, update
 
+from feedamp_sync.core.attempts import CONFIRM_KIND
 from feedamp_sync.core.events import Event, order_changed, order_stored
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.errors import database_error_on_outage, raises_database_error
@@ -52,7 +53,7 @@ class PageSaved:
 
 def confirm_key(account: str, feedamp_id: str) -> str:
     """The outbox ``unique_key`` that allows one confirm message per order."""
-    return f"confirm:{account}:{feedamp_id}"
+    return f"{CONFIRM_KIND}:{account}:{feedamp_id}"
 
 
 class OrderStore:
@@ -233,7 +234,7 @@ class OrderStore:
                 [
                     {
                         "account": account,
-                        "kind": "confirm",
+                        "kind": CONFIRM_KIND,
                         "target_id": c.feedamp_id,
                         "payload": {"cp_order_number": c.cp_order_number},
                         "unique_key": key,

@@ -21,6 +21,7 @@ from typing import Final
 
 from sqlalchemy import Connection, Engine, select, update
 
+from feedamp_sync.core.attempts import WEBHOOK_KIND
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.errors import database_error_on_outage
 from feedamp_sync.db.events import newest_id, public_event, read_after
@@ -33,7 +34,7 @@ FAN_OUT_BATCH: Final = 500
 
 def webhook_key(sink: str, event_id: int) -> str:
     """The ``unique_key`` that allows one message per sink and event."""
-    return f"webhook:{sink}:{event_id}"
+    return f"{WEBHOOK_KIND}:{sink}:{event_id}"
 
 
 class FanOutStore:
@@ -83,7 +84,7 @@ def _batch(
     rows = [
         {
             "account": lane,
-            "kind": "webhook",
+            "kind": WEBHOOK_KIND,
             "target_id": sink,
             "payload": public_event(event),
             "unique_key": key,

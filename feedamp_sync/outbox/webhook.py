@@ -29,6 +29,7 @@ from typing import Annotated, Any, Final
 import httpx
 from pydantic import Field
 
+from feedamp_sync.core.attempts import WEBHOOK_KIND
 from feedamp_sync.core.facts import Target
 from feedamp_sync.errors import ApiUnavailable
 from feedamp_sync.feedamp.ratelimit import RateLimiter
@@ -37,7 +38,6 @@ from feedamp_sync.outbox.delivery import Delivered
 from feedamp_sync.outbox.fields import Shape
 from feedamp_sync.outbox.kind import Kind
 
-WEBHOOK_KIND: Final = "webhook"
 BODY_KEPT_CHARS: Final = 1_000
 """How much of a sink's answer is kept (on the message, or in the attempt's error)."""
 USER_AGENT: Final = "feedamp-sync-webhooks"
