@@ -12,6 +12,8 @@ CONFIRM_KIND: Final = "confirm"
 """The daemon's own kind: stored with each new order, in the order's transaction."""
 WEBHOOK_KIND: Final = "webhook"
 """The daemon's own kind: an event handed to a webhook sink, enqueued by the fan-out."""
+KIND_MAX_CHARS: Final = 32
+"""The longest kind name the outbox's ``kind`` column holds."""
 
 Outcome = Literal["sent", "retry", "dead", "deferred"]
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql
 
+from feedamp_sync.core.attempts import KIND_MAX_CHARS
 from feedamp_sync.db.types import UtcDateTime, json_type, utcnow
 
 metadata: Final = MetaData(
@@ -190,7 +191,7 @@ outbox: Final = Table(
     metadata,
     _id(),
     Column("account", String(64), nullable=False),
-    Column("kind", String(32), nullable=False),
+    Column("kind", String(KIND_MAX_CHARS), nullable=False),
     Column("target_id", String(64), nullable=False),
     Column("payload", json_type(), nullable=False),
     Column("status", String(16), nullable=False, server_default=text("'pending'")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Final
 
+from feedamp_sync.core.attempts import KIND_MAX_CHARS
 from feedamp_sync.core.facts import Target
 from feedamp_sync.errors import InvalidPayload
 from feedamp_sync.outbox.confirm import CONFIRM
@@ -23,13 +24,30 @@ from feedamp_sync.outbox.webhook import WEBHOOK
 
 
 class Kinds(Mapping[str, Kind]):
-    """Kinds by name, in the order declared."""
+    """Kinds by name, in the order declared.
+
+    Refuses at import what would fail later: a name the outbox's ``kind`` column cannot
+    hold (SQLite would store it, PostgreSQL and MariaDB refuse every message of it), and two
+    kinds one CLI name would choose between.
+    """
 
     def __init__(self, kinds: Iterable[Kind]) -> None:
         self._by_name: dict[str, Kind] = {}
+        cli_names: set[str] = set()
         for kind in kinds:
             if kind.name in self._by_name:
                 raise ValueError(f"outbox kind {kind.name!r} is declared twice")
+            if not 0 < len(kind.name) <= KIND_MAX_CHARS:
+                raise ValueError(
+                    f"outbox kind {kind.name!r}: a name has 1 to {KIND_MAX_CHARS} characters"
+                )
+            if kind.cli_name is not None:
+                if kind.cli_name in cli_names:
+                    raise ValueError(
+                        f"outbox kind {kind.name!r}: cli_name {kind.cli_name!r} is another "
+                        "kind's already"
+                    )
+                cli_names.add(kind.cli_name)
             self._by_name[kind.name] = kind
 
     def __getitem__(self, name: str) -> Kind:
@@ -42,7 +60,10 @@ class Kinds(Mapping[str, Kind]):
         return len(self._by_name)
 
     def with_kinds(self, *more: Kind) -> Kinds:
-        """This registry and ``more`` (to extend the daemon, or in a test)."""
+        """This registry and ``more``, for :func:`~feedamp_sync.app.build_app` and
+        :func:`~feedamp_sync.outbox.enqueue.enqueue` (a test's own kind). The CLI
+        (``enqueue``, ``outbox``, ``status``, ``orders show``) and the metrics read only
+        :data:`KINDS`, so a kind the daemon ships is a line there, not an extension."""
         return Kinds([*self.values(), *more])
 
     @property
