@@ -56,7 +56,9 @@ class Jitter(Enum):
     EQUAL = "equal"
     """Between half and all of the ceiling. The outbox uses it: messages that failed together
     (one outage) come back spread out, and none returns sooner than half its backoff, so a
-    message does not spend its attempt budget within seconds of an outage's start."""
+    message does not spend its attempt budget within seconds of an outage's start. A
+    transaction the database aborted as a deadlock's victim waits so too before it runs
+    again (``db/transactions``)."""
 
     FULL = "full"
     """Anywhere from zero to the ceiling. The client's in-call retries use it: threads of one

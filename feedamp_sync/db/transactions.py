@@ -17,11 +17,17 @@ import structlog
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from feedamp_sync.retries import Backoff, Jitter
+
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
 ATTEMPTS: Final = 4
+BACKOFF: Final = Backoff(base_seconds=0.05, cap_seconds=0.2, jitter=Jitter.EQUAL)
+"""The wait before a re-run (25 ms to 200 ms): short, since the transaction that won holds
+its locks only until it commits; spread out, so transactions aborted together do not meet
+again in the same order."""
 _PG_RETRYABLE: Final = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
 _MYSQL_RETRYABLE: Final = frozenset({1213, 1205})  # deadlock, lock wait timeout
 
@@ -46,5 +52,5 @@ def in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
             if attempt >= ATTEMPTS or not is_transient_conflict(error):
                 raise
             log.info("db_transaction_retried", attempt=attempt, reason=type(error.orig).__name__)
-            time.sleep(random.uniform(0.01, 0.05) * attempt)
+            time.sleep(BACKOFF.delay(attempt, random.random))
             attempt += 1

@@ -1,0 +1,82 @@
+"""A transaction the database aborted as a deadlock's victim is run again, after a backoff."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy.exc import DBAPIError
+
+from feedamp_sync.db import transactions
+from feedamp_sync.db.transactions import ATTEMPTS, BACKOFF, in_transaction
+
+
+class Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def aborted(orig: Exception) -> DBAPIError:
+    return DBAPIError("UPDATE feedamp_outbox ...", None, orig)
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    engine = create_engine("sqlite://")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The re-runs' waits, not slept, with the random source at its middle."""
+    slept: list[float] = []
+    monkeypatch.setattr(transactions.time, "sleep", slept.append)
+    monkeypatch.setattr(random, "random", lambda: 0.5)
+    return slept
+
+
+def test_a_deadlock_victim_is_run_again_after_the_retry_policys_backoff(
+    engine: Engine, waits: list[float]
+) -> None:
+    """The waits are the one backoff (equal jitter), growing from 25 ms to 200 ms."""
+    runs: list[int] = []
+
+    def work(connection: Connection) -> str:
+        runs.append(len(runs) + 1)
+        if len(runs) < 3:
+            raise aborted(Deadlock())
+        return "done"
+
+    assert in_transaction(engine, work) == "done"
+    assert runs == [1, 2, 3]
+    assert waits == [BACKOFF.delay(1, lambda: 0.5), BACKOFF.delay(2, lambda: 0.5)]
+    assert 0.025 <= waits[0] < waits[1] <= 0.2
+
+
+def test_a_deadlock_on_every_run_fails_after_the_last_attempt(
+    engine: Engine, waits: list[float]
+) -> None:
+    runs: list[int] = []
+
+    def work(connection: Connection) -> None:
+        runs.append(len(runs) + 1)
+        raise aborted(Deadlock())
+
+    with pytest.raises(DBAPIError):
+        in_transaction(engine, work)
+    assert len(runs) == ATTEMPTS
+    assert len(waits) == ATTEMPTS - 1
+
+
+def test_any_other_database_error_fails_at_once(engine: Engine, waits: list[float]) -> None:
+    runs: list[int] = []
+
+    def work(connection: Connection) -> None:
+        runs.append(len(runs) + 1)
+        raise aborted(ValueError("syntax error"))
+
+    with pytest.raises(DBAPIError):
+        in_transaction(engine, work)
+    assert (runs, waits) == ([1], [])
