@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import Connection, Engine, create_engine
@@ -32,7 +33,7 @@ def engine() -> Iterator[Engine]:
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The re-runs' waits, not slept, with the random source at its middle."""
     slept: list[float] = []
-    monkeypatch.setattr(transactions.time, "sleep", slept.append)
+    monkeypatch.setattr(transactions, "time", SimpleNamespace(sleep=slept.append))
     monkeypatch.setattr(random, "random", lambda: 0.5)
     return slept
 
