@@ -18,10 +18,6 @@ class Deadlock(Exception):
     sqlstate = "40P01"
 
 
-def aborted(orig: Exception) -> DBAPIError:
-    return DBAPIError("UPDATE feedamp_outbox ...", None, orig)
-
-
 @pytest.fixture
 def engine() -> Iterator[Engine]:
     engine = create_engine("sqlite://")
@@ -38,20 +34,27 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return slept
 
 
+class Work:
+    """A transaction's work that the database aborts with ``error`` on its first ``aborts``
+    runs, and that counts its runs."""
+
+    def __init__(self, error: Exception, aborts: int) -> None:
+        self.error, self.aborts, self.runs = error, aborts, 0
+
+    def __call__(self, connection: Connection) -> str:
+        self.runs += 1
+        if self.runs <= self.aborts:
+            raise DBAPIError("UPDATE feedamp_outbox ...", None, self.error)
+        return "done"
+
+
 def test_a_deadlock_victim_is_run_again_after_the_retry_policys_backoff(
     engine: Engine, waits: list[float]
 ) -> None:
     """The waits are the one backoff (equal jitter), growing from 25 ms to 200 ms."""
-    runs: list[int] = []
-
-    def work(connection: Connection) -> str:
-        runs.append(len(runs) + 1)
-        if len(runs) < 3:
-            raise aborted(Deadlock())
-        return "done"
-
+    work = Work(Deadlock(), aborts=2)
     assert in_transaction(engine, work) == "done"
-    assert runs == [1, 2, 3]
+    assert work.runs == 3
     assert waits == [BACKOFF.delay(1, lambda: 0.5), BACKOFF.delay(2, lambda: 0.5)]
     assert 0.025 <= waits[0] < waits[1] <= 0.2
 
@@ -59,25 +62,14 @@ def test_a_deadlock_victim_is_run_again_after_the_retry_policys_backoff(
 def test_a_deadlock_on_every_run_fails_after_the_last_attempt(
     engine: Engine, waits: list[float]
 ) -> None:
-    runs: list[int] = []
-
-    def work(connection: Connection) -> None:
-        runs.append(len(runs) + 1)
-        raise aborted(Deadlock())
-
+    work = Work(Deadlock(), aborts=ATTEMPTS)
     with pytest.raises(DBAPIError):
         in_transaction(engine, work)
-    assert len(runs) == ATTEMPTS
-    assert len(waits) == ATTEMPTS - 1
+    assert (work.runs, len(waits)) == (ATTEMPTS, ATTEMPTS - 1)
 
 
 def test_any_other_database_error_fails_at_once(engine: Engine, waits: list[float]) -> None:
-    runs: list[int] = []
-
-    def work(connection: Connection) -> None:
-        runs.append(len(runs) + 1)
-        raise aborted(ValueError("syntax error"))
-
+    work = Work(ValueError("syntax error"), aborts=1)
     with pytest.raises(DBAPIError):
         in_transaction(engine, work)
-    assert (runs, waits) == ([1], [])
+    assert (work.runs, waits) == (1, [])
