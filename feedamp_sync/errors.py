@@ -73,13 +73,25 @@ class ApiError(FeedampSyncError):
 
 
 class ApiUnavailable(ApiError):
-    """Worth retrying later; ``retry_after`` is the server's own hint in seconds."""
+    """Worth retrying later; ``retry_after`` is the server's own hint in seconds.
+
+    ``effect_unknown`` says whether the failed request may have changed something at FeedAMP
+    without our learning it: a mutation that timed out, lost its connection after sending or
+    met a 5xx. The client clears it when FeedAMP cannot have acted (a read, a 429, a
+    connection never made, a request never sent); a failure it cannot vouch for keeps it.
+    """
 
     def __init__(
-        self, message: str, *, status_code: int | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        effect_unknown: bool = True,
     ) -> None:
         super().__init__(message, status_code=status_code)
         self.retry_after = retry_after
+        self.effect_unknown = effect_unknown
 
 
 class ApiResponseInvalid(ApiUnavailable):

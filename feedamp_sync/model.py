@@ -295,10 +295,21 @@ class OutboxMessage:
     plan: Any = None
     """What a seller action's handler sends, prepared from stored data by the claiming thread
     (``outbox/prepare.py``), since handlers never run SQL; None for confirms."""
+    earlier_outcome_unknown: bool = False
+    """An earlier attempt may have taken effect without our learning it: it timed out, lost
+    its connection after sending or met a 5xx, or it was never recorded (a crash, a lost
+    lease). Read from the attempts' records at the claim
+    (:func:`~feedamp_sync.core.attempts.earlier_outcome_unknown`)."""
+    own_number: bool = False
+    """The payload's number (``cp_refund_number``) was generated here with a random part of
+    its own (``{nonce}``), so FeedAMP can hold it only by this message's doing; False for a
+    number the seller gave or a template without ``{nonce}``."""
 
     @property
     def earlier_attempt_may_have_applied(self) -> bool:
-        """True when a previous claim may have reached FeedAMP (crash, timeout, lost lease)."""
+        """True after any earlier attempt: a kind that reads FeedAMP's copy back before
+        acting again uses it, since a read settles the question whatever that attempt met.
+        A kind that must trust a refusal instead asks :attr:`earlier_outcome_unknown`."""
         return self.attempts > 1
 
     @property

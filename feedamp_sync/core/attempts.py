@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -43,7 +44,9 @@ class AttemptResult:
     """The end of one attempt, as the engine decided it.
 
     ``deferred`` returns the message to the queue without counting the attempt (nothing
-    reached FeedAMP, e.g. the account's credentials are being refused).
+    reached FeedAMP, e.g. the account's credentials are being refused). ``effect_unknown``
+    is recorded with the attempt: it may have changed something at FeedAMP without our
+    learning the answer (see :func:`earlier_outcome_unknown`).
     """
 
     message: OutboxMessage
@@ -56,3 +59,17 @@ class AttemptResult:
     response: Any = None
     confirmed: OrderConfirmed | None = None
     notice: Notice | None = None
+    effect_unknown: bool = False
+
+
+def earlier_outcome_unknown(attempt: int, recorded: Mapping[int, bool]) -> bool:
+    """Whether an attempt before ``attempt`` may have taken effect at FeedAMP unseen.
+
+    ``recorded`` maps each recorded attempt's number to its ``effect_unknown``. An attempt
+    that was counted but never recorded (its process crashed, or its lease ran out and its
+    result was fenced off) may have sent anything; one that was recorded left its outcome
+    unknown only after a timeout, a dropped connection or a 5xx on its mutation. A refusal
+    (a 4xx, a 429) or a connection never made is a known non-effect, also when an operator's
+    ``outbox retry`` follows it.
+    """
+    return any(recorded.get(earlier, True) for earlier in range(1, attempt))

@@ -30,7 +30,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
-from feedamp_sync.core.attempts import AttemptResult, OrderConfirmed, Outcome
+from feedamp_sync.core.attempts import (
+    AttemptResult,
+    OrderConfirmed,
+    Outcome,
+    earlier_outcome_unknown,
+)
 from feedamp_sync.core.events import Event, message_finished, order_confirmed
 from feedamp_sync.core.fairness import Lane, LaneKey, allot
 from feedamp_sync.core.operator import TARGET_STATUS, Action, MessageFacts, note_with, refusal
@@ -113,6 +118,7 @@ class OutboxStore:
                     json_as_text(box.c.payload),
                     box.c.attempts,
                     box.c.attempts_budget_start,
+                    box.c.own_number,
                 )
                 .where(box.c.id.in_(candidates), due)
                 .order_by(box.c.id)
@@ -130,6 +136,7 @@ class OutboxStore:
                     lease_expires_at=now + timedelta(seconds=lease_seconds),
                 )
             )
+            recorded = _recorded_outcomes(conn, [row.id for row in rows if row.attempts])
         return [
             OutboxMessage(
                 row.id,
@@ -139,6 +146,10 @@ class OutboxStore:
                 decoded(row.payload),
                 row.attempts + 1,
                 row.attempts_budget_start,
+                earlier_outcome_unknown=earlier_outcome_unknown(
+                    row.attempts + 1, recorded.get(row.id, {})
+                ),
+                own_number=bool(row.own_number),
             )
             for row in rows
         ]
@@ -482,6 +493,23 @@ def _first_blocking(
     return first
 
 
+def _recorded_outcomes(conn: Connection, message_ids: list[int]) -> dict[int, dict[int, bool]]:
+    """Each message's recorded attempts: attempt number → whether its effect was unknown."""
+    if not message_ids:
+        return {}
+    tried = t.outbox_attempts.c
+    rows = conn.execute(
+        select(tried.message_id, tried.attempt, tried.effect_unknown).where(
+            tried.message_id.in_(message_ids)
+        )
+    )
+    recorded: dict[int, dict[int, bool]] = {}
+    for row in rows:
+        attempts = recorded.setdefault(row.message_id, {})
+        attempts[row.attempt] = attempts.get(row.attempt, False) or bool(row.effect_unknown)
+    return recorded
+
+
 def _still_mine(
     conn: Connection, owner: str, messages: Sequence[OutboxMessage]
 ) -> list[OutboxMessage]:
@@ -626,4 +654,5 @@ def _attempt_row(result: AttemptResult) -> dict[str, Any]:
         "error": result.error,
         "request": result.request,
         "response": None if result.outcome == "sent" else result.response,
+        "effect_unknown": result.effect_unknown,
     }

@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects import mysql
@@ -210,6 +212,9 @@ outbox: Final = Table(
     # Where the current attempt budget began: an operator's retry sets it to ``attempts``,
     # which itself never goes back (it is the claim's fencing token).
     Column("attempts_budget_start", Integer, nullable=False, server_default=text("0")),
+    # The payload's number was generated here with a random part of its own ({nonce}), so
+    # FeedAMP can hold it only by this message's doing (migration 0010).
+    Column("own_number", Boolean, nullable=False, server_default=false()),
     CheckConstraint(
         "status IN (" + ", ".join(f"'{s}'" for s in OUTBOX_STATUSES) + ")", name="status"
     ),
@@ -231,6 +236,9 @@ outbox_attempts: Final = Table(
     Column("error", Text),
     Column("request", json_type()),
     Column("response", json_type()),
+    # The attempt may have changed something at FeedAMP without our learning it (a timeout,
+    # a connection lost after sending, a 5xx): a later duplicate refusal may be its doing.
+    Column("effect_unknown", Boolean, nullable=False, server_default=false()),
     Index(None, "message_id", "attempt"),
     **_TABLE_OPTIONS,
 )

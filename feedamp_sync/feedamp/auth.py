@@ -116,7 +116,8 @@ class TokenHolder:
         """Hold the lock, waiting for another thread's fetch no longer than the deadline allows."""
         if not self._lock.acquire(timeout=max(0.0, deadline - self._monotonic())):
             raise ApiUnavailable(
-                "get_token: another thread's token renewal did not finish before the deadline"
+                "get_token: another thread's token renewal did not finish before the deadline",
+                effect_unknown=False,
             )
         try:
             yield

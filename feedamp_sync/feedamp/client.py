@@ -49,7 +49,7 @@ from feedamp_sync.feedamp.ratelimit import RateLimiter
 from feedamp_sync.feedamp.retry import parse_retry_after, server_now
 from feedamp_sync.feedamp.transport import HttpTransport, RawResponse, RequestNotSent
 from feedamp_sync.logs import register_token
-from feedamp_sync.retries import Backoff, GiveUp, Jitter, RetryPolicy
+from feedamp_sync.retries import TOO_MANY_REQUESTS, Backoff, GiveUp, Jitter, RetryPolicy
 
 log = structlog.get_logger(__name__)
 
@@ -321,14 +321,18 @@ class FeedampClient:
                     return response
                 raise self._error(request, response, token)
             except ApiUnavailable as error:
+                effect_unknown = not (request.idempotent or isinstance(error, RequestNotSent))
                 decision = self._retry.after(
                     error,
                     attempts=attempt,
                     rng=self._rng,
                     seconds_left=deadline - self._monotonic(),
-                    effect_unknown=not (request.idempotent or isinstance(error, RequestNotSent)),
+                    effect_unknown=effect_unknown,
                 )
                 if isinstance(decision, GiveUp):
+                    # What the outbox records of the attempt: only a mutation that may have
+                    # been processed leaves its outcome unknown (a 429 was refused before).
+                    error.effect_unknown = effect_unknown and error.status_code != TOO_MANY_REQUESTS
                     raise
                 delay = decision.wait_seconds
                 log.info(
@@ -347,7 +351,8 @@ class FeedampClient:
         if request.limiter.acquire(deadline) is None or self._monotonic() >= deadline:
             raise ApiUnavailable(
                 f"{request.endpoint}: no request slot before the {self._budget_seconds:g} s "
-                "deadline (rate limit)"
+                "deadline (rate limit)",
+                effect_unknown=False,
             )
 
     def _send(

@@ -14,7 +14,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from feedamp_sync.core.attempts import AttemptResult, Notice, OrderConfirmed
-from feedamp_sync.errors import ActionConflict, ApiError, InvalidPayload, LeaseExpired
+from feedamp_sync.errors import (
+    ActionConflict,
+    ApiError,
+    ApiUnavailable,
+    FeedampSyncError,
+    InvalidPayload,
+    LeaseExpired,
+)
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.retries import GiveUp, GiveUpReason, RetryPolicy
 
@@ -44,10 +51,13 @@ def conclude(
     policy: RetryPolicy,
     rng: Callable[[], float],
     request: Any = None,
+    delivering: bool = False,
 ) -> AttemptResult:
     """The message's next state after an attempt ended with ``outcome``.
 
     ``request`` is what a failed attempt sent (or was about to send), for the record.
+    ``delivering`` says the kind's ``deliver`` ran, so the attempt may have reached FeedAMP
+    (a message refused while it was prepared never did).
     """
     if isinstance(outcome, Delivered):
         return AttemptResult(
@@ -62,12 +72,21 @@ def conclude(
         )
     error = _describe(outcome)
     status = outcome.status_code if isinstance(outcome, ApiError) else None
+    unknown = delivering and may_have_taken_effect(outcome)
     attempts = message.attempts_in_budget
     decision = policy.after(outcome, attempts=attempts, rng=rng)
     if isinstance(decision, GiveUp):
         if decision.reason is GiveUpReason.EXHAUSTED:
             error = f"gave up after {attempts} attempts; last error: {error}"
-        return AttemptResult(message, "dead", now, error=error, status_code=status, request=request)
+        return AttemptResult(
+            message,
+            "dead",
+            now,
+            error=error,
+            status_code=status,
+            request=request,
+            effect_unknown=unknown,
+        )
     return AttemptResult(
         message,
         "retry" if decision.counted else "deferred",
@@ -76,7 +95,21 @@ def conclude(
         status_code=status,
         request=request,
         next_attempt_at=now + timedelta(seconds=decision.wait_seconds),
+        effect_unknown=unknown,
     )
+
+
+def may_have_taken_effect(error: BaseException) -> bool:
+    """Whether a delivery that failed with ``error`` may have changed something at FeedAMP.
+
+    FeedAMP refusing (a 4xx, credentials refused), the daemon refusing (a conflict, a bad
+    payload) and a claim that ran out before sending are known non-effects; an unavailable
+    FeedAMP is as the client judged the request (see ``ApiUnavailable.effect_unknown``); a
+    fault in the kind's own code may have come after its request, so it is unknown.
+    """
+    if isinstance(error, ApiUnavailable):
+        return error.effect_unknown
+    return not isinstance(error, FeedampSyncError)
 
 
 def _describe(error: BaseException) -> str:

@@ -422,10 +422,14 @@ class OutboxEngine:
             if isinstance(outcome, LeaseExpired)
             else planned_request(message.plan, message.payload)
         )
-        return self._conclude(message, outcome, request=sent)
+        return self._conclude(message, outcome, request=sent, delivering=True)
 
     def _conclude(
-        self, message: OutboxMessage, outcome: Delivered | BaseException, request: Any = None
+        self,
+        message: OutboxMessage,
+        outcome: Delivered | BaseException,
+        request: Any = None,
+        delivering: bool = False,
     ) -> AttemptResult:
         with self._rng_lock:
             return conclude(
@@ -435,6 +439,7 @@ class OutboxEngine:
                 policy=self._policy,
                 rng=self._rng.random,
                 request=request,
+                delivering=delivering,
             )
 
     def _deliver(self, message: OutboxMessage) -> Delivered:

@@ -245,6 +245,54 @@ def test_a_sent_answer_is_kept_on_the_message_and_a_failed_one_on_its_attempt(
     assert status_of(engine, message_id).response == {"order": "A"}
 
 
+def claim_again(
+    store: OutboxStore, message: OutboxMessage, outcome: str, **extra: Any
+) -> OutboxMessage:
+    """Finish ``message``'s attempt as told, put it back if it died (as ``outbox retry``
+    does), and claim its next attempt."""
+    finish(store, message, outcome, next_attempt_at=LATER, **extra)
+    if outcome == "dead":
+        assert store.retry(message.id, reason="checked", now=LATER).refused is None
+    [again] = claim(store, now=LATER + timedelta(seconds=1))
+    return again
+
+
+def test_a_retry_after_an_attempt_with_an_unknown_outcome_is_told_so(engine: Engine) -> None:
+    """The attempt's record says its request may have been processed: the next claim knows."""
+    store = OutboxStore(engine, KINDS.return_kinds)
+    enqueue(engine, "A", kind="refund")
+    [first] = claim(store)
+    again = claim_again(store, first, "retry", status_code=503, effect_unknown=True)
+    assert (again.attempts, again.earlier_outcome_unknown) == (2, True)
+
+
+def test_an_operator_retry_after_a_refusal_knows_nothing_took_effect(engine: Engine) -> None:
+    """A 409 then ``outbox retry``: attempt 2 is no retry of an unknown outcome."""
+    store = OutboxStore(engine, KINDS.return_kinds)
+    enqueue(engine, "A", kind="refund")
+    [first] = claim(store)
+    again = claim_again(store, first, "dead", status_code=409, error="HTTP 409: duplicate")
+    assert (again.attempts, again.earlier_outcome_unknown) == (2, False)
+
+
+def test_an_attempt_whose_lease_ran_out_unrecorded_may_have_applied(engine: Engine) -> None:
+    """The worker died after claiming: nothing says what it sent."""
+    store = OutboxStore(engine, KINDS.return_kinds)
+    enqueue(engine, "A", kind="refund")
+    claim(store)
+    store.release_expired(LATER + timedelta(seconds=61))
+    [again] = claim(store, now=LATER + timedelta(seconds=62))
+    assert (again.attempts, again.earlier_outcome_unknown) == (2, True)
+
+
+def test_a_claim_reads_whether_the_number_is_the_messages_own(engine: Engine) -> None:
+    """own_number is set where the number was generated and read back by every claim."""
+    store = OutboxStore(engine, KINDS.return_kinds)
+    own, given = enqueue(engine, "A", kind="refund", own_number=True), enqueue(engine, "B")
+    claimed = {m.id: m.own_number for m in claim(store)}
+    assert claimed == {own: True, given: False}
+
+
 def test_an_expired_lease_returns_the_message_to_the_queue(engine: Engine) -> None:
     """release_expired hands back claims whose lease ran out."""
     store = OutboxStore(engine, KINDS.return_kinds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+from feedamp_sync.core.attempts import earlier_outcome_unknown
 from feedamp_sync.errors import ApiUnavailable
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import conclude
@@ -50,3 +51,29 @@ def test_a_retried_message_still_reconciles_earlier_attempts() -> None:
     """The first attempt of a new budget is not a first attempt: handlers read back first."""
     fresh = message(4, 3)
     assert (fresh.attempts_in_budget, fresh.earlier_attempt_may_have_applied) == (1, True)
+
+
+def test_a_first_attempt_has_no_earlier_outcome() -> None:
+    """Nothing came before it."""
+    assert earlier_outcome_unknown(1, {}) is False
+
+
+def test_an_earlier_attempt_that_timed_out_leaves_the_outcome_unknown() -> None:
+    """Its request may have been processed without our learning it."""
+    assert earlier_outcome_unknown(3, {1: False, 2: True}) is True
+
+
+def test_earlier_refusals_leave_no_outcome_unknown() -> None:
+    """A 4xx, a 429, a connection never made: known non-effects, also before an operator's
+    retry of a message that died on one."""
+    assert earlier_outcome_unknown(3, {1: False, 2: False}) is False
+
+
+def test_an_attempt_counted_but_never_recorded_may_have_applied() -> None:
+    """Its process crashed or its lease ran out: what it sent is unknown."""
+    assert earlier_outcome_unknown(3, {1: False}) is True
+
+
+def test_only_attempts_before_this_one_count() -> None:
+    """This attempt's own record (none yet) is not an earlier one."""
+    assert earlier_outcome_unknown(2, {1: False, 2: True}) is False

@@ -104,6 +104,44 @@ def test_an_unexpected_error_is_retried() -> None:
     assert (result.outcome, result.error) == ("retry", "internal error: KeyError: 'x'")
 
 
+@pytest.mark.parametrize(
+    ("outcome", "unknown"),
+    [
+        (ApiUnavailable("timed out", effect_unknown=True), True),
+        (ApiUnavailable("could not connect", effect_unknown=False), False),
+        (ApiRejected("duplicate cp_refund_number", status_code=409), False),
+        (ApiAuthError("refused", status_code=401), False),
+        (ActionConflict("confirmed with another number"), False),
+        (InvalidPayload(["cp_order_number: required"]), False),
+        (KeyError("x"), True),
+    ],
+    ids=[
+        "unavailable-unknown",
+        "unavailable-known",
+        "rejected",
+        "auth",
+        "conflict",
+        "invalid",
+        "crash",
+    ],
+)
+def test_an_attempt_records_whether_its_effect_is_unknown(
+    outcome: BaseException, unknown: bool
+) -> None:
+    """Only a request that may have been processed unseen, or a fault in the kind's own
+    code after it may have sent, leaves an attempt's effect unknown."""
+    result = conclude(
+        message(), outcome, now=NOW, policy=POLICY, rng=random.Random(3).random, delivering=True
+    )
+    assert result.effect_unknown is unknown
+
+
+def test_a_message_refused_before_delivery_had_no_effect() -> None:
+    """A fault while preparing it (no request made) is a known non-effect."""
+    result = conclude(message(), KeyError("x"), now=NOW, policy=POLICY, rng=random.Random(3).random)
+    assert result.effect_unknown is False
+
+
 @pytest.mark.parametrize("payload", [[], {"cp_order_number": ""}, {"cp_order_number": 5}, {}])
 def test_confirm_payload_needs_a_number(payload: Any) -> None:
     """A confirm payload without a non-empty string number is refused."""

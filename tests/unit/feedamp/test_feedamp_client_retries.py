@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -9,6 +10,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from feedamp_sync.errors import ApiUnavailable
+from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.feedamp.ratelimit import SAFETY_MARGIN_SECONDS
 from tests.unit.feedamp.feedamp_fakes import (
     FakeClock,
@@ -205,3 +207,59 @@ def test_a_rate_limit_wait_within_the_deadline_is_waited_for() -> None:
     client = make_client(fake, clock, rate_per_second=0.01, timeout_seconds=100)
     assert client.get_order("123") == ORDER
     assert clock.sleeps == [pytest.approx(100 + SAFETY_MARGIN_SECONDS)]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        json_response(500, {}),
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("Server disconnected"),
+    ],
+    ids=["500", "read-timeout", "dropped"],
+)
+def test_a_mutation_that_may_have_been_processed_leaves_its_effect_unknown(
+    failure: httpx.Response | Exception,
+) -> None:
+    """The outbox records it so: a later duplicate refusal may be this request's doing."""
+    fake = FakeFeedamp(script(failure))
+    with pytest.raises(ApiUnavailable) as caught:
+        make_client(fake, **UNLIMITED).create_refund("123", {"cp_refund_number": "RF1"})
+    assert caught.value.effect_unknown is True
+
+
+def refund_one(client: FeedampClient) -> Any:
+    return client.create_refund("123", {"cp_refund_number": "RF1"})
+
+
+def read_one(client: FeedampClient) -> Any:
+    return client.get_order("123")
+
+
+@pytest.mark.parametrize(
+    ("failures", "call"),
+    [
+        ([httpx.ConnectError("refused")] * 3, refund_one),
+        ([json_response(429, {}, **{"Retry-After": "3600"})], refund_one),
+        ([json_response(503, {})] * 3, read_one),
+    ],
+    ids=["never-connected", "429", "read"],
+)
+def test_a_request_feedamp_cannot_have_acted_on_is_a_known_non_effect(
+    failures: list[httpx.Response | Exception], call: Callable[[FeedampClient], Any]
+) -> None:
+    """A refused connection, a 429 and a read change nothing: their outcome is known."""
+    client = make_client(FakeFeedamp(script(*failures)), get_attempts=3, **UNLIMITED)
+    with pytest.raises(ApiUnavailable) as caught:
+        call(client)
+    assert caught.value.effect_unknown is False
+
+
+def test_a_request_never_given_a_rate_limit_slot_is_a_known_non_effect() -> None:
+    """Nothing was sent: the call failed waiting for its slot."""
+    clock = FakeClock()
+    fake = FakeFeedamp(script(json_response(201, {"id": "5"})))
+    client = make_client(fake, clock, rate_per_second=0.01, timeout_seconds=30)
+    with pytest.raises(ApiUnavailable) as caught:
+        client.create_refund("123", {"cp_refund_number": "RF1"})
+    assert caught.value.effect_unknown is False
