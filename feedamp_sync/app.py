@@ -50,6 +50,7 @@ from feedamp_sync.logs import register_secret
 from feedamp_sync.ops.telemetry import Telemetry
 from feedamp_sync.outbox.engine import DrainSummary, EngineSettings, OutboxEngine
 from feedamp_sync.outbox.kinds import KINDS, Kinds
+from feedamp_sync.outbox.numbers import nonce_warning
 from feedamp_sync.outbox.prepare import Preparer
 from feedamp_sync.outbox.webhook import WebhookChannel
 from feedamp_sync.refresh import REFRESH_JOB, pass_size, refresh_orders
@@ -419,6 +420,9 @@ def build_app(
     Holds the single-instance guard on SQLite: only one daemon may work on such a file.
     """
     env = os.environ if environ is None else environ
+    unsafe_numbers = nonce_warning(settings.outbox)
+    if unsafe_numbers is not None:
+        log.warning("refund_numbers_without_nonce", problem=unsafe_numbers)
     with ExitStack() as stack:
         engine = stack.enter_context(open_database(settings, single_instance=True))
         telemetry = Telemetry(engine, clock=clock)

@@ -17,9 +17,10 @@ def seller_number(template: str, **fields: Any) -> str:
     """Render a seller number (``cp_order_number``, ``cp_refund_number``...) from its template.
 
     The template was validated at start; the defaults take FeedAMP's order id
-    (``FA{feedamp_id}``) or this database's identity with a local id (``RF{database}-{id}``),
-    so no other database renders them too, and the unique constraints guard templates that
-    do not.
+    (``FA{feedamp_id}``), or this database's identity with a local id and a random part
+    drawn for this number alone (``RF{database}-{id}-{nonce}``), so no other database, nor
+    a restored or copied one, renders them too; the unique constraints guard templates that
+    do not, within one database.
     """
     return template.format(**fields)
 

@@ -48,10 +48,16 @@ SUPPORTED_DATABASES: Final = ("sqlite", "postgresql", "mysql", "mariadb")
 ORDER_NUMBER_FIELDS: Final = frozenset(
     {"id", "account", "feedamp_id", "mp_order_number", "marketplace"}
 )
-REFUND_NUMBER_FIELDS: Final = frozenset({"id", "database", "account", "order_id", "mp_line_number"})
-RETURN_NUMBER_FIELDS: Final = frozenset(
-    {"id", "database", "account", "return_id", "mp_return_number"}
+REFUND_NUMBER_FIELDS: Final = frozenset(
+    {"id", "database", "nonce", "account", "order_id", "mp_line_number"}
 )
+RETURN_NUMBER_FIELDS: Final = frozenset(
+    {"id", "database", "nonce", "account", "return_id", "mp_return_number"}
+)
+DEFAULT_REFUND_TEMPLATE: Final = "RF{database}-{id}-{nonce}"
+"""The database's identity and the message id say where a refund number came from; the
+nonce, five random characters drawn once per number, keeps a restored backup or a copied
+database (same identity, same ids) from ever rendering it again."""
 
 Seconds = Annotated[float, Field(gt=0)]
 
@@ -211,7 +217,7 @@ class OutboxSettings(_Section):
     batch_size: int = Field(default=100, ge=1, le=1000)
     backoff_base_seconds: Seconds = 2
     backoff_max_seconds: Seconds = 3600
-    cp_refund_number_template: str = "RF{database}-{id}"
+    cp_refund_number_template: str = DEFAULT_REFUND_TEMPLATE
     merchant_return_number_template: str = "{mp_return_number}"
     listen: bool = True
     """PostgreSQL only: wake the outbox job when a message is queued (LISTEN/NOTIFY); the

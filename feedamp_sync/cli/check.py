@@ -21,7 +21,7 @@ def check(context: Context) -> int:
     """
     results = []
     for result in run_checks(context.config, os.environ):
-        click.echo(f"{'ok' if result.ok else 'FAIL':4} {result.name}: {scrub(result.detail)}")
+        click.echo(f"{_verdict(result):4} {result.name}: {scrub(result.detail)}")
         results.append(result)
     return exit_code(results)
 
@@ -32,3 +32,9 @@ def exit_code(results: list[Result]) -> int:
         if result.error is not None:
             return exit_code_for(result.error)
     return EXIT_OK if results else EXIT_FAILURE
+
+
+def _verdict(result: Result) -> str:
+    if not result.ok:
+        return "FAIL"
+    return "WARN" if result.warning else "ok"

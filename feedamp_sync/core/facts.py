@@ -63,12 +63,28 @@ class OrderFacts:
 
 
 @dataclass(frozen=True)
+class StoredReturnLine:
+    """A return line as stored: the marketplace's number for it, and FeedAMP's id for it
+    (its ``feedamp_return_line_id``, else its ``id``) when FeedAMP showed one."""
+
+    mp_return_line_number: str
+    line_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What a return refund names the line by: FeedAMP's id, else the marketplace's line
+        number (the docs' return lines show no id; they call the refund's
+        ``feedamp_return_line_id`` "the refund line number")."""
+        return self.line_id or self.mp_return_line_number
+
+
+@dataclass(frozen=True)
 class ReturnFacts:
-    """A stored return: its marketplace number and the ids of its lines, in stored order."""
+    """A stored return: its marketplace number and its lines, in stored order."""
 
     return_id: str
     mp_return_number: str | None
-    line_ids: tuple[str, ...]
+    lines: tuple[StoredReturnLine, ...]
 
 
 Facts = OrderFacts | ReturnFacts | None

@@ -21,6 +21,7 @@ from feedamp_sync.core.facts import (
     OrderFacts,
     ReturnFacts,
     StoredLine,
+    StoredReturnLine,
     Target,
 )
 from feedamp_sync.db import tables as t
@@ -167,24 +168,25 @@ def _returns_facts(conn: Connection, subjects: Sequence[Subject]) -> dict[Subjec
             )
         )
         stored |= {(account, row.feedamp_id): row for row in rows}
-    line_ids: dict[int, list[str]] = defaultdict(list)
+    lines: dict[int, list[StoredReturnLine]] = defaultdict(list)
     if stored:
         line = t.return_lines.c
         for row in conn.execute(
-            select(line.return_id, line.feedamp_return_line_id, line.data)
+            select(
+                line.return_id, line.mp_return_line_number, line.feedamp_return_line_id, line.data
+            )
             .where(line.return_id.in_(sorted(r.id for r in stored.values())))
             .order_by(line.id)
         ):
             line_id = row.feedamp_return_line_id or _data_id(row.data)
-            if line_id:
-                line_ids[row.return_id].append(line_id)
+            lines[row.return_id].append(StoredReturnLine(row.mp_return_line_number, line_id))
     facts: dict[Subject, Facts] = {}
     for subject in subjects:
         found = stored.get((subject.account, subject.target_id))
         facts[subject] = (
             None
             if found is None
-            else ReturnFacts(subject.target_id, found.mp_return_number, tuple(line_ids[found.id]))
+            else ReturnFacts(subject.target_id, found.mp_return_number, tuple(lines[found.id]))
         )
     return facts
 
@@ -230,9 +232,11 @@ def reserve_number(
     *,
     payload: Any,
     unique_key: str,
+    own_number: bool = False,
     fence: Fence | None = None,
 ) -> bool:
-    """Write a message's number into its payload and its ``unique_key``.
+    """Write a message's number into its payload and its ``unique_key``, and whether the
+    number is its own (generated with a random part: see ``outbox/numbers.py``).
 
     With a ``fence``, only while that claim still holds the message (False otherwise). A
     number another message took meanwhile raises InvalidPayload; on PostgreSQL the
@@ -247,7 +251,9 @@ def reserve_number(
         ]
     try:
         changed = conn.execute(
-            update(t.outbox).where(*conditions).values(payload=payload, unique_key=unique_key)
+            update(t.outbox)
+            .where(*conditions)
+            .values(payload=payload, unique_key=unique_key, own_number=own_number)
         ).rowcount
     except IntegrityError:
         raise InvalidPayload(

@@ -34,6 +34,7 @@ from feedamp_sync.errors import (
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.feedamp.transport import tls_context
 from feedamp_sync.logs import register_secret
+from feedamp_sync.outbox.numbers import nonce_warning
 from feedamp_sync.settings import AccountSettings, ApiSettings, Settings, load_settings
 
 CHECK_GET_ATTEMPTS: Final = 2
@@ -47,9 +48,12 @@ class Unreachable(FeedampSyncError):
 
 @dataclass(frozen=True)
 class Result:
+    """One check's outcome; ``warning`` is a risk worth fixing that does not fail it."""
+
     name: str
     detail: str
     error: FeedampSyncError | None = None
+    warning: bool = False
 
     @property
     def ok(self) -> bool:
@@ -65,6 +69,9 @@ def run_checks(path: Path | None, environ: Mapping[str, str]) -> Iterator[Result
         return
     source = f"{path}" if path is not None else "the environment"
     yield Result("config", f"valid ({source}; {len(settings.accounts)} account(s))")
+    unsafe_numbers = nonce_warning(settings.outbox)
+    if unsafe_numbers is not None:
+        yield Result("refund numbers", unsafe_numbers, warning=True)
     yield check_database(settings)
     api = settings.api.model_copy(update={"get_attempts": CHECK_GET_ATTEMPTS})
     tls = tls_context()

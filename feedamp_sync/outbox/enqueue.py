@@ -117,7 +117,13 @@ def enqueue(
         delete_message(conn, message_id)
         raise
     if number is not None:
-        reserve_number(conn, message_id, payload=number.payload, unique_key=number.unique_key)
+        reserve_number(
+            conn,
+            message_id,
+            payload=number.payload,
+            unique_key=number.unique_key,
+            own_number=number.own,
+        )
     stored = checked.payload if number is None else number.payload
     return EnqueuedMessage(
         message_id, account, kind, target_id, "pending", stored, checked.warnings

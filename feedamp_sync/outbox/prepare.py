@@ -157,6 +157,7 @@ class Preparer:
             facts=facts,
             templates=self._templates,
         )
+        own_number = message.own_number
         if number is not None:
             if unique_key_of(conn, message.id) != number.unique_key:
                 taken = holder_of(conn, number.unique_key)
@@ -170,13 +171,15 @@ class Preparer:
                         message.id,
                         payload=number.payload,
                         unique_key=number.unique_key,
+                        own_number=number.own,
                         fence=Fence(owner, message.attempts),
                     )
                 if not reserved:
                     return None
+                own_number = number.own
             payload = number.payload
         plan = kind.plan(payload, facts) if kind.plan is not None else None
-        return dataclasses.replace(message, payload=payload, plan=plan)
+        return dataclasses.replace(message, payload=payload, plan=plan, own_number=own_number)
 
 
 def _retried(message: OutboxMessage, kind: Kind) -> bool:

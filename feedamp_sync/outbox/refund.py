@@ -121,36 +121,59 @@ def plan(payload: Json, facts: Facts) -> RefundPlan:
     return RefundPlan(payload)
 
 
-DUPLICATE_WORDS: Final = ("duplicate", "already", "exists", "in use", "been used")
+TAKEN_WORDS: Final = (
+    "duplicate",
+    "exists",
+    "already exist",
+    "in use",
+    "already used",
+    "been used",
+    "taken",
+    "unique",
+)
 """How a refusal may say a number is taken: the docs give neither the words nor the status."""
+NUMBER_NAMES: Final = ("cp_refund_number", "refund number", "refund_number")
+"""How a refusal may name the number, when it does not quote it."""
 
 
-def duplicate_means_sent(rejection: ApiRejected, *, earlier_attempt_may_have_applied: bool) -> bool:
+def says_number_taken(rejection: ApiRejected, number: str) -> bool:
+    """Whether a refusal plausibly says our ``cp_refund_number`` is taken: a 409, or a 4xx
+    that names the number (or quotes it) together with a word for "taken". A refusal about
+    anything else ("refund_quantity exceeds the quantity already refunded") is not one."""
+    status = rejection.status_code or 0
+    if status == 409:
+        return True
+    said = rejection.message.lower()
+    names_it = number.lower() in said or any(name in said for name in NUMBER_NAMES)
+    return 400 <= status < 500 and names_it and any(word in said for word in TAKEN_WORDS)
+
+
+def duplicate_means_sent(
+    rejection: ApiRejected, number: str, *, earlier_outcome_unknown: bool, own_number: bool
+) -> bool:
     """Whether FeedAMP refusing our refund as a duplicate proves our earlier attempt applied.
 
-    FeedAMP v1 cannot list refunds, so this is the only reconciliation there is: our number
-    is used by this message alone (the outbox's unique key, and the database identity in the
-    generated number), so after an attempt with an unknown outcome a duplicate refusal (a
-    409, or a 4xx whose words say the number is taken) can only be that attempt. On a first
-    attempt it means someone else used the number: a real error.
+    FeedAMP v1 cannot list refunds, so this is the only reconciliation there is, and it
+    holds only when all three are true: an earlier attempt of this message may have taken
+    effect unseen (a timeout, a dropped connection, a 5xx, an attempt never recorded; not a
+    refusal, and not a 429), the refusal says the number is taken, and no one else can hold
+    the number (generated here with a random part: a seller's own number, or one from a
+    template without ``{nonce}``, may be another refund's).
     """
-    status = rejection.status_code or 0
-    said = rejection.message.lower()
-    duplicate = status == 409 or (
-        400 <= status < 500 and any(word in said for word in DUPLICATE_WORDS)
-    )
-    return earlier_attempt_may_have_applied and duplicate
+    return earlier_outcome_unknown and own_number and says_number_taken(rejection, number)
 
 
 def deliver(client: FeedampClient, message: OutboxMessage) -> Delivered:
     planned: RefundPlan = message.plan
     request = planned.request
-    number = planned.refund_info["cp_refund_number"]
-    earlier = message.earlier_attempt_may_have_applied
+    number = str(planned.refund_info["cp_refund_number"])
+    unknown = message.earlier_outcome_unknown
     try:
         response = client.create_refund(message.target_id, planned.refund_info)
     except ApiRejected as rejection:
-        if duplicate_means_sent(rejection, earlier_attempt_may_have_applied=earlier):
+        if duplicate_means_sent(
+            rejection, number, earlier_outcome_unknown=unknown, own_number=message.own_number
+        ):
             log.info("refund_reconciled", order_id=message.target_id, cp_refund_number=number)
             return Delivered(
                 request=request,
@@ -158,15 +181,35 @@ def deliver(client: FeedampClient, message: OutboxMessage) -> Delivered:
                 status_code=rejection.status_code,
                 reconciled=True,
             )
-        if not earlier:
+        why = _not_reconciled(rejection, number, unknown=unknown, own=message.own_number)
+        if why is None:
             raise
         raise ApiRejected(
-            f"{rejection.message}; an earlier attempt of this refund had an unknown outcome "
-            f"and may have taken effect: check in the marketplace whether refund {number} "
+            f"{rejection.message}; {why}: check in the marketplace whether refund {number} "
             "exists before retrying or cancelling this message",
             status_code=rejection.status_code,
         ) from None
     return Delivered(request=request, response=response, status_code=201)
+
+
+def _not_reconciled(rejection: ApiRejected, number: str, *, unknown: bool, own: bool) -> str | None:
+    """Why a refusal that may concern an existing refund was not taken as ours; None for a
+    plain refusal after attempts that all had a known outcome."""
+    if says_number_taken(rejection, number):
+        if not unknown:
+            return (
+                f"no earlier attempt of this message can have used cp_refund_number {number}, "
+                "so another refund holds it"
+            )
+        if not own:
+            return (
+                f"an earlier attempt of this refund had an unknown outcome, but "
+                f"cp_refund_number {number} was given or rendered without {{nonce}}, so the "
+                "refund FeedAMP holds under it may be another one"
+            )
+    if unknown:
+        return "an earlier attempt of this refund had an unknown outcome and may have taken effect"
+    return None
 
 
 def _number_fields(source: NumberSource) -> dict[str, Any]:

@@ -143,10 +143,12 @@ class Api:
         shown, effect = self._world.authorize_return(params["id"], number)
         return Outcome(json_response(200, {"return": shown}), effect)
 
-    def refund_return(self, request: Request, params: dict[str, str], _: Faults) -> Outcome:
+    def refund_return(self, request: Request, params: dict[str, str], faults: Faults) -> Outcome:
         line_ids = parse.refund_line_ids(parse_json_object(request.body))
-        shown, effect = self._world.refund_return(params["id"], line_ids)
-        return Outcome(json_response(200, {"return": shown}), effect)
+        shown, effect = self._world.refund_return(
+            params["id"], line_ids, by_line_number=faults.hide_return_line_ids
+        )
+        return Outcome(json_response(200, {"return": _shown_return(shown, faults)}), effect)
 
 
 def _shown_return(returned: Any, faults: Faults) -> Any:

@@ -21,7 +21,8 @@ reconciliation and pagination rules can be proven against them:
   tracking number as one, their units summed;
 * ``duplicate_status`` and ``duplicate_wording``: how a refusal of a duplicate number or of
   an action already done is answered (409 and "duplicate ..." unless told otherwise);
-* ``hide_return_line_ids``: return lines carry neither ``feedamp_return_line_id`` nor ``id``.
+* ``hide_return_line_ids``: return lines carry neither ``feedamp_return_line_id`` nor ``id``;
+  a return refund then names a line by its ``mp_return_line_number``, the one name shown.
 
 The per-request faults are drawn in that order (drop, error_5xx, rate_limited, apply_then_fail,
 slow, drip), each with its own probability, from one RNG seeded from the sandbox seed; at most one

@@ -430,18 +430,22 @@ class World:
             }
             return _snapshot(record.data), effect
 
-    def refund_return(self, return_id: str, line_ids: list[str]) -> tuple[JSON, JSON]:
+    def refund_return(
+        self, return_id: str, line_ids: list[str], *, by_line_number: bool = False
+    ) -> tuple[JSON, JSON]:
         """Refund return lines in full; the return is Merchant Refunded once all lines are.
 
         A line already refunded is a 409 even when the return is closed by now, so a client
-        retrying after an unknown outcome can tell "already done" from "not allowed".
+        retrying after an unknown outcome can tell "already done" from "not allowed". With
+        ``by_line_number`` (return lines shown without ids), a line is also known by its
+        ``mp_return_line_number`` in ``feedamp_return_line_id``, the one name a client has.
         """
         with self._lock:
             record = self._return_or_404(return_id)
-            lines = {
-                line["feedamp_return_line_id"]: line
-                for line in record.data["return_info"]["return_lines"]
-            }
+            return_lines = record.data["return_info"]["return_lines"]
+            lines = {line["feedamp_return_line_id"]: line for line in return_lines}
+            if by_line_number:
+                lines |= {line["mp_return_line_number"]: line for line in return_lines}
             unknown = [line_id for line_id in line_ids if line_id not in lines]
             if unknown:
                 raise Rejected(400, f"feedamp_return_line_id {unknown[0]} is not in this return")

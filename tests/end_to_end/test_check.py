@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine
 
 from feedamp_sync.sandbox import SandboxServer
-from tests.end_to_end.harness import CLIENT_ID, FAST, PASSWORD, cli, write_config
+from tests.end_to_end.harness import CLIENT_ID, FAST, PASSWORD, cli, merged, write_config
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -43,6 +43,29 @@ def test_a_good_config_passes_every_check(
     assert lines[1].startswith("ok   database ")
     assert "schema at revision" in lines[1]
     assert f"client id {CLIENT_ID} ok" in lines[2]
+
+
+def test_a_refund_template_without_a_nonce_is_warned_about_and_passes(
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A WARN line after the config's says what the template costs; the exit stays 0."""
+    path = write_config(
+        tmp_path,
+        database_url,
+        server.base_url,
+        merged(FAST, {"outbox": {"cp_refund_number_template": "RF{database}-{id}"}}),
+    )
+    code, out, _ = cli(capsys, path, "check")
+    lines = out.splitlines()
+    assert code == 0, out
+    assert [line.split(" ", 1)[0] for line in lines] == ["ok", "WARN", "ok", "ok"]
+    assert lines[1].startswith(
+        'WARN refund numbers: outbox.cp_refund_number_template "RF{database}-{id}" has no {nonce}'
+    )
 
 
 def test_an_unmigrated_database_exits_78(

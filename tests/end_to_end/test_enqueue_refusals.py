@@ -350,6 +350,15 @@ CASES: list[tuple[str, str, str, Payload, str]] = [
         "is not a line of return",
     ),
     (
+        "line-number-unknown",
+        "return-refund",
+        RETURN,
+        lambda w: {
+            "merchant_refund_lines": [{"mp_return_line_number": "0", "merchant_full_refund": True}]
+        },
+        'mp_return_line_number: "0" is not a line of return',
+    ),
+    (
         "line-id-twice",
         "return-refund",
         RETURN,

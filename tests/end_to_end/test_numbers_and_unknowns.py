@@ -1,27 +1,45 @@
 """Numbers that never collide, and refunds under the answers the docs leave open.
 
 A second database on the same FeedAMP account (a move, a restore, a staging copy) must issue
-numbers of its own; a duplicate refusal must be read whatever status and words FeedAMP uses;
-a return whose lines carry no id can still be refunded by naming them.
+numbers of its own; a duplicate refusal must be read whatever status and words FeedAMP uses,
+and only as our own success when nothing else can have used the number; a return whose lines
+carry no id can still be refunded, its lines named as the stored return shows them.
 """
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from feedamp_sync.db import tables as t
+from feedamp_sync.db.engine import create_engine_for
 from feedamp_sync.sandbox import Faults, Sandbox, SandboxServer
 from tests.end_to_end.actions import (
     QUICK_RETRIES,
     enqueue_cli,
     lines_of,
     refund,
+    run_passes,
     run_until_settled,
     statuses,
 )
-from tests.end_to_end.harness import cli, cli_json, write_config
+from tests.end_to_end.harness import (
+    CLIENT_ID,
+    PASSWORD,
+    USERNAME,
+    cli,
+    cli_json,
+    cli_shown,
+    merged,
+    write_config,
+)
 
 
 def refund_first_line(
@@ -64,7 +82,26 @@ def test_a_second_database_on_the_same_account_confirms_and_refunds_without_coll
     assert dead == []
 
 
-def test_a_refund_whose_answer_was_lost_is_sent_when_the_duplicate_is_a_worded_400(
+def refund_messages(engine: Engine) -> list[Any]:
+    box = t.outbox.c
+    with engine.connect() as conn:
+        return list(conn.execute(select(t.outbox).where(box.kind == "refund").order_by(box.id)))
+
+
+def refund_elsewhere(server: SandboxServer, order_id: str, refund_info: dict[str, Any]) -> None:
+    """Another system (a restored copy of the database, the seller's ERP) posts a refund
+    under ``refund_info``'s number, straight to FeedAMP."""
+    with httpx.Client(base_url=server.base_url, timeout=10) as http:
+        token = http.get("/api/v1/get_token", auth=(USERNAME, PASSWORD)).json()["token"]
+        answer = http.post(
+            f"/api/v1/orders/{order_id}/refund",
+            json={"refund_info": refund_info},
+            headers={"token": token, "client": str(CLIENT_ID)},
+        )
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_refund_refused_as_a_duplicate_at_once_stays_dead_when_retried(
     sandbox: Sandbox,
     server: SandboxServer,
     database_url: str,
@@ -72,29 +109,35 @@ def test_a_refund_whose_answer_was_lost_is_sent_when_the_duplicate_is_a_worded_4
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """FeedAMP refuses the retry with 400 "has been used before", not 409 "duplicate": the
-    refund still ends sent, once, with no second refund in FeedAMP."""
+    """Another refund holds our number: the first attempt is refused, and so is an
+    operator's retry. Neither refusal is taken for our refund, which never happened."""
     [order] = sandbox.add_orders(1)
     config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
     run_until_settled(capsys, config, engine)
-    sandbox.set_faults(
-        Faults(
-            apply_then_fail=1.0,
-            endpoints={"refund"},
-            duplicate_status=400,
-            duplicate_wording="has been used before",
-        )
-    )
     refund_first_line(capsys, config, tmp_path, sandbox, order)
-    assert cli(capsys, config, "run", "--once")[0] == 0
-    sandbox.set_faults(Faults(duplicate_status=400, duplicate_wording="has been used before"))
+    [message] = refund_messages(engine)
+    number = message.payload["cp_refund_number"]
+    refund_elsewhere(server, order, message.payload)
+    run_until_settled(capsys, config, engine)
+    assert refund_messages(engine)[0].status == "dead"
+
+    assert cli(capsys, config, "outbox", "retry", str(message.id), "--reason", "checked")[0] == 0
     run_until_settled(capsys, config, engine)
 
-    assert len(sandbox.effects("refund")) == 1
-    assert set(statuses(engine).values()) == {"sent"}
+    [retried] = refund_messages(engine)
+    assert (retried.status, retried.attempts) == ("dead", 2)
+    assert "another refund holds it" in retried.last_error
+    assert f"check in the marketplace whether refund {number} exists" in retried.last_error
+    assert [effect["cp_refund_number"] for effect in sandbox.effects("refund")] == [number]
 
 
-def test_a_return_whose_lines_carry_no_id_is_refunded_by_naming_its_lines(
+@pytest.mark.parametrize(
+    "duplicate",
+    [Faults(), Faults(duplicate_status=400, duplicate_wording="has been used before")],
+    ids=["409", "worded-400"],
+)
+def test_a_refund_whose_answer_was_lost_is_sent_when_refused_as_a_duplicate(
+    duplicate: Faults,
     sandbox: Sandbox,
     server: SandboxServer,
     database_url: str,
@@ -102,26 +145,225 @@ def test_a_return_whose_lines_carry_no_id_is_refunded_by_naming_its_lines(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Refunding "every line" is refused, naming what to give; naming the ids works."""
+    """FeedAMP made the refund but its answer was lost; the retry is refused as a duplicate
+    (a 409, or a 400 "has been used before"): the refund ends sent, once in FeedAMP."""
+    [order] = sandbox.add_orders(1)
+    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+    run_until_settled(capsys, config, engine)
+    sandbox.set_faults(duplicate, apply_then_fail=1.0, endpoints={"refund"})
+    refund_first_line(capsys, config, tmp_path, sandbox, order)
+    run_passes(capsys, config, 1)
+    sandbox.set_faults(duplicate)
+    run_until_settled(capsys, config, engine)
+
+    [message] = refund_messages(engine)
+    assert (message.status, message.last_status_code) == ("sent", duplicate.duplicate_status)
+    assert [e["cp_refund_number"] for e in sandbox.effects("refund")] == [
+        message.payload["cp_refund_number"]
+    ]
+
+
+def test_a_refund_under_the_sellers_own_number_whose_answer_was_lost_goes_dead_for_a_check(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The seller's ERP number may be another refund's: its duplicate refusal is not taken
+    for ours, and the reason says what to check."""
+    [order] = sandbox.add_orders(1)
+    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+    run_until_settled(capsys, config, engine)
+    sandbox.set_faults(Faults(apply_then_fail=1.0, endpoints={"refund"}))
+    line = lines_of(sandbox, order)[0]["mp_line_number"]
+    payload = refund(line, refund_quantity=1, cp_refund_number="ERP-RF-1")
+    assert enqueue_cli(capsys, config, tmp_path, "refund", order, payload)[0] == 0
+    run_passes(capsys, config, 1)
+    sandbox.set_faults(Faults())
+    run_until_settled(capsys, config, engine)
+
+    [message] = refund_messages(engine)
+    assert message.status == "dead"
+    assert "was given or rendered without {nonce}" in message.last_error
+    assert "check in the marketplace whether refund ERP-RF-1 exists" in message.last_error
+
+
+def test_a_refund_template_without_a_nonce_is_warned_about_at_start(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An upgraded config that still says RF{database}-{id} is told what it risks."""
+    sections = merged(QUICK_RETRIES, {"outbox": {"cp_refund_number_template": "RF{database}-{id}"}})
+    config = write_config(tmp_path, database_url, server.base_url, sections)
+    code, _, err = cli(capsys, config, "run", "--once")
+    assert code == 0, err
+    assert "refund_numbers_without_nonce" in err
+    assert "has no {nonce}" in err
+
+
+@contextmanager
+def database_file(directory: Path) -> Iterator[tuple[str, Engine]]:
+    url = f"sqlite:///{directory / 'feedamp-sync.db'}"
+    engine = create_engine_for(url)
+    try:
+        yield url, engine
+    finally:
+        engine.dispose()
+
+
+def test_two_copies_of_one_sqlite_database_issue_different_refund_numbers(
+    sandbox: Sandbox, server: SandboxServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A copy keeps the database's identity and hands out the same message ids; each
+    refund number's random part still makes the copies' next refunds two numbers."""
+    first_order, second_order = sandbox.add_orders(2)
+    original, copy = tmp_path / "original", tmp_path / "copy"
+    original.mkdir()
+    copy.mkdir()
+    with database_file(original) as (url, engine):
+        config = write_config(original, url, server.base_url, QUICK_RETRIES)
+        assert cli(capsys, config, "db", "upgrade")[0] == 0
+        run_until_settled(capsys, config, engine)
+        refund_first_line(capsys, config, tmp_path, sandbox, first_order)
+        run_until_settled(capsys, config, engine)
+    for file in original.glob("feedamp-sync.db*"):
+        shutil.copy2(file, copy / file.name)
+
+    numbers = []
+    for directory in (original, copy):
+        with database_file(directory) as (url, engine):
+            config = write_config(directory, url, server.base_url, QUICK_RETRIES)
+            refund_first_line(capsys, config, tmp_path, sandbox, second_order)
+            run_until_settled(capsys, config, engine)
+            latest = refund_messages(engine)[-1]
+            assert latest.status == "sent", latest.last_error
+            numbers.append(latest.payload["cp_refund_number"])
+
+    assert numbers[0] != numbers[1]
+    refunded = [effect["cp_refund_number"] for effect in sandbox.effects("refund")]
+    assert len(refunded) == len(set(refunded)) == 3
+
+
+def stored_return_lines(
+    capsys: pytest.CaptureFixture[str], config: Path, return_id: str
+) -> list[dict[str, Any]]:
+    """The lines of a return as the daemon stored it (``returns show``)."""
+    lines: list[dict[str, Any]] = cli_shown(capsys, config, "returns", "show", return_id)["lines"]
+    return lines
+
+
+def full_refund_of(**named: str) -> dict[str, Any]:
+    return {"merchant_refund_lines": [{**named, "merchant_full_refund": True}]}
+
+
+def test_a_return_whose_lines_show_no_id_is_refunded_whole_by_their_marketplace_numbers(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Refunding every line of such a return sends each line's mp_return_line_number."""
+    [return_id] = sandbox.add_returns(1, ["Pending Refund"])
+    sandbox.set_faults(Faults(hide_return_line_ids=True))
+    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+    run_until_settled(capsys, config, engine)
+    stored = stored_return_lines(capsys, config, return_id)
+    assert [line["feedamp_return_line_id"] for line in stored] == [None] * len(stored)
+
+    assert enqueue_cli(capsys, config, tmp_path, "return-refund", return_id, {})[0] == 0
+    run_until_settled(capsys, config, engine)
+
+    [refunded] = sandbox.effects("refund_return")
+    assert refunded["line_ids"] == [line["mp_return_line_number"] for line in stored]
+    assert refunded["state"] == "Merchant Refunded"
+    assert set(statuses(engine).values()) == {"sent"}
+
+
+def test_a_line_that_shows_no_id_is_refunded_by_its_marketplace_number(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The seller names the line as the stored return shows it, and that line is refunded."""
+    [return_id] = sandbox.add_returns(1, ["Pending Refund"])
+    sandbox.set_faults(Faults(hide_return_line_ids=True))
+    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+    run_until_settled(capsys, config, engine)
+    number = stored_return_lines(capsys, config, return_id)[0]["mp_return_line_number"]
+
+    named = full_refund_of(mp_return_line_number=number)
+    assert enqueue_cli(capsys, config, tmp_path, "return-refund", return_id, named)[0] == 0
+    run_until_settled(capsys, config, engine)
+
+    assert [effect["line_ids"] for effect in sandbox.effects("refund_return")] == [[number]]
+    assert set(statuses(engine).values()) == {"sent"}
+
+
+def test_an_id_for_a_line_that_shows_none_is_refused_naming_the_key_to_use(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Nothing stored to check an id against: enqueue says to name the line by its number."""
     [return_id] = sandbox.add_returns(1, ["Pending Refund"])
     sandbox.set_faults(Faults(hide_return_line_ids=True))
     config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
     run_until_settled(capsys, config, engine)
 
-    code, _, err = enqueue_cli(capsys, config, tmp_path, "return-refund", return_id, {})
+    named = full_refund_of(feedamp_return_line_id="900001")
+    code, _, err = enqueue_cli(capsys, config, tmp_path, "return-refund", return_id, named)
     assert code == 65
-    assert "carry no feedamp_return_line_id (nor id)" in err
+    assert "carry no feedamp_return_line_id (nor id); name the line by its" in err
+    assert "mp_return_line_number instead" in err
 
-    line_ids = [
-        line["feedamp_return_line_id"]
-        for line in sandbox.return_(return_id)["return_info"]["return_lines"]
-    ]
-    named = {
-        "merchant_refund_lines": [
-            {"feedamp_return_line_id": line_id, "merchant_full_refund": True}
-            for line_id in line_ids
-        ]
-    }
+
+def test_a_refund_state_from_another_line_does_not_pass_for_ours(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Line A refunded, the return shown as Processing Refund; line B's refund loses its
+    connection and is retried: the state is not taken for B's refund, which is made."""
+    returns = sandbox.add_returns(8, ["Pending Refund"])
+    return_id = next(
+        r for r in returns if len(sandbox.return_(r)["return_info"]["return_lines"]) == 2
+    )
+    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+    run_until_settled(capsys, config, engine)
+    first, second = (
+        line["feedamp_return_line_id"] for line in stored_return_lines(capsys, config, return_id)
+    )
+    named = full_refund_of(feedamp_return_line_id=first)
     assert enqueue_cli(capsys, config, tmp_path, "return-refund", return_id, named)[0] == 0
     run_until_settled(capsys, config, engine)
-    assert sandbox.return_(return_id)["state"] in ("Processing Refund", "Merchant Refunded")
+    sandbox.serve_return_as(return_id, lambda shown: {**shown, "state": "Processing Refund"})
+
+    sandbox.set_faults(Faults(drop=1.0, endpoints={"refund_return"}))
+    named = full_refund_of(feedamp_return_line_id=second)
+    assert enqueue_cli(capsys, config, tmp_path, "return-refund", return_id, named)[0] == 0
+    run_passes(capsys, config, 1)
+    sandbox.set_faults(Faults())
+    run_until_settled(capsys, config, engine)
+
+    assert [effect["line_ids"] for effect in sandbox.effects("refund_return")] == [
+        [first],
+        [second],
+    ]
+    assert sandbox.return_(return_id)["state"] == "Merchant Refunded"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from feedamp_sync.core.attempts import AttemptResult
-from feedamp_sync.core.facts import OrderFacts, ReturnFacts
+from feedamp_sync.core.facts import OrderFacts, ReturnFacts, StoredReturnLine
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.identity import database_identity_of
 from feedamp_sync.db.orders import OrderStore
@@ -29,6 +30,7 @@ from feedamp_sync.settings import OutboxSettings
 
 NOW = datetime.now(UTC)
 REFUND = {"mp_line_number": "L1", "refund_reason": "customer_return", "currency": "USD"}
+NONCE = "[0-9A-HJKMNP-TV-Z]{5}"
 
 
 def store_order(engine: Engine, order_id: str = "10042") -> None:
@@ -74,10 +76,11 @@ def test_a_refund_enqueued_in_a_committed_transaction_is_stored_with_its_number(
     with engine.begin() as conn:
         added = enqueue(conn, account="main", kind="refund", target_id="10042", payload=REFUND)
     [row] = rows(engine)
-    number = f"RF{database_identity_of(engine)}-{added.id}"
+    number = row.payload["cp_refund_number"]
+    assert re.fullmatch(rf"RF{database_identity_of(engine)}-{added.id}-{NONCE}", number)
     assert (row.id, row.status, row.kind, row.target_id) == (added.id, "pending", "refund", "10042")
     assert row.payload == {**REFUND, "cp_refund_number": number}
-    assert row.unique_key == f"refund:main:{number}"
+    assert (row.unique_key, row.own_number) == (f"refund:main:{number}", True)
     assert added.summary() == {
         "id": added.id,
         "kind": "refund",
@@ -197,10 +200,28 @@ def test_preparing_an_inserted_refund_persists_its_number_before_delivery(engine
     insert(engine, "refund", "10042", {"refund_info": REFUND})
     preparation = Preparer(engine, OutboxSettings(), KINDS)("w1", claim(engine))
     [ready] = preparation.ready
-    number = f"RF{database_identity_of(engine)}-{ready.id}"
-    assert ready.plan == RefundPlan({**REFUND, "cp_refund_number": number})
     [row] = rows(engine)
-    assert (row.payload["cp_refund_number"], row.unique_key) == (number, f"refund:main:{number}")
+    number = row.payload["cp_refund_number"]
+    assert re.fullmatch(rf"RF{database_identity_of(engine)}-{ready.id}-{NONCE}", number)
+    assert ready.plan == RefundPlan({**REFUND, "cp_refund_number": number})
+    assert (row.unique_key, row.own_number, ready.own_number) == (
+        f"refund:main:{number}",
+        True,
+        True,
+    )
+
+
+def test_a_seller_given_number_is_not_the_messages_own(engine: Engine) -> None:
+    """Whoever else the seller's system gave it to, FeedAMP may hold it: not ours alone."""
+    store_order(engine)
+    insert(engine, "refund", "10042", {**REFUND, "cp_refund_number": "ERP-77"})
+    [ready] = Preparer(engine, OutboxSettings(), KINDS)("w1", claim(engine)).ready
+    [row] = rows(engine)
+    assert (row.unique_key, row.own_number, ready.own_number) == (
+        "refund:main:ERP-77",
+        False,
+        False,
+    )
 
 
 def test_preparing_a_claim_that_was_lost_drops_it(engine: Engine) -> None:
@@ -321,7 +342,7 @@ def test_facts_of_a_whole_claim_are_each_messages_own(engine: Engine) -> None:
     assert isinstance(refunded, OrderFacts)
     assert refunded.earlier_messages == ()
     assert isinstance(authorized, ReturnFacts)
-    assert authorized.line_ids == ("900001",)
+    assert authorized.lines == (StoredReturnLine("R1", "900001"),)
     assert (missing, elsewhere) == (None, None)
 
 

@@ -12,6 +12,7 @@ from feedamp_sync.core.facts import (
     OrderFacts,
     ReturnFacts,
     StoredLine,
+    StoredReturnLine,
 )
 from feedamp_sync.errors import InvalidPayload
 from feedamp_sync.outbox.context import check_context, require_context
@@ -23,7 +24,14 @@ from feedamp_sync.outbox.payloads import check_payload
 from feedamp_sync.outbox.return_refund import ReturnRefundPlan
 
 ORDER = OrderFacts("10042", {"L1": StoredLine(3, "SKU-1"), "L2": StoredLine(1, None)})
-RETURN = ReturnFacts("5001", "123RT", ("900001", "900002"))
+LINE_1 = StoredReturnLine("111-1", "900001")
+LINE_2 = StoredReturnLine("111-2", "900002")
+RETURN = ReturnFacts("5001", "123RT", (LINE_1, LINE_2))
+NO_IDS = ReturnFacts("5001", None, (StoredReturnLine("111-1"), StoredReturnLine("111-2")))
+
+
+def refund_lines(*lines: dict[str, str]) -> dict[str, Any]:
+    return {"merchant_refund_lines": [line | {"merchant_full_refund": True} for line in lines]}
 
 
 def ship(quantity: int, tracking: str = "1Z", line: str = "L1", **extra: Any) -> dict[str, Any]:
@@ -155,19 +163,47 @@ def test_a_return_line_that_is_not_on_the_return_is_refused() -> None:
     ]
 
 
-def test_refunding_every_line_of_a_return_whose_lines_carry_no_id_is_refused() -> None:
-    """No lines named and no line id stored: the refusal says which id to name them by."""
+def test_a_return_with_no_stored_line_cannot_be_refunded_whole() -> None:
+    """No line stored: the refusal says so and how to read the return again."""
     [problem] = problems("return_refund", {}, ReturnFacts("5001", None, ()))
-    assert problem.startswith("merchant_refund_lines: none given, and the lines of stored")
-    assert "name each line in merchant_refund_lines with the feedamp_return_line_id" in problem
+    assert problem.startswith("merchant_refund_lines: none given, and stored return 5001 has no")
+    assert "feedamp-sync returns fetch 5001" in problem
 
 
-def test_lines_named_for_a_return_whose_lines_carry_no_id_are_taken_as_given() -> None:
-    """With nothing stored to check them against, the seller's line ids are sent."""
-    payload = {
-        "merchant_refund_lines": [{"feedamp_return_line_id": "77", "merchant_full_refund": True}]
-    }
-    assert problems("return_refund", payload, ReturnFacts("5001", None, ())) == []
+def test_a_line_may_be_named_by_its_marketplace_number() -> None:
+    """mp_return_line_number names a line whether or not FeedAMP shows its id."""
+    payload = refund_lines({"mp_return_line_number": "111-2"})
+    assert problems("return_refund", payload, RETURN) == []
+    assert problems("return_refund", payload, NO_IDS) == []
+
+
+def test_a_marketplace_number_not_on_the_return_is_refused() -> None:
+    """The refusal lists the lines' numbers."""
+    payload = refund_lines({"mp_return_line_number": "999"})
+    assert problems("return_refund", payload, NO_IDS) == [
+        'merchant_refund_lines[0].mp_return_line_number: "999" is not a line of return 5001 '
+        "(its lines: 111-1, 111-2)"
+    ]
+
+
+def test_an_id_for_a_return_whose_lines_carry_none_is_refused_naming_the_key_to_use() -> None:
+    """Nothing to check an id against: name the line by its mp_return_line_number instead."""
+    payload = refund_lines({"feedamp_return_line_id": "77"})
+    [problem] = problems("return_refund", payload, NO_IDS)
+    assert problem == (
+        'merchant_refund_lines[0].feedamp_return_line_id: "77" cannot be checked: the lines '
+        "of stored return 5001 carry no feedamp_return_line_id (nor id); name the line by its "
+        "mp_return_line_number instead (its lines: 111-1, 111-2)"
+    )
+
+
+def test_one_line_named_twice_by_its_two_names_is_refused() -> None:
+    """Its id and its marketplace number are one line: refunded once."""
+    payload = refund_lines({"feedamp_return_line_id": "900001"}, {"mp_return_line_number": "111-1"})
+    assert problems("return_refund", payload, RETURN) == [
+        "merchant_refund_lines[1].mp_return_line_number: names the same line as "
+        "merchant_refund_lines[0]"
+    ]
 
 
 def test_require_context_raises_with_every_problem() -> None:
@@ -190,7 +226,7 @@ def test_a_fulfillment_plan_holds_what_was_sent_and_the_new_entries() -> None:
 def test_a_return_refund_without_lines_refunds_every_stored_line() -> None:
     """An empty return refund becomes every line of the stored return, in full."""
     plan = plan_of("return_refund", {}, RETURN)
-    assert plan == ReturnRefundPlan(("900001", "900002"))
+    assert plan == ReturnRefundPlan((LINE_1, LINE_2), every_line=True)
     assert isinstance(plan, ReturnRefundPlan)
     assert plan.body == {
         "merchant_refund_lines": [
@@ -202,9 +238,30 @@ def test_a_return_refund_without_lines_refunds_every_stored_line() -> None:
 
 def test_a_return_refund_of_named_lines_refunds_only_those() -> None:
     """Named lines are refunded, in the order given."""
-    payload = {
-        "merchant_refund_lines": [
-            {"feedamp_return_line_id": "900002", "merchant_full_refund": True}
-        ]
-    }
-    assert plan_of("return_refund", payload, RETURN) == ReturnRefundPlan(("900002",))
+    payload = refund_lines({"feedamp_return_line_id": "900002"})
+    assert plan_of("return_refund", payload, RETURN) == ReturnRefundPlan((LINE_2,))
+
+
+def test_a_line_named_by_its_marketplace_number_is_sent_by_its_id() -> None:
+    """FeedAMP's id, when the stored line has one, is what the refund sends."""
+    plan = plan_of("return_refund", refund_lines({"mp_return_line_number": "111-1"}), RETURN)
+    assert isinstance(plan, ReturnRefundPlan)
+    assert plan.body["merchant_refund_lines"][0]["feedamp_return_line_id"] == "900001"
+
+
+def test_lines_without_ids_are_sent_by_their_marketplace_numbers() -> None:
+    """Every line of a return whose lines show no id: each by its mp_return_line_number."""
+    plan = plan_of("return_refund", {}, NO_IDS)
+    assert isinstance(plan, ReturnRefundPlan)
+    assert [line["feedamp_return_line_id"] for line in plan.body["merchant_refund_lines"]] == [
+        "111-1",
+        "111-2",
+    ]
+
+
+def test_naming_every_line_is_a_refund_of_the_whole_return() -> None:
+    """The plan knows when its lines are all the return's, whichever way they were named."""
+    payload = refund_lines({"mp_return_line_number": "111-2"}, {"feedamp_return_line_id": "900001"})
+    plan = plan_of("return_refund", payload, RETURN)
+    assert isinstance(plan, ReturnRefundPlan)
+    assert plan.every_line

@@ -7,13 +7,14 @@ from typing import Any, cast
 
 import pytest
 
+from feedamp_sync.core.facts import StoredReturnLine
 from feedamp_sync.errors import ActionConflict, ApiRejected
 from feedamp_sync.feedamp.client import FeedampClient
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.fulfillment import FULFILLMENT, FulfillmentPlan
 from feedamp_sync.outbox.kind import Plan
 from feedamp_sync.outbox.refund import REFUND as REFUND_KIND
-from feedamp_sync.outbox.refund import RefundPlan, duplicate_means_sent
+from feedamp_sync.outbox.refund import RefundPlan, duplicate_means_sent, says_number_taken
 from feedamp_sync.outbox.return_authorization import (
     RETURN_AUTHORIZATION,
     Authorization,
@@ -79,8 +80,14 @@ class FakeClient:
         return [name for name, _ in self.calls]
 
 
-def message(kind: str, plan: Plan, attempts: int = 1) -> OutboxMessage:
-    return OutboxMessage(5, "main", kind, "10042", {}, attempts, plan=plan)
+def message(kind: str, plan: Plan, attempts: int = 1, **flags: bool) -> OutboxMessage:
+    return OutboxMessage(5, "main", kind, "10042", {}, attempts, plan=plan, **flags)
+
+
+def retried_refund(*, unknown: bool = True, own: bool = True) -> OutboxMessage:
+    """A refund's second attempt, after one whose outcome was (or was not) unknown."""
+    plan = RefundPlan(REFUND)
+    return message("refund", plan, 2, earlier_outcome_unknown=unknown, own_number=own)
 
 
 def client(fake: FakeClient) -> FeedampClient:
@@ -207,34 +214,88 @@ def test_a_refund_is_posted_in_its_wrapper() -> None:
 def test_a_duplicate_refusal_after_an_unknown_outcome_counts_as_sent() -> None:
     """Our own number refused as a duplicate on a retry: the earlier attempt applied."""
     fake = FakeClient(create_refund=ApiRejected("duplicate cp_refund_number", status_code=409))
-    done = REFUND_KIND.deliver(client(fake), message("refund", RefundPlan(REFUND), attempts=2))
+    done = REFUND_KIND.deliver(client(fake), retried_refund())
     assert (done.reconciled, done.status_code) == (True, 409)
 
 
 def test_a_duplicate_refusal_on_a_first_attempt_is_an_error() -> None:
     """On attempt 1 nobody of ours sent the number before: someone else used it."""
     fake = FakeClient(create_refund=ApiRejected("duplicate cp_refund_number", status_code=409))
-    with pytest.raises(ApiRejected):
-        REFUND_KIND.deliver(client(fake), message("refund", RefundPlan(REFUND)))
+    with pytest.raises(ApiRejected, match="another refund holds it"):
+        REFUND_KIND.deliver(client(fake), message("refund", RefundPlan(REFUND), own_number=True))
+
+
+def test_a_duplicate_refusal_after_a_known_refusal_is_an_error() -> None:
+    """An operator's retry of a refund that died on a duplicate refusal: the first attempt
+    was a refusal, so the number is someone else's and the refund never happened."""
+    fake = FakeClient(create_refund=ApiRejected("duplicate cp_refund_number", status_code=409))
+    with pytest.raises(ApiRejected, match="no earlier attempt of this message can have used"):
+        REFUND_KIND.deliver(client(fake), retried_refund(unknown=False))
+
+
+def test_a_duplicate_refusal_of_a_number_not_our_own_is_an_error() -> None:
+    """A seller's number (or one without {nonce}) may be another refund's: dead, saying to
+    check the marketplace, although an earlier attempt's outcome was unknown."""
+    fake = FakeClient(create_refund=ApiRejected("duplicate cp_refund_number", status_code=409))
+    with pytest.raises(ApiRejected) as refused:
+        REFUND_KIND.deliver(client(fake), retried_refund(own=False))
+    assert "was given or rendered without {nonce}" in str(refused.value)
+    assert "check in the marketplace whether refund RF1 exists" in str(refused.value)
 
 
 @pytest.mark.parametrize(
-    ("status", "text", "retry", "sent"),
+    ("status", "text", "taken"),
     [
-        (409, "conflict", True, True),
-        (400, "Duplicate cp_refund_number", True, True),
-        (422, "cp_refund_number already exists (duplicate)", True, True),
-        (400, "refund_quantity exceeds the ordered quantity", True, False),
-        (409, "duplicate cp_refund_number", False, False),
+        (409, "conflict", True),
+        (400, "Duplicate cp_refund_number", True),
+        (422, "cp_refund_number already exists", True),
+        (400, "cp_refund_number has been used before", True),
+        (400, "refund number RF1 is taken", True),
+        (400, "RF1 must be unique", True),
+        (400, "refund_quantity exceeds the quantity already refunded", False),
+        (400, "duplicate refund_reason", False),
+        (400, "cp_refund_number is required", False),
+        (500, "cp_refund_number already exists", False),
     ],
-    ids=["409", "400-says-duplicate", "422-says-duplicate", "other-400", "first-attempt"],
+    ids=[
+        "409",
+        "says-duplicate",
+        "says-exists",
+        "says-used",
+        "quotes-the-number",
+        "says-unique",
+        "quantity-already-refunded",
+        "another-field",
+        "no-taken-word",
+        "not-a-4xx",
+    ],
 )
-def test_which_refusals_prove_an_earlier_refund_applied(
-    status: int, text: str, retry: bool, sent: bool
-) -> None:
-    """A 409 or a 4xx saying "duplicate", and only after an unknown outcome."""
+def test_which_refusals_say_the_number_is_taken(status: int, text: str, taken: bool) -> None:
+    """A 409, or a 4xx naming the number with a word for "taken"; nothing else."""
     rejection = ApiRejected(text, status_code=status)
-    assert duplicate_means_sent(rejection, earlier_attempt_may_have_applied=retry) is sent
+    assert says_number_taken(rejection, "RF1") is taken
+
+
+@pytest.mark.parametrize(
+    ("unknown", "own", "text", "sent"),
+    [
+        (True, True, "duplicate cp_refund_number", True),
+        (False, True, "duplicate cp_refund_number", False),
+        (True, False, "duplicate cp_refund_number", False),
+        (True, True, "refund_quantity exceeds the quantity already refunded", False),
+    ],
+    ids=["all-three", "outcome-known", "not-our-own-number", "not-a-duplicate"],
+)
+def test_a_duplicate_proves_our_earlier_refund_only_when_all_three_hold(
+    unknown: bool, own: bool, text: str, sent: bool
+) -> None:
+    """An earlier unknown outcome, a refusal saying the number is taken, and a number only
+    this message can have used."""
+    rejection = ApiRejected(text, status_code=400)
+    verdict = duplicate_means_sent(
+        rejection, "RF1", earlier_outcome_unknown=unknown, own_number=own
+    )
+    assert verdict is sent
 
 
 @pytest.mark.parametrize(
@@ -279,10 +340,20 @@ def test_a_first_authorization_sends_our_number() -> None:
     assert fake.calls == [("authorize_return", "RMA-1")]
 
 
-def returned(state: str, *refunded: str) -> dict[str, Any]:
+LINE_1 = StoredReturnLine("111-1", "1")
+LINE_2 = StoredReturnLine("111-2", "2")
+EVERY_LINE = ReturnRefundPlan((LINE_1, LINE_2), every_line=True)
+LINE_2_ALONE = ReturnRefundPlan((LINE_2,))
+
+
+def returned(state: str, *refunded: str, ids: bool = True) -> dict[str, Any]:
     lines = [
-        {"feedamp_return_line_id": line_id, "merchant_refunded": line_id in refunded}
-        for line_id in ("1", "2")
+        {
+            "mp_return_line_number": line.mp_return_line_number,
+            "merchant_refunded": line.key in refunded,
+        }
+        | ({"feedamp_return_line_id": line.key} if ids else {})
+        for line in (LINE_1, LINE_2)
     ]
     return {"id": "5001", "state": state, "return_info": {"return_lines": lines}}
 
@@ -295,61 +366,92 @@ def returned(state: str, *refunded: str) -> dict[str, Any]:
         (returned("Pending Refund", "1", "2"), True),
         (returned("Pending Refund", "1"), False),
         (returned("Pending Refund"), False),
+        (returned("Pending Refund", "1", "2", ids=False), True),
     ],
-    ids=["refunded", "processing", "every-line", "one-line-of-two", "nothing"],
+    ids=["refunded", "processing", "every-line", "one-line-of-two", "nothing", "lines-without-ids"],
 )
 def test_what_a_read_back_return_says_about_our_refund(shown: dict[str, Any], done: bool) -> None:
     """A refund state, or every requested line refunded, means our refund applied."""
-    assert return_refunded(shown, ["1", "2"]) is done
+    assert return_refunded(shown, EVERY_LINE) is done
+
+
+def test_a_refund_state_says_nothing_of_one_line_among_others() -> None:
+    """Processing Refund because line 1 was refunded before: line 2's refund is not shown."""
+    assert return_refunded(returned("Processing Refund", "1"), LINE_2_ALONE) is False
+
+
+def test_a_refund_state_counts_for_every_line_the_return_shows() -> None:
+    """Refunding both lines, by name: the state covers them."""
+    assert return_refunded(returned("Processing Refund"), ReturnRefundPlan((LINE_1, LINE_2)))
+
+
+def test_a_line_marked_refunded_counts_for_a_refund_of_that_line() -> None:
+    """Line 2 marked refunded: a retried refund of line 2 alone took effect."""
+    assert return_refunded(returned("Processing Refund", "1", "2"), LINE_2_ALONE) is True
 
 
 def test_a_retried_return_refund_already_applied_is_not_sent_again() -> None:
     """After an unknown outcome, a return already refunded is sent without a second PUT."""
     fake = FakeClient(get_return=returned("Merchant Refunded"))
-    plan = ReturnRefundPlan(("1", "2"))
-    done = RETURN_REFUND.deliver(client(fake), message("return_refund", plan, 2))
+    done = RETURN_REFUND.deliver(client(fake), message("return_refund", EVERY_LINE, 2))
     assert (fake.names(), done.reconciled) == (["get_return"], True)
 
 
 def test_already_refunded_after_an_unknown_outcome_counts_as_sent() -> None:
-    """A 409 "already refunded" on a retry is the earlier attempt's success."""
+    """A 409 "already refunded" on a retry of a one-line refund is the earlier attempt's."""
     fake = FakeClient(
         get_return=returned("Pending Refund"),
         refund_return=ApiRejected("return line already refunded", status_code=409),
     )
-    plan = ReturnRefundPlan(("1",))
-    done = RETURN_REFUND.deliver(client(fake), message("return_refund", plan, 2))
+    plan = ReturnRefundPlan((LINE_1,))
+    retried = message("return_refund", plan, 2, earlier_outcome_unknown=True)
+    done = RETURN_REFUND.deliver(client(fake), retried)
     assert done.reconciled
 
 
+def test_already_refunded_for_one_of_several_lines_is_not_taken_as_ours() -> None:
+    """The refusal does not say which line it means: dead, saying what to check."""
+    fake = FakeClient(
+        get_return=returned("Pending Refund", "1"),
+        refund_return=ApiRejected("return line already refunded", status_code=409),
+    )
+    retried = message("return_refund", EVERY_LINE, 2, earlier_outcome_unknown=True)
+    with pytest.raises(ApiRejected, match="does not say which of lines 1, 2 are refunded"):
+        RETURN_REFUND.deliver(client(fake), retried)
+
+
 @pytest.mark.parametrize(
-    ("status", "text", "retry", "sent"),
+    ("status", "text", "unknown", "lines", "sent"),
     [
-        (409, "conflict", True, True),
-        (400, "Line already refunded", True, True),
-        (400, "return is Pending Shipping", True, False),
-        (409, "return line already refunded", False, False),
+        (409, "conflict", True, 1, True),
+        (400, "Line already refunded", True, 1, True),
+        (400, "return is Pending Shipping", True, 1, False),
+        (409, "return line already refunded", False, 1, False),
+        (409, "return line already refunded", True, 2, False),
     ],
-    ids=["409", "400-says-so", "other-400", "first-attempt"],
+    ids=["409", "400-says-so", "other-400", "outcome-known", "two-lines"],
 )
 def test_which_refusals_prove_an_earlier_return_refund_applied(
-    status: int, text: str, retry: bool, sent: bool
+    status: int, text: str, unknown: bool, lines: int, sent: bool
 ) -> None:
-    """A 409 or a 4xx saying "already refunded", and only after an unknown outcome."""
+    """A 409 or a 4xx saying "already refunded", after an unknown outcome, of one line."""
     rejection = ApiRejected(text, status_code=status)
-    assert already_refunded(rejection, earlier_attempt_may_have_applied=retry) is sent
+    verdict = already_refunded(rejection, earlier_outcome_unknown=unknown, lines=lines)
+    assert verdict is sent
 
 
 def test_a_return_refund_sends_every_planned_line_in_full() -> None:
-    """The body lists the planned lines, each merchant_full_refund: true."""
+    """The body lists the planned lines by their keys, each merchant_full_refund: true."""
     fake = FakeClient()
-    RETURN_REFUND.deliver(client(fake), message("return_refund", ReturnRefundPlan(("1",))))
+    plan = ReturnRefundPlan((LINE_1, StoredReturnLine("111-3")))
+    RETURN_REFUND.deliver(client(fake), message("return_refund", plan))
     assert fake.calls == [
         (
             "refund_return",
             {
                 "merchant_refund_lines": [
-                    {"feedamp_return_line_id": "1", "merchant_full_refund": True}
+                    {"feedamp_return_line_id": "1", "merchant_full_refund": True},
+                    {"feedamp_return_line_id": "111-3", "merchant_full_refund": True},
                 ]
             },
         )
@@ -360,7 +462,7 @@ def test_a_duplicate_refusal_in_other_words_after_an_unknown_outcome_is_sent() -
     """A 400 saying the number "has been used before" is the earlier attempt's success."""
     refused = ApiRejected("cp_refund_number has been used before", status_code=400)
     fake = FakeClient(create_refund=refused)
-    done = REFUND_KIND.deliver(client(fake), message("refund", RefundPlan(REFUND), attempts=2))
+    done = REFUND_KIND.deliver(client(fake), retried_refund())
     assert done.reconciled
 
 
@@ -368,7 +470,16 @@ def test_another_refusal_after_an_unknown_outcome_says_the_refund_may_exist() ->
     """Not a duplicate, but the first attempt may have worked: dead, telling what to check."""
     fake = FakeClient(create_refund=ApiRejected("refund exceeds the line", status_code=400))
     with pytest.raises(ApiRejected, match="check in the marketplace whether refund RF1 exists"):
-        REFUND_KIND.deliver(client(fake), message("refund", RefundPlan(REFUND), attempts=2))
+        REFUND_KIND.deliver(client(fake), retried_refund())
+
+
+def test_a_plain_refusal_after_known_outcomes_is_passed_on_as_it_is() -> None:
+    """Nothing can exist: FeedAMP's reason alone."""
+    refused = ApiRejected("refund exceeds the line", status_code=400)
+    fake = FakeClient(create_refund=refused)
+    with pytest.raises(ApiRejected) as raised:
+        REFUND_KIND.deliver(client(fake), retried_refund(unknown=False))
+    assert raised.value is refused
 
 
 def cancelled_on_the_marketplace() -> dict[str, Any]:

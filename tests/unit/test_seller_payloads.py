@@ -247,6 +247,33 @@ def test_a_return_refund_line_must_be_a_full_refund() -> None:
     ]
 
 
+def test_a_return_refund_line_is_named_by_its_id_or_its_marketplace_number() -> None:
+    """Either name is kept as given; preparation maps it to what the refund sends."""
+    payload = {
+        "merchant_refund_lines": [
+            {"mp_return_line_number": "123-456", "merchant_full_refund": True}
+        ]
+    }
+    assert check_payload(KINDS["return_refund"], payload).payload == payload
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ({}, "name the line by feedamp_return_line_id or mp_return_line_number"),
+        (
+            {"feedamp_return_line_id": "9", "mp_return_line_number": "123-456"},
+            "give feedamp_return_line_id or mp_return_line_number, not both",
+        ),
+    ],
+    ids=["neither", "both"],
+)
+def test_a_return_refund_line_has_exactly_one_name(line: dict[str, Any], problem: str) -> None:
+    """A line named twice over could name two lines."""
+    payload = {"merchant_refund_lines": [line | {"merchant_full_refund": True}]}
+    assert problems("return_refund", payload) == [f"merchant_refund_lines[0]: {problem}"]
+
+
 def test_a_payload_that_is_not_an_object_is_refused() -> None:
     """A JSON array, string or null is not a payload."""
     assert problems("refund", "refund") == ['payload: must be a JSON object, got "refund"']
