@@ -74,9 +74,9 @@ def check_stored(payload: Json, facts: Facts) -> list[str]:
     return needs a line.
 
     FeedAMP's return lines may carry no ``feedamp_return_line_id`` (nor ``id``: the docs'
-    sample shows neither). Such a line is named by its ``mp_return_line_number``, which is
-    also what the refund sends for it; an id given for it cannot be checked, and is refused
-    saying what to name the line by instead.
+    sample shows neither). Such a line is known by its ``mp_return_line_number``, which is
+    also what the refund sends for it (in either field of the payload); an id that is no
+    line's is refused, saying what to name the line by instead.
     """
     assert isinstance(facts, ReturnFacts)
     lines = payload.get("merchant_refund_lines", [])
@@ -113,16 +113,15 @@ def _stored_line(named: Mapping[str, Any], facts: ReturnFacts) -> StoredReturnLi
         return f"{shown(number)} is not a line of return {facts.return_id} (its lines: {numbers})"
     line_id = named["feedamp_return_line_id"]
     for line in facts.lines:
-        if line.line_id == line_id:
+        if line.key == line_id:
             return line
-    ids = ", ".join(line.line_id for line in facts.lines if line.line_id is not None)
-    if ids:
-        return f"{shown(line_id)} is not a line of return {facts.return_id} (its lines: {ids})"
-    numbers = ", ".join(line.mp_return_line_number for line in facts.lines) or "none stored"
+    keys = ", ".join(line.key for line in facts.lines) or "none stored"
+    if any(line.line_id is not None for line in facts.lines):
+        return f"{shown(line_id)} is not a line of return {facts.return_id} (its lines: {keys})"
     return (
-        f"{shown(line_id)} cannot be checked: the lines of stored return {facts.return_id} "
-        "carry no feedamp_return_line_id (nor id); name the line by its "
-        f"mp_return_line_number instead (its lines: {numbers})"
+        f"{shown(line_id)} is not a line of return {facts.return_id}: its lines carry no "
+        "feedamp_return_line_id (nor id), so name the line by its mp_return_line_number "
+        f"(its lines: {keys})"
     )
 
 

@@ -327,8 +327,8 @@ def test_an_id_for_a_line_that_shows_none_is_refused_naming_the_key_to_use(
     named = full_refund_of(feedamp_return_line_id="900001")
     code, _, err = enqueue_cli(capsys, config, tmp_path, "return-refund", return_id, named)
     assert code == 65
-    assert "carry no feedamp_return_line_id (nor id); name the line by its" in err
-    assert "mp_return_line_number instead" in err
+    assert "carry no feedamp_return_line_id (nor id), so name the line by its" in err
+    assert "mp_return_line_number" in err
 
 
 def test_a_refund_state_from_another_line_does_not_pass_for_ours(

@@ -191,10 +191,16 @@ def test_an_id_for_a_return_whose_lines_carry_none_is_refused_naming_the_key_to_
     payload = refund_lines({"feedamp_return_line_id": "77"})
     [problem] = problems("return_refund", payload, NO_IDS)
     assert problem == (
-        'merchant_refund_lines[0].feedamp_return_line_id: "77" cannot be checked: the lines '
-        "of stored return 5001 carry no feedamp_return_line_id (nor id); name the line by its "
-        "mp_return_line_number instead (its lines: 111-1, 111-2)"
+        'merchant_refund_lines[0].feedamp_return_line_id: "77" is not a line of return 5001: '
+        "its lines carry no feedamp_return_line_id (nor id), so name the line by its "
+        "mp_return_line_number (its lines: 111-1, 111-2)"
     )
+
+
+def test_the_key_sent_for_a_line_without_an_id_is_accepted_as_its_id() -> None:
+    """The mp_return_line_number in feedamp_return_line_id is what the refund sends anyway."""
+    payload = refund_lines({"feedamp_return_line_id": "111-2"})
+    assert problems("return_refund", payload, NO_IDS) == []
 
 
 def test_one_line_named_twice_by_its_two_names_is_refused() -> None:
