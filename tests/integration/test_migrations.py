@@ -167,3 +167,48 @@ def test_orders_stored_before_refresh_count_as_read_when_last_seen(engine: Engin
             )
         ).all()
     assert [tuple(row) for row in rows] == [("1", seen, None), ("2", seen, seen), ("3", seen, seen)]
+
+
+def test_attempts_recorded_before_0010_are_unknown_unless_refused_or_never_sent(
+    engine: Engine,
+) -> None:
+    """Upgrading to 0010 takes a 4xx (a refusal, a 429), a connection never made and a payload
+    refused before sending as known non-effects, and a 5xx or a timeout as unknown; no stored
+    number counts as generated with a nonce."""
+    migrate.downgrade(engine, "0009")
+    finished = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    attempts = [
+        ("dead", 409, "HTTP 409: duplicate cp_refund_number"),
+        ("retry", 429, "HTTP 429: slow down"),
+        ("retry", None, "refund: could not connect to FeedAMP (ConnectError)"),
+        ("dead", None, "invalid payload: mp_line_number: required"),
+        ("retry", 503, "HTTP 503: busy"),
+        ("retry", None, "refund: FeedAMP did not answer in time (ReadTimeout)"),
+        ("sent", 201, None),
+    ]
+    with engine.begin() as conn:
+        key = conn.execute(
+            insert(t.outbox).values(
+                account="main", kind="refund", target_id="1", payload={"cp_refund_number": "RF1"}
+            )
+        ).inserted_primary_key
+        assert key is not None
+        message_id = key[0]
+        for number, (outcome, status, error) in enumerate(attempts, start=1):
+            conn.execute(
+                insert(t.outbox_attempts).values(
+                    message_id=message_id,
+                    attempt=number,
+                    finished_at=finished,
+                    outcome=outcome,
+                    status_code=status,
+                    error=error,
+                )
+            )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        unknown = conn.execute(
+            select(t.outbox_attempts.c.effect_unknown).order_by(t.outbox_attempts.c.attempt)
+        ).scalars()
+        assert list(unknown) == [False, False, False, False, True, True, False]
+        assert conn.scalar(select(t.outbox.c.own_number)) is False
