@@ -36,7 +36,6 @@ from tests.end_to_end.harness import (
     USERNAME,
     cli,
     cli_json,
-    cli_shown,
     merged,
     write_config,
 )
@@ -254,7 +253,7 @@ def stored_return_lines(
     capsys: pytest.CaptureFixture[str], config: Path, return_id: str
 ) -> list[dict[str, Any]]:
     """The lines of a return as the daemon stored it (``returns show``)."""
-    lines: list[dict[str, Any]] = cli_shown(capsys, config, "returns", "show", return_id)["lines"]
+    lines: list[dict[str, Any]] = cli_json(capsys, config, "returns", "show", return_id)["lines"]
     return lines
 
 
