@@ -11,10 +11,11 @@ expired and was taken over can no longer change the row.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+import structlog
 from sqlalchemy import (
     Connection,
     Engine,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import ColumnElement
 
 from feedamp_sync.core.attempts import (
@@ -40,18 +42,28 @@ from feedamp_sync.core.events import Event, message_finished, order_confirmed
 from feedamp_sync.core.fairness import Lane, LaneKey, allot
 from feedamp_sync.core.operator import TARGET_STATUS, Action, MessageFacts, note_with, refusal
 from feedamp_sync.db import tables as t
-from feedamp_sync.db.errors import database_error_on_outage
+from feedamp_sync.db.errors import database_error_on_outage, describe, is_outage
 from feedamp_sync.db.events import write_events
 from feedamp_sync.db.targets import by_account
 from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.db.types import decoded, json_as_text
-from feedamp_sync.model import OutboxMessage
+from feedamp_sync.model import OutboxMessage, Undecodable
+from feedamp_sync.storable import storable_json, storable_text, text_problem
+
+log = structlog.get_logger(__name__)
 
 BLOCKING_STATUSES: Final = ("pending", "in_flight", "dead")
 SCAN_SLICE_MAX: Final = 1_000
 """The most due messages read at a time while looking for the heads of their targets."""
 LANE_GROUP_MAX: Final = 100
 """The most accounts whose lanes one scan reads (a bound on the statement's size)."""
+REFUSALS: Final[tuple[type[Exception], ...]] = (SQLAlchemyError, ValueError, OverflowError)
+"""What recording a result may raise for its data: the database's errors, and the driver's or
+SQLAlchemy's own on a value they cannot convert (UnicodeEncodeError is a ValueError)."""
+STATE_MAX_CHARS: Final = 64
+"""The length of an order's ``state`` column."""
+IDENTIFIER_MAX_CHARS: Final = {"account": 64, "kind": 32, "target_id": 64}
+"""The lengths of a message's identifying columns."""
 
 
 class OutboxStore:
@@ -102,11 +114,12 @@ class OutboxStore:
         box = t.outbox
         due = and_(box.c.status == "pending", box.c.next_attempt_at <= now)
         with self._engine.begin() as conn:
-            lanes = _due_lanes(conn, now)
+            lanes, unreadable = _due_lanes(conn, now)
             allotted = allot(
                 lanes, limit=limit, room=room or (lambda _: limit), turn_order=turn_order
             )
             candidates = _lane_heads(conn, now, lanes, allotted, self._return_kinds)
+            candidates += unreadable[: max(0, limit - len(candidates))]
             if not candidates:
                 return []
             rows = conn.execute(
@@ -137,22 +150,7 @@ class OutboxStore:
                 )
             )
             recorded = _recorded_outcomes(conn, [row.id for row in rows if row.attempts])
-        return [
-            OutboxMessage(
-                row.id,
-                row.account,
-                row.kind,
-                row.target_id,
-                decoded(row.payload),
-                row.attempts + 1,
-                row.attempts_budget_start,
-                earlier_outcome_unknown=earlier_outcome_unknown(
-                    row.attempts + 1, recorded.get(row.id, {})
-                ),
-                own_number=bool(row.own_number),
-            )
-            for row in rows
-        ]
+        return [_claimed(row, recorded.get(row.id, {})) for row in rows]
 
     @database_error_on_outage()
     def extend_leases(
@@ -187,13 +185,54 @@ class OutboxStore:
     def finish(self, owner: str, results: Sequence[AttemptResult]) -> list[AttemptResult]:
         """Record results in one transaction; returns those the fence refused (lease lost).
 
+        What FeedAMP or a sink answered, and every text quoting it, is made storable first
+        (:func:`recordable`). Should the database refuse the batch all the same for its data
+        (a seller's own rule on the table, a limit nobody foresaw), the results are recorded
+        one at a time, and one still refused is recorded without the answer (:func:`bare`):
+        its message ends as decided, so an action FeedAMP took is never sent again, and the
+        others' results are kept. An outage is no refusal: the flush fails as any write does.
+        """
+        if not results:
+            return []
+        ordered = sorted(map(recordable, results), key=lambda result: result.message.id)
+        try:
+            return self._record(owner, ordered)
+        except REFUSALS as refused:
+            if _is_outage(refused):
+                raise
+            if len(ordered) == 1:
+                return self._record_bare(owner, ordered[0], refused)
+        lost: list[AttemptResult] = []
+        for result in ordered:
+            try:
+                lost += self._record(owner, [result])
+            except REFUSALS as refused:
+                if _is_outage(refused):
+                    raise
+                lost += self._record_bare(owner, result, refused)
+        return lost
+
+    def _record_bare(
+        self, owner: str, result: AttemptResult, refused: Exception
+    ) -> list[AttemptResult]:
+        why = storable_text(f"the database refused this attempt's record: {describe(refused)}")
+        log.warning(
+            "outbox_result_refused",
+            message_id=result.message.id,
+            kind=result.message.kind,
+            account=result.message.account,
+            outcome=result.outcome,
+            reason=why,
+        )
+        return self._record(owner, [bare(result, why)])
+
+    def _record(self, owner: str, ordered: Sequence[AttemptResult]) -> list[AttemptResult]:
+        """Record ``ordered`` (sorted by message id) in one transaction.
+
         The claims still held are read and locked first (in id order, as everywhere else, so
         two writers cannot deadlock); then one batched statement per outcome records them,
         and last their events (``message.sent``, ``message.dead``, ``order.confirmed``).
         """
-        if not results:
-            return []
-        ordered = sorted(results, key=lambda result: result.message.id)
 
         def record(conn: Connection) -> list[AttemptResult]:
             held = {m.id for m in _still_mine(conn, owner, [r.message for r in ordered])}
@@ -375,15 +414,67 @@ _LIST_COLUMNS: Final = (
 )
 
 
-def _due_lanes(conn: Connection, now: datetime) -> list[Lane]:
-    """Each account's due messages of each kind: how many, and since when."""
+def _claimed(row: Any, recorded: Mapping[int, bool]) -> OutboxMessage:
+    """The message of a claimed row, ``recorded`` being its earlier attempts' recorded
+    outcomes (:func:`_recorded_outcomes`). A row whose account, kind or target id cannot be read
+    (:func:`_unreadable`) is carried with them escaped and its payload :class:`Undecodable`,
+    naming the column: it goes dead when it is checked, as a payload no one can read does."""
+    unreadable = [
+        (name, problem)
+        for name in IDENTIFIER_MAX_CHARS
+        if (problem := text_problem(getattr(row, name))) is not None
+    ]
+    account, kind, target_id = (
+        storable_text(getattr(row, name))[:length] for name, length in IDENTIFIER_MAX_CHARS.items()
+    )
+    payload = decoded(row.payload)
+    if unreadable:
+        where, problem = unreadable[0]
+        payload = Undecodable("", problem, where=where)
+    return OutboxMessage(
+        row.id,
+        account,
+        kind,
+        target_id,
+        payload,
+        row.attempts + 1,
+        row.attempts_budget_start,
+        earlier_outcome_unknown=earlier_outcome_unknown(row.attempts + 1, recorded),
+        own_number=bool(row.own_number),
+    )
+
+
+def _unreadable(text: str) -> bool:
+    """Whether an identifying column's text cannot be given back to the database in a query:
+    bytes that are not UTF-8, which SQLite returns as they are (as lone surrogates, see
+    ``db/engine.py``), or a NUL. A row with one is claimed by its id alone."""
+    return text_problem(text) is not None
+
+
+def _due_lanes(conn: Connection, now: datetime) -> tuple[list[Lane], list[int]]:
+    """Each account's due messages of each kind: how many, and since when; and, of each lane
+    whose account or kind is :func:`_unreadable`, the first due message, which no later query
+    could select by its lane."""
     box = t.outbox
     rows = conn.execute(
-        select(box.c.account, box.c.kind, func.count(), func.min(box.c.next_attempt_at))
+        select(
+            box.c.account,
+            box.c.kind,
+            func.count(),
+            func.min(box.c.next_attempt_at),
+            func.min(box.c.id),
+        )
         .where(box.c.status == "pending", box.c.next_attempt_at <= now)
         .group_by(box.c.account, box.c.kind)
     )
-    return [Lane(account, kind, due, oldest) for account, kind, due, oldest in rows]
+    lanes: list[Lane] = []
+    unreadable: list[int] = []
+    for account, kind, due, oldest, first in rows:
+        if _unreadable(account) or _unreadable(kind):
+            unreadable.append(first)
+        else:
+            lanes.append(Lane(account, kind, due, oldest))
+    return lanes, unreadable
 
 
 def _lane_heads(
@@ -450,9 +541,15 @@ def _due_heads(
         due = conn.execute(query).all()
         if not due:
             break
-        first = _first_blocking(conn, {(row.account, row.target_id) for row in due}, is_return)
+        readable = {(row.account, row.target_id) for row in due if not _unreadable(row.target_id)}
+        first = _first_blocking(conn, readable, is_return)
         # A row claimed or finished by another instance since the slice was read is no head.
-        heads += [row.id for row in due if first.get(_queue_of(row)) == row.id]
+        # One whose target cannot be named in a query heads a queue of its own.
+        heads += [
+            row.id
+            for row in due
+            if _unreadable(row.target_id) or first.get(_queue_of(row)) == row.id
+        ]
         if len(due) < slice_size:
             break
         after = (due[-1].next_attempt_at, due[-1].id)
@@ -567,7 +664,7 @@ _RECORD: Final[dict[Outcome, Any]] = {
         **_UNLEASED,
         status="sent",
         sent_at=bindparam("b_now"),
-        last_error=None,
+        last_error=bindparam("b_error"),
         last_status_code=bindparam("b_status_code"),
         response=bindparam("b_response"),
     ),
@@ -587,6 +684,38 @@ _CONFIRMED: Final = (
         state=func.coalesce(bindparam("b_state", type_=String), t.orders.c.state),
     )
 )
+
+
+def recordable(result: AttemptResult) -> AttemptResult:
+    """``result`` as every backend can store it (:mod:`feedamp_sync.storable`).
+
+    FeedAMP's answer (often the whole order) and a sink's are recorded as received, and an
+    error quotes them: a NUL or half an emoji in a gift message FeedAMP added after confirm,
+    or a sink's binary answer, would make PostgreSQL refuse the record, and nesting past 32
+    levels MariaDB. Such text is escaped instead; the answer keeps its shape.
+    """
+    confirmed = result.confirmed
+    if confirmed is not None and confirmed.state is not None:
+        confirmed = replace(confirmed, state=storable_text(confirmed.state)[:STATE_MAX_CHARS])
+    return replace(
+        result,
+        error=None if result.error is None else storable_text(result.error),
+        request=storable_json(result.request),
+        response=storable_json(result.response),
+        confirmed=confirmed,
+    )
+
+
+def bare(result: AttemptResult, why: str) -> AttemptResult:
+    """``result`` with nothing FeedAMP or a sink sent (its answer, FeedAMP's state of the order)
+    and what was sent: what is left is the daemon's own, which the database takes. ``why`` is
+    the error recorded in their place."""
+    confirmed = None if result.confirmed is None else replace(result.confirmed, state=None)
+    return replace(result, error=why, request=None, response=None, confirmed=confirmed)
+
+
+def _is_outage(error: Exception) -> bool:
+    return isinstance(error, SQLAlchemyError) and is_outage(error)
 
 
 def _result_row(owner: str, result: AttemptResult) -> dict[str, Any]:

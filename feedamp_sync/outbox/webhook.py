@@ -12,7 +12,8 @@ The request: ``POST`` of the event as compact JSON, headers ``webhook-id`` (the 
 ``webhook-timestamp`` (when it is sent, Unix seconds: a receiver refuses old ones) and
 ``webhook-signature`` (``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body`` with the
 secret's decoded bytes). Any 2xx is delivered; anything else (a redirect too: none is
-followed) is retried. The answer's body is kept, shortened.
+followed) is retried. The answer's body is kept, shortened, its text made storable (a NUL
+from a proxy's binary answer escaped, :func:`~feedamp_sync.storable.storable_text`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import Delivered
 from feedamp_sync.outbox.fields import Shape
 from feedamp_sync.outbox.kind import Kind
+from feedamp_sync.storable import storable_text
 
 BODY_KEPT_CHARS: Final = 1_000
 """How much of a sink's answer is kept (on the message, or in the attempt's error)."""
@@ -56,6 +58,8 @@ def body_of(event: Mapping[str, Any]) -> bytes:
 
 
 def shortened(text: str) -> str:
+    """A sink's answer as it is kept: storable, and cut to :data:`BODY_KEPT_CHARS`."""
+    text = storable_text(text)
     return text if len(text) <= BODY_KEPT_CHARS else text[:BODY_KEPT_CHARS] + "…"
 
 
