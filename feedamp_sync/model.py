@@ -269,10 +269,16 @@ def return_record(obj: Mapping[str, Any]) -> ReturnRecord:
 class Undecodable:
     """A stored JSON value that cannot be read back: text inserted by hand that is not JSON,
     or JSON nested too deep to decode. Carried in place of the value so the one row can be
-    refused while the rest are read."""
+    refused while the rest are read.
+
+    ``where`` names what cannot be read: the value itself, or, in place of an outbox
+    message's payload, an identifying column of its row (``target_id``, say) that cannot be
+    given back to the database.
+    """
 
     text: str
     reason: str
+    where: str = "payload"
 
 
 @dataclass(frozen=True)

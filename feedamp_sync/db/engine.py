@@ -6,7 +6,11 @@ data, and SQLAlchemy would otherwise print them in every error message and logge
 Each backend gets what it needs to be safe under concurrency, on every pooled connection:
 
 - SQLite: WAL (readers never block the writer), a 30 s busy timeout, ``synchronous=FULL``
-  (a committed order survives power loss), foreign keys on. pysqlite's own transaction
+  (a committed order survives power loss), foreign keys on. Text is read with a decoder that
+  cannot fail (:data:`SQLITE_TEXT`): SQLite keeps whatever bytes a seller's raw SQL wrote (a
+  Latin-1 name, say), and pysqlite would fail the whole query on one row that is not UTF-8.
+  Such a row comes back holding lone surrogates, which the storage policy refuses, so that
+  row alone goes dead. pysqlite's own transaction
   handling is switched off and every transaction starts with ``BEGIN IMMEDIATE``: pysqlite
   would otherwise begin lazily, so a transaction that reads and then writes could find
   another writer ahead of it and fail with "database is locked" at once, a snapshot
@@ -27,6 +31,7 @@ extra to install, before anything connects.
 
 from __future__ import annotations
 
+import functools
 import math
 import sqlite3
 from pathlib import Path
@@ -45,6 +50,9 @@ from feedamp_sync.errors import ConfigError
 Backend = Literal["sqlite", "postgresql", "mysql"]
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+SQLITE_TEXT: Final = functools.partial(bytes.decode, encoding="utf-8", errors="surrogateescape")
+"""SQLite's text as str: UTF-8, each byte that is not written as a lone surrogate (U+DC80 to
+U+DCFF). A partial of the C method: reading text runs no Python code."""
 MYSQL_POOL_RECYCLE_SECONDS: Final = 3600
 
 # Bare URLs name SQLAlchemy's default drivers, which are not installed; use the ones that are.
@@ -148,8 +156,10 @@ def _sqlite_engine(url: URL, pool_size: int) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        connection = cast(sqlite3.Connection, dbapi_connection)
         # None = pysqlite issues no BEGIN/COMMIT of its own; _begin_immediate does.
-        cast(sqlite3.Connection, dbapi_connection).isolation_level = None
+        connection.isolation_level = None
+        connection.text_factory = SQLITE_TEXT
         cursor = dbapi_connection.cursor()
         try:
             for pragma in _SQLITE_PRAGMAS:

@@ -43,7 +43,8 @@ def check_payload(kind: Kind, payload: Any) -> Checked:
     as it is.
     """
     if isinstance(payload, Undecodable):
-        raise InvalidPayload([f"payload: {payload.reason}: {shown(payload.text)}"])
+        # Not the text itself: it is the seller's data, and this reason is logged.
+        raise InvalidPayload([f"{payload.where}: {payload.reason}"])
     unstorable = json_problems(payload)
     if unstorable:
         raise InvalidPayload(unstorable)
