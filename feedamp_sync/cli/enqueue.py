@@ -14,6 +14,7 @@ from feedamp_sync.logs import scrub
 from feedamp_sync.outbox.enqueue import enqueue as add_to_outbox
 from feedamp_sync.outbox.kinds import KINDS
 from feedamp_sync.settings import Settings
+from feedamp_sync.storable import storable_text
 
 _CLI_NAMES: Final = [kind.cli_name for kind in KINDS.seller if kind.cli_name is not None]
 
@@ -44,7 +45,7 @@ def enqueue(
     """
     settings = context.settings
     chosen = _account(settings, account)
-    what = f"{kind} for {target_id}"
+    what = f"{kind} for {storable_text(target_id)}"  # an argument's bytes not UTF-8, escaped
     try:
         payload = _read_json(file)
         with open_database(settings) as engine, engine.begin() as conn:

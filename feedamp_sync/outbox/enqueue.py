@@ -32,6 +32,7 @@ from feedamp_sync.db.seller_actions import (
     reserve_number,
 )
 from feedamp_sync.errors import InvalidPayload
+from feedamp_sync.model import FEEDAMP_ID_MAX_CHARS
 from feedamp_sync.outbox.context import require_context
 from feedamp_sync.outbox.fields import shown
 from feedamp_sync.outbox.kind import Kind
@@ -40,6 +41,7 @@ from feedamp_sync.outbox.numbers import Numbered, already_used, numbered
 from feedamp_sync.outbox.payloads import check_payload
 from feedamp_sync.outbox.prepare import subject_of
 from feedamp_sync.settings import OutboxSettings, Settings
+from feedamp_sync.storable import text_problem
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,7 @@ def enqueue(
     message taking the same number at the same moment, the transaction is unusable on
     PostgreSQL: roll it back.
     """
-    if not isinstance(target_id, str) or not target_id:
-        raise InvalidPayload([f"target_id: must be a non-empty string, got {shown(target_id)}"])
+    _check_target_id(target_id)
     declared = kinds.seller_kind(kind)
     checked = check_payload(declared, payload)
     conn = (
@@ -128,6 +129,20 @@ def enqueue(
     return EnqueuedMessage(
         message_id, account, kind, target_id, "pending", stored, checked.warnings
     )
+
+
+def _check_target_id(target_id: Any) -> None:
+    """A target id is text any backend stores, no longer than FeedAMP's ids: one given on a
+    command line may hold bytes that are not UTF-8 (Python keeps them as lone surrogates)."""
+    if not isinstance(target_id, str) or not target_id:
+        raise InvalidPayload([f"target_id: must be a non-empty string, got {shown(target_id)}"])
+    problem = text_problem(target_id)
+    if problem is not None:
+        raise InvalidPayload([f"target_id: {problem}"])
+    if len(target_id) > FEEDAMP_ID_MAX_CHARS:
+        raise InvalidPayload(
+            [f"target_id: {len(target_id)} characters, over {FEEDAMP_ID_MAX_CHARS} (FeedAMP's ids)"]
+        )
 
 
 def _refuse_if_taken(conn: Connection, kind: Kind, number: Numbered) -> None:
