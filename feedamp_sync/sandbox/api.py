@@ -115,17 +115,21 @@ class Api:
     def confirm(self, request: Request, params: dict[str, str], _: Faults) -> Outcome:
         number = parse.confirm_number(parse_json_object(request.body))
         shown, effect = self._world.confirm(params["id"], number)
-        return Outcome(json_response(200, {"order": shown}), effect)
+        return Outcome(
+            json_response(200, self._world.answer(params["id"], {"order": shown})), effect
+        )
 
     def fulfill(self, request: Request, params: dict[str, str], _: Faults) -> Outcome:
         fulfill_request = parse.fulfill_request(parse_json_object(request.body))
         order, effect = self._world.fulfill(params["id"], fulfill_request)
-        return Outcome(json_response(200, {"order": order}), effect)
+        return Outcome(
+            json_response(200, self._world.answer(params["id"], {"order": order})), effect
+        )
 
     def refund(self, request: Request, params: dict[str, str], _: Faults) -> Outcome:
         info = parse.refund_info(parse_json_object(request.body))
         refund, effect = self._world.refund(params["id"], info)
-        return Outcome(json_response(201, refund), effect)
+        return Outcome(json_response(201, self._world.answer(params["id"], refund)), effect)
 
     def search_returns(self, request: Request, _: dict[str, str], faults: Faults) -> Outcome:
         query = parse.return_query(request.query)

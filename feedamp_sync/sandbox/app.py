@@ -159,6 +159,12 @@ class Sandbox:
         """Serve order ``order_id`` as ``mangle`` makes it (None: as it is)."""
         self._world.serve_as("order", order_id, mangle)
 
+    def answer_as(self, order_id: str, mangle: Callable[[JSON], Any] | None) -> None:
+        """Answer each action on order ``order_id`` (confirm, fulfill, refund) with what
+        ``mangle`` makes of the answer, while the action takes effect as usual (None: as it
+        is); an answer holding a NUL, say."""
+        self._world.serve_as("answer", order_id, mangle)
+
     def enter_shipment(self, order_id: str, mp_line_number: str, shipment: JSON) -> None:
         """Add a shipment as if typed into FeedAMP's UI (no API request, no ledger entry)."""
         self._world.enter_shipment(order_id, mp_line_number, shipment)

@@ -3,8 +3,9 @@ what it received, for the demo and the tests.
 
 It is the seller's side, written from the specification alone (standard library HMAC), not
 from the daemon's signing code, so the two check each other. ``POST`` any path: a delivery
-whose signature and timestamp hold is recorded and answered 204 (or ``fail_with`` while a
-test plays an outage: recorded as refused, nothing kept); a bad signature is answered 401.
+whose signature and timestamp hold is recorded and answered 204 (or ``accept_with`` and its
+``answer_body``; or ``fail_with`` while a test plays an outage: recorded as refused, nothing
+kept); a bad signature is answered 401.
 ``GET /received`` lists what was accepted, oldest first.
 """
 
@@ -62,6 +63,9 @@ class Inbox:
     key: bytes
     clock: Callable[[], float] = time.time
     fail_with: int | None = None
+    accept_with: int = 204
+    answer_body: bytes = b""
+    """What an accepted delivery is answered with (a body only with a status other than 204)."""
     accepted: list[Delivery] = field(default_factory=list)
     refused: int = 0
     forged: int = 0
@@ -84,7 +88,7 @@ class Inbox:
                     body,
                 )
             )
-            return 204
+            return self.accept_with
 
     def events(self) -> list[Any]:
         with self.lock:
@@ -98,7 +102,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length)
         headers = {name.lower(): value for name, value in self.headers.items()}
-        self._answer(self.server.inbox.take(headers, body), b"")
+        inbox = self.server.inbox
+        status = inbox.take(headers, body)
+        with_body = status == inbox.accept_with and status != 204  # a 204 has no body
+        self._answer(status, inbox.answer_body if with_body else b"")
 
     def do_GET(self) -> None:
         if self.path != "/received":

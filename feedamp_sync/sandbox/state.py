@@ -242,9 +242,10 @@ class World:
 
     def serve_as(self, what: str, key: str, mangle: Callable[[JSON], Any] | None) -> None:
         """Serve an order or return (``what``) as ``mangle`` makes it (malformed, say) on every
-        read of it, while the world keeps the real one; None serves it plainly again."""
+        read of it, while the world keeps the real one; None serves it plainly again. ``what``
+        ``answer`` is the answer to each action on order ``key`` (:meth:`answer`)."""
         with self._lock:
-            if what == "order":
+            if what in ("order", "answer"):
                 self._order_or_404(key)
             else:
                 self._return_or_404(key)
@@ -252,6 +253,12 @@ class World:
                 self._served_as.pop((what, key), None)
             else:
                 self._served_as[(what, key)] = mangle
+
+    def answer(self, order_id: str, answer: JSON) -> Any:
+        """The answer to an action on an order (confirm, fulfill, refund), as served."""
+        with self._lock:
+            mangle = self._served_as.get(("answer", order_id))
+        return answer if mangle is None else mangle(answer)
 
     def _served(self, what: str, obj: JSON) -> Any:
         mangle = self._served_as.get((what, obj["id"]))
