@@ -418,6 +418,9 @@ CASES: list[tuple[str, str, str, Payload, str]] = [
         lambda w: ship(w, tracking_url="javascript:alert(1)"),
         "must be an http:// or https:// URL",
     ),
+    # A command line's bytes that are not UTF-8 reach the program as lone surrogates.
+    ("target-not-utf8", "refund", "M\udcfcller", refund_of, "target_id: contains an unpaired"),
+    ("target-too-long", "refund", "1" * 65, refund_of, "target_id: 65 characters, over 64"),
 ]
 
 

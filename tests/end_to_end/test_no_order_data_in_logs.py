@@ -169,16 +169,18 @@ def test_a_pass_the_database_fails_leaves_no_order_data_in_the_logs_or_status(
     assert_no_customer_data(err + json.dumps(status), sandbox, orders)
 
 
-def test_a_delivery_result_the_database_refuses_leaves_no_order_data_in_the_logs_or_status(
+def test_a_delivery_result_the_database_refuses_is_recorded_without_order_data_in_the_logs(
     sandbox: Sandbox, engine: Engine, config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Two orders to one name are shipped, and FeedAMP's answers (each the whole order) cannot
-    both be recorded: the outbox pass fails without quoting them."""
+    both be recorded: both shipments end sent, the refused one without its answer and with the
+    database's reason, which neither the logs nor the listing quote."""
     orders = sandbox.add_orders(20)
     assert cli(capsys, config, "run", "--once")[0] == 0
     impose(engine, "one fulfilled order per name")
+    shipped_orders = two_orders_to_one_name(sandbox, orders)
     with engine.begin() as conn:
-        for order_id in two_orders_to_one_name(sandbox, orders):
+        for order_id in shipped_orders:
             line = lines_of(sandbox, order_id)[0]
             shipped = shipment(line["quantity"], f"TRACK-{order_id}")
             payload = fulfillment(line["mp_line_number"], shipped)
@@ -186,10 +188,12 @@ def test_a_delivery_result_the_database_refuses_leaves_no_order_data_in_the_logs
 
     code, _, err = cli(capsys, config, "run", "--once")
 
-    assert (code, '"job_failed"' in err) == (1, True), err
-    status = cli_json(capsys, config, "status")
-    assert status["jobs"]["outbox"]["last_error_message"]
-    assert_no_customer_data(err + json.dumps(status), sandbox, orders)
+    assert (code, '"job_failed"' in err, '"outbox_result_refused"' in err) == (0, False, True)
+    listed = cli_json(capsys, config, "outbox", "list", "--kind", "fulfillment")
+    assert sorted(m["target_id"] for m in listed if m["status"] == "sent") == sorted(shipped_orders)
+    [refused] = [m for m in listed if m["last_error"]]
+    assert refused["last_error"].startswith("the database refused this attempt's record: ")
+    assert_no_customer_data(err + json.dumps(listed), sandbox, orders)
 
 
 @pytest.fixture

@@ -207,3 +207,51 @@ def test_a_row_no_one_can_read_goes_dead_while_new_orders_are_confirmed(
         assert code == 0, err
         shown = json.loads(out)
         assert shown["payload"] is not None or shown["payload_text"], label
+
+
+NOT_UTF8: dict[str, tuple[str, str, str]] = {
+    # (account, target_id, payload) as SQL: 0xff and 0xfc ("Müller" in Latin-1) are no UTF-8
+    "payload": ("'main'", "'P1'", "CAST(X'7b2278223a22ff227d' AS TEXT)"),
+    "target_id": ("'main'", "CAST(X'4dfc6c6c6572' AS TEXT)", "'{}'"),
+    "account": ("CAST(X'4dfc6c6c6572' AS TEXT)", "'P3'", "'{}'"),
+}
+"""Rows a seller's raw SQL writes in Latin-1, which SQLite keeps as they are."""
+
+
+@pytest.mark.backends("sqlite")
+def test_rows_that_are_not_utf8_go_dead_while_new_orders_are_confirmed(
+    sandbox: Sandbox,
+    server: SandboxServer,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A payload, target id or account that is not UTF-8 fails only its own row: in the same
+    pass every new order is confirmed, each such row goes dead saying it is not UTF-8, and
+    nothing logged quotes the payload."""
+    sandbox.add_orders(10)
+    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+    with engine.begin() as conn:
+        for account, target_id, payload in NOT_UTF8.values():
+            conn.exec_driver_sql(
+                "INSERT INTO feedamp_outbox (account, kind, target_id, payload) "
+                f"VALUES ({account}, 'return_authorization', {target_id}, {payload})"
+            )
+
+    code, _, err = cli(capsys, config, "run", "--once")
+
+    assert code == 0, err
+    assert sandbox.unconfirmed_orders() == []
+    with engine.connect() as conn:
+        ends = conn.execute(
+            select(t.outbox.c.status, t.outbox.c.last_error)
+            .where(t.outbox.c.kind == "return_authorization")
+            .order_by(t.outbox.c.id)
+        ).all()
+    assert [(status, "which is not UTF-8" in error) for status, error in ends] == [
+        ("dead", True)
+    ] * len(NOT_UTF8)
+    assert [error.split(": ")[1] for _, error in ends] == ["x", *list(NOT_UTF8)[1:]]
+    for quoted in ('{"x":', "\xff", "\udcff", "\ufffd", "Could not decode"):
+        assert quoted not in err

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from feedamp_sync.errors import InvalidPayload
+from feedamp_sync.model import Undecodable
 from feedamp_sync.outbox.kinds import KINDS
 from feedamp_sync.outbox.payloads import Checked, check_payload
 
@@ -370,3 +371,15 @@ def test_a_tracking_number_of_spaces_only_is_refused() -> None:
     assert problem == (
         'order_lines[0].fulfillments[0].tracking_number: must be a non-empty string, got "   "'
     )
+
+
+def test_a_payload_no_one_can_read_is_refused_by_what_is_wrong_without_its_text() -> None:
+    """The reason is logged with the message: it says what is wrong, not what the seller wrote."""
+    unreadable = Undecodable("{'customer': 'Ann Smith'}", "not valid JSON (Expecting ...)")
+    assert problems("refund", unreadable) == ["payload: not valid JSON (Expecting ...)"]
+
+
+def test_a_row_whose_target_cannot_be_read_is_refused_naming_the_column() -> None:
+    """An identifying column the database gave back as bytes that are not UTF-8 is named."""
+    unreadable = Undecodable("", "is not UTF-8", where="target_id")
+    assert problems("refund", unreadable) == ["target_id: is not UTF-8"]

@@ -6,7 +6,15 @@ from typing import Any
 
 import pytest
 
-from feedamp_sync.storable import MAX_DEPTH, MAX_PROBLEMS, json_problems, text_problem
+from feedamp_sync.storable import (
+    MAX_DEPTH,
+    MAX_PROBLEMS,
+    NESTED_KEPT_CHARS,
+    json_problems,
+    storable_json,
+    storable_text,
+    text_problem,
+)
 
 
 def nested(depth: int) -> Any:
@@ -65,3 +73,59 @@ def test_an_integer_beyond_64_bits_is_refused(value: int) -> None:
 def test_a_value_broken_everywhere_reports_a_bounded_list() -> None:
     """A thousand bad strings give a short list, not a thousand lines."""
     assert len(json_problems(["\x00"] * 1_000)) == MAX_PROBLEMS
+
+
+def test_storable_text_escapes_a_nul_and_a_lone_surrogate_and_keeps_the_rest() -> None:
+    """What no backend stores is written as its JSON escape; an emoji whole is kept."""
+    assert storable_text("A\x00B\ud83d é 😀") == "A\\u0000B\\ud83d é 😀"
+
+
+def test_storable_text_makes_text_that_is_not_utf8_readable() -> None:
+    """Bytes read with surrogateescape (SQLite text that is not UTF-8) come out as escapes."""
+    latin1 = b"M\xfcller".decode("utf-8", "surrogateescape")
+    assert storable_text(latin1) == "M\\udcfcller"
+    assert json_problems(storable_text(latin1)) == []
+
+
+def test_a_storable_answer_is_recorded_as_it_is() -> None:
+    """A value with nothing to change is the same object: no copy for every answer."""
+    answer = {"order": {"id": "7", "lines": [{"sku": "é"}]}}
+    assert storable_json(answer) is answer
+
+
+def test_an_unstorable_answer_keeps_its_shape_with_its_text_escaped() -> None:
+    """Text and keys are escaped where they are, integers beyond 64 bits become digits, and
+    the copy has nothing left that any backend refuses."""
+    answer = {"order": {"id": "7", "gift_message": "A\x00B\ud83d", "k\x00": [1, 10**70]}}
+    stored = storable_json(answer)
+    assert stored == {
+        "order": {"id": "7", "gift_message": "A\\u0000B\\ud83d", "k\\u0000": [1, str(10**70)]}
+    }
+    assert json_problems(stored) == []
+
+
+def test_an_answer_nested_too_deep_keeps_its_top_and_the_rest_as_text() -> None:
+    """Levels up to the limit stay objects; below them is the JSON text, escaped and cut."""
+    deep = nested(MAX_DEPTH + 5)
+    stored = storable_json(deep)
+    for _ in range(MAX_DEPTH):
+        stored = stored["a"]
+    assert stored == '{"a": {"a": {"a": {"a": {"a": "leaf"}}}}}'
+    assert json_problems(storable_json(deep)) == []
+
+
+def test_the_text_kept_for_a_value_nested_too_deep_is_bounded() -> None:
+    """A wide value below the limit is cut to NESTED_KEPT_CHARS."""
+    value: Any = ["x" * (2 * NESTED_KEPT_CHARS)]
+    for _ in range(MAX_DEPTH):
+        value = {"a": value}
+    stored = storable_json(value)
+    for _ in range(MAX_DEPTH):
+        stored = stored["a"]
+    assert stored == '["' + "x" * (NESTED_KEPT_CHARS - 2)
+
+
+def test_an_answer_nested_thousands_deep_is_made_storable_without_recursion() -> None:
+    """Too deep even to write out: a fixed text stands in for it, and nothing is raised."""
+    stored = storable_json({"gift": [nested(5_000)]})
+    assert json_problems(stored) == []
