@@ -2,7 +2,7 @@
 
 The three backends refuse different things: PostgreSQL a NUL character in text or JSON,
 PostgreSQL and MariaDB a lone UTF-16 surrogate (which is not UTF-8 at all), MariaDB JSON nested
-deeper than 32 levels; integers past 64 bits fit no column. A value one backend stores and
+32 levels deep or more; integers past 64 bits fit no column. A value one backend stores and
 another refuses would let a database move (or a second instance on another backend) fail for
 ever on one order, so the limits here are the same everywhere and checked at the edges, where
 the value's path can still be named: a seller's payload at enqueue or claim, an order or return
@@ -21,8 +21,10 @@ import re
 from collections.abc import Iterator
 from typing import Any, Final
 
-MAX_DEPTH: Final = 32
-"""The deepest nesting of objects and lists accepted (MariaDB's limit for a JSON column)."""
+MAX_DEPTH: Final = 31
+"""The deepest nesting of objects and lists accepted: MariaDB's ``JSON_VALID``, which checks its
+JSON columns, refuses a document whose objects and lists nest 32 deep (its depth limit of 32
+is reached, not passed)."""
 MAX_INTEGER: Final = 2**63 - 1
 """The largest magnitude of an integer accepted (a signed 64-bit column)."""
 MAX_PROBLEMS: Final = 20

@@ -691,8 +691,8 @@ def recordable(result: AttemptResult) -> AttemptResult:
 
     FeedAMP's answer (often the whole order) and a sink's are recorded as received, and an
     error quotes them: a NUL or half an emoji in a gift message FeedAMP added after confirm,
-    or a sink's binary answer, would make PostgreSQL refuse the record, and nesting past 32
-    levels MariaDB. Such text is escaped instead; the answer keeps its shape.
+    or a sink's binary answer, would make PostgreSQL refuse the record, and nesting 32 levels
+    deep MariaDB. Such text is escaped instead; the answer keeps its shape.
     """
     confirmed = result.confirmed
     if confirmed is not None and confirmed.state is not None:

@@ -400,7 +400,7 @@ CASES: list[tuple[str, str, str, Payload, str]] = [
         "refund",
         ORDER,
         lambda w: refund_of(w) | {"x": json.loads("[" * 40 + "]" * 40)},
-        "nested deeper than 32 levels",
+        "nested deeper than 31 levels",
     ),
     (
         "huge-amount",

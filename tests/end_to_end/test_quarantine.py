@@ -53,7 +53,7 @@ DEFECTS: dict[str, tuple[Callable[[Json], Any], str]] = {
     "date-before-1": (info(purchase_date="0001-01-01T00:00:00+14:00"), "outside the years"),
     "nested-40": (
         lambda o: {**o, "gift": json.loads("[" * 40 + "]" * 40)},
-        "nested deeper than 32 levels",
+        "nested deeper than 31 levels",
     ),
 }
 

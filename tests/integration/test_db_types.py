@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 
 from feedamp_sync.db import tables
 from feedamp_sync.db.engine import SQLITE_BUSY_TIMEOUT_MS, backend_name, create_engine_for
+from feedamp_sync.storable import MAX_DEPTH, json_problems
 
 THREADS: Final = 8
 TRANSACTIONS_PER_THREAD: Final = 50
@@ -117,6 +118,18 @@ def test_json_columns_keep_integers_beyond_64_bits_and_numeric_keys(engine: Engi
         "negative": -(2**65),
         "by_line": {"1": "one"},
     }
+
+
+def test_json_nested_as_deep_as_the_storage_policy_allows_is_stored_everywhere(
+    engine: Engine,
+) -> None:
+    """The deepest nesting ``json_problems`` accepts is stored by every backend: the policy's
+    limit is MariaDB's own, not one level past it."""
+    deepest: Any = "leaf"
+    for _ in range(MAX_DEPTH):
+        deepest = [deepest]
+    assert json_problems(deepest) == []
+    assert outbox_payload(engine, {"lines": deepest[0]}).payload == {"lines": deepest[0]}
 
 
 def test_text_columns_hold_any_unicode(engine: Engine) -> None:

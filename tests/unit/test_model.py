@@ -131,7 +131,7 @@ def test_an_integer_id_is_stored_as_a_string() -> None:
             with_info(purchase_date="0001-01-01T00:00:00+14:00"),
             "order_info.purchase_date: '0001-01-01T00:00:00+14:00' is outside the years",
         ),
-        ({**ORDER, "deep": json.loads("[" * 40 + "]" * 40)}, "nested deeper than 32 levels"),
+        ({**ORDER, "deep": json.loads("[" * 40 + "]" * 40)}, "nested deeper than 31 levels"),
     ],
     ids=[
         "null-id",

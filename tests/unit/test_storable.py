@@ -51,7 +51,7 @@ def test_a_bad_key_is_named_at_its_object() -> None:
 
 
 def test_nesting_is_limited_to_mariadbs_depth() -> None:
-    """32 levels are stored; 33 are refused, on every backend alike."""
+    """31 levels are stored; 32 are refused (MariaDB's limit), on every backend alike."""
     assert json_problems(nested(MAX_DEPTH)) == []
     [problem] = json_problems(nested(MAX_DEPTH + 1))
     assert problem.endswith(f"nested deeper than {MAX_DEPTH} levels")
