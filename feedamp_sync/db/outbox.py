@@ -42,8 +42,9 @@ from feedamp_sync.core.events import Event, message_finished, order_confirmed
 from feedamp_sync.core.fairness import Lane, LaneKey, allot
 from feedamp_sync.core.operator import TARGET_STATUS, Action, MessageFacts, note_with, refusal
 from feedamp_sync.db import tables as t
-from feedamp_sync.db.errors import database_error_on_outage, describe, is_outage
+from feedamp_sync.db.errors import database_error_on_outage, describe
 from feedamp_sync.db.events import write_events
+from feedamp_sync.db.isolation import refuses_the_data
 from feedamp_sync.db.targets import by_account
 from feedamp_sync.db.transactions import in_transaction
 from feedamp_sync.db.types import decoded, json_as_text
@@ -58,8 +59,9 @@ SCAN_SLICE_MAX: Final = 1_000
 LANE_GROUP_MAX: Final = 100
 """The most accounts whose lanes one scan reads (a bound on the statement's size)."""
 REFUSALS: Final[tuple[type[Exception], ...]] = (SQLAlchemyError, ValueError, OverflowError)
-"""What recording a result may raise for its data: the database's errors, and the driver's or
-SQLAlchemy's own on a value they cannot convert (UnicodeEncodeError is a ValueError)."""
+"""What recording a result may raise: the database's errors, and the driver's or SQLAlchemy's
+own on a value they cannot convert; :func:`~feedamp_sync.db.isolation.refuses_the_data` tells
+a refusal of the data."""
 STATE_MAX_CHARS: Final = 64
 """The length of an order's ``state`` column."""
 IDENTIFIER_MAX_CHARS: Final = {"account": 64, "kind": 32, "target_id": 64}
@@ -190,7 +192,8 @@ class OutboxStore:
         (a seller's own rule on the table, a limit nobody foresaw), the results are recorded
         one at a time, and one still refused is recorded without the answer (:func:`bare`):
         its message ends as decided, so an action FeedAMP took is never sent again, and the
-        others' results are kept. An outage is no refusal: the flush fails as any write does.
+        others' results are kept. A lock waited for in vain, a deadlock or an outage is no
+        refusal: the flush fails as any write does, and the claims' leases run out.
         """
         if not results:
             return []
@@ -198,7 +201,7 @@ class OutboxStore:
         try:
             return self._record(owner, ordered)
         except REFUSALS as refused:
-            if _is_outage(refused):
+            if not refuses_the_data(refused):
                 raise
             if len(ordered) == 1:
                 return self._record_bare(owner, ordered[0], refused)
@@ -207,7 +210,7 @@ class OutboxStore:
             try:
                 lost += self._record(owner, [result])
             except REFUSALS as refused:
-                if _is_outage(refused):
+                if not refuses_the_data(refused):
                     raise
                 lost += self._record_bare(owner, result, refused)
         return lost
@@ -712,10 +715,6 @@ def bare(result: AttemptResult, why: str) -> AttemptResult:
     the error recorded in their place."""
     confirmed = None if result.confirmed is None else replace(result.confirmed, state=None)
     return replace(result, error=why, request=None, response=None, confirmed=confirmed)
-
-
-def _is_outage(error: Exception) -> bool:
-    return isinstance(error, SQLAlchemyError) and is_outage(error)
 
 
 def _result_row(owner: str, result: AttemptResult) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from feedamp_sync.core.attempts import AttemptResult, OrderConfirmed
 from feedamp_sync.db import tables as t
@@ -61,12 +61,12 @@ def attempt_of(engine: Engine, message_id: int) -> Any:
 
 def forbid_poison(engine: Engine) -> None:
     with engine.begin() as conn:
-        conn.exec_driver_sql(NO_POISON[backend_name(engine)])
+        conn.execute(text(NO_POISON[backend_name(engine)]))
 
 
 def test_an_answer_holding_text_no_database_stores_is_recorded_escaped(engine: Engine) -> None:
     """The message is sent, its answer kept with the NUL and the half emoji escaped, nesting
-    past 32 levels kept as text and an integer past 64 bits as digits."""
+    past 31 levels kept as text and an integer past 64 bits as digits."""
     store = OutboxStore(engine, KINDS.return_kinds)
     message_id = enqueue(engine, "7")
     [message] = claim(store)
