@@ -21,7 +21,7 @@ from typing import Any, Final, TypeVar
 
 from feedamp_sync.errors import Unstorable
 from feedamp_sync.feedamp.nesting import Unreadable
-from feedamp_sync.storable import MAX_DEPTH, text_problem
+from feedamp_sync.storable import MAX_DEPTH, storable_text
 
 R = TypeVar("R")
 
@@ -72,15 +72,6 @@ def _unreadable_reason(item: Unreadable) -> str:
     return f"nested {item.depth} levels deep, too deep to be read (at most {MAX_DEPTH} are stored)"
 
 
-def storable_text(text: str, limit: int | None = None) -> str:
-    """``text`` as any backend's text column holds it, cut to ``limit`` characters: as it is,
-    or, when it holds a NUL or a lone surrogate, escaped as in JSON (``\\u0000``, every
-    character past ASCII included)."""
-    if text_problem(text) is not None:
-        text = json.dumps(text, ensure_ascii=True)[1:-1]
-    return text if limit is None else text[:limit]
-
-
 def _raw(obj: Any, shown_id: str) -> str:
     """``obj`` as ASCII JSON. An object nested too deep to be written out again (it was read
     deeper in another thread's stack) is held as its id and why, with FeedAMP's copy as the
@@ -108,4 +99,4 @@ def _ascii(text: str) -> str:
 def _shown_id(identifier: Any) -> str:
     if isinstance(identifier, bool) or not isinstance(identifier, str | int):
         return ""
-    return storable_text(str(identifier), ID_MAX_CHARS)
+    return storable_text(str(identifier))[:ID_MAX_CHARS]

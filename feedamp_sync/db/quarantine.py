@@ -11,7 +11,8 @@ from sqlalchemy import Connection, Engine, func, select, update
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.errors import database_error_on_outage, raises_database_error
 from feedamp_sync.db.transactions import in_transaction
-from feedamp_sync.quarantine import Held, storable_text
+from feedamp_sync.quarantine import Held
+from feedamp_sync.storable import storable_text
 
 CURSOR_MAX_CHARS: Final = 255
 
@@ -96,7 +97,7 @@ def _hold(
             )
         )
     )
-    cursor = storable_text(page_cursor, CURSOR_MAX_CHARS) if page_cursor is not None else None
+    cursor = None if page_cursor is None else storable_text(page_cursor)[:CURSOR_MAX_CHARS]
     for fingerprint in sorted(known):
         conn.execute(
             update(t.quarantine)
