@@ -19,9 +19,11 @@ def test_the_demo_logs_in_one_format_and_says_why_fewer_returns_are_stored(
 ) -> None:
     """Its own events, `db upgrade`'s and the daemon's are all console lines; the summary
     names the returns generated and open, why only the open ones are stored, and the
-    listing then shows exactly those."""
+    listing then shows exactly those. The daemon runs 10 s: on a loaded two-core machine
+    its start alone (imports, migrations check, first token) took most of 3 s, and no event
+    had reached the receiver yet."""
     result = subprocess.run(
-        [sys.executable, "-m", "feedamp_sync.demo", "--seconds", "3", "--workdir", str(tmp_path)],
+        [sys.executable, "-m", "feedamp_sync.demo", "--seconds", "10", "--workdir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=90,
@@ -32,7 +34,7 @@ def test_the_demo_logs_in_one_format_and_says_why_fewer_returns_are_stored(
     events = [line.split()[3] for line in lines]
     assert {"demo_sandbox_serving", "db_upgraded", "daemon_started", "demo_returns"} <= set(events)
     [webhooks] = [line for line in lines if " demo_webhooks_received " in line]
-    assert "verified={'" in webhooks, webhooks  # some arrived (in 3 s, not necessarily all)
+    assert "verified={'" in webhooks, webhooks  # some arrived (in 10 s, not necessarily all)
     assert "bad_signatures=0" in webhooks, webhooks
     [summary] = [line for line in lines if " demo_returns " in line]
     counts = re.search(r"\bgenerated=(\d+) open=(\d+)\b", summary)
