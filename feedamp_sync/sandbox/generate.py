@@ -8,6 +8,10 @@ the real API adds fields without notice and a client must keep them, not choke o
 
 Generation draws from the given RNG only, in a fixed order, and takes "now" as an argument, so
 the same seed and the same clock give the same world.
+
+Every generated customer carries a canary: :data:`CANARY` in their name, street address and
+email, and a phone number in a range kept for fiction (:data:`CANARY_PHONES`), so a test finds
+customer data in a log by these few strings wherever it ended up.
 """
 
 from __future__ import annotations
@@ -20,6 +24,12 @@ from feedamp_sync.sandbox.timestamps import render
 from feedamp_sync.sandbox.vocab import ORDERED
 
 JSON = dict[str, Any]
+
+CANARY: Final = "Canarino"
+"""In every generated customer's name, street address and email (in lower case there)."""
+CANARY_PHONES: Final = ("+1-555-", "+44 20 7946 ")
+"""How every generated phone number starts: the United States' and the United Kingdom's
+numbers for fiction."""
 
 _MINUTE_MS: Final = 60_000
 _DAY_MS: Final = 24 * 60 * _MINUTE_MS
@@ -111,13 +121,14 @@ class Generator:
         rng = self._rng
         market = rng.choice(_MARKETPLACES)
         purchased = now - rng.randint(5 * _MINUTE_MS, 3 * _DAY_MS)
-        name = f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)}"
+        name = f"{rng.choice(_FIRST_NAMES)} {CANARY}-{rng.choice(_LAST_NAMES)}"
         city, region, postal = rng.choice(_UK_PLACES if market.country == "GBR" else _US_PLACES)
-        address1 = f"{rng.randint(1, 9999)} {rng.choice(_STREETS)}"
+        address1 = f"{CANARY} House, {rng.randint(1, 9999)} {rng.choice(_STREETS)}"
+        us, uk = CANARY_PHONES
         phone = (
-            f"+44 20 7946 {rng.randint(1000, 9999)}"
+            f"{uk}{rng.randint(1000, 9999)}"
             if market.country == "GBR"
-            else f"+1-555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}"
+            else f"{us}{rng.randint(100, 999)}-{rng.randint(1000, 9999)}"
         )
         fulfilled_by_marketplace = market.integration_name == "amazon" and rng.random() < 0.1
         skus = rng.sample(range(len(_PRODUCTS)), rng.randint(1, 4))

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, select
 from feedamp_sync.cli import main
 from feedamp_sync.db import tables as t
 from feedamp_sync.sandbox import Sandbox, SandboxServer
+from feedamp_sync.sandbox.generate import CANARY, CANARY_PHONES
 
 USERNAME = "demo"
 PASSWORD = "canary-Pa55word-e2e"
@@ -38,11 +39,14 @@ FAST: Sections = {
 
 
 DEBUG = ("--log-level", "DEBUG")
-"""Every run logs at DEBUG, so the secret checks see the most the program can print."""
+"""Every run logs at DEBUG, so the secret and customer data checks see the most the program
+can log."""
 
 PRINTED: list[str] = []
 """Everything the program printed during the current test; the sandbox fixture checks it
 against the tokens it issued."""
+CUSTOMER_CANARIES = tuple(text.casefold() for text in (CANARY, *CANARY_PHONES))
+"""What every sandbox customer's name, address, email and phone number carries."""
 
 
 def assert_no_secret(output: str) -> None:
@@ -50,6 +54,25 @@ def assert_no_secret(output: str) -> None:
     basic = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
     assert PASSWORD not in output
     assert basic not in output
+
+
+def assert_no_customer_data(log: str) -> None:
+    """No sandbox customer's name, address, email or phone number was logged (checked on
+    every run's log, not on what a command prints to show orders)."""
+    leaked = [
+        line[:400]
+        for line in log.splitlines()
+        if any(canary in line.casefold() for canary in CUSTOMER_CANARIES)
+    ]
+    assert leaked == [], "customer data logged:\n" + "\n".join(leaked[:5])
+
+
+def logged(log: str) -> None:
+    """Check a process's log (its stderr) for secrets and customer data, and keep it for the
+    sandbox's check of the tokens it issued."""
+    assert_no_secret(log)
+    assert_no_customer_data(log)
+    PRINTED.append(log)
 
 
 def new_sandbox(seed: int = 11) -> Sandbox:
@@ -99,8 +122,9 @@ def cli(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[i
     capsys.readouterr()
     code = main(["--config", str(config), "--log-format", "json", *DEBUG, *args])
     out, err = capsys.readouterr()
-    assert_no_secret(out + err)
-    PRINTED.append(out + err)
+    assert_no_secret(out)
+    PRINTED.append(out)
+    logged(err)
     return code, out, err
 
 
@@ -189,8 +213,7 @@ def daemon(config: Path, logs: Path) -> Iterator[Daemon]:
         yield running
     finally:
         running.stop_quietly()
-    assert_no_secret(running.output())
-    PRINTED.append(running.output())
+    logged(running.output())
 
 
 def stored_numbers(engine: Engine, account: str = "main") -> dict[str, str | None]:

@@ -15,19 +15,21 @@ from sqlalchemy import Engine
 
 from feedamp_sync.app import build_app
 from feedamp_sync.settings import load_settings
-from tests.end_to_end.harness import FAST, PASSWORD, cli, merged, write_config
+from tests.end_to_end.harness import FAST, PASSWORD, cli, logged, merged, write_config
 
 UNREACHABLE = "http://127.0.0.1:9"
 
 
 def run_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "feedamp_sync", "--log-format", "json", *args],
         capture_output=True,
         text=True,
         timeout=60,
         env={**os.environ, **(env or {})},
     )
+    logged(result.stderr)
+    return result
 
 
 @pytest.mark.parametrize(

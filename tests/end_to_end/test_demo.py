@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.end_to_end.harness import logged
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 CONSOLE_LINE = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z \[(debug|info|warning|error)\s*\] [a-z_]+\b")
@@ -29,6 +31,7 @@ def test_the_demo_logs_in_one_format_and_says_why_fewer_returns_are_stored(
         timeout=90,
     )
     assert result.returncode == 0, result.stderr
+    logged(result.stderr)
     lines = result.stderr.splitlines()
     assert [line for line in lines if not CONSOLE_LINE.match(line)] == []
     events = [line.split()[3] for line in lines]

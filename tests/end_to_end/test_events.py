@@ -26,6 +26,7 @@ from tests.end_to_end.harness import (
     cli_shown,
     confirmed_count,
     daemon,
+    logged,
     merged,
     wait_until,
     write_config,
@@ -159,7 +160,8 @@ def test_events_tail_follows_new_events_until_sigterm(
     assert cli(capsys, config, "run", "--once")[0] == 0
     started = EventStore(engine).newest_id()
     output = tmp_path / "tail.out"
-    with output.open("wb") as sink:
+    log = tmp_path / "tail.log"
+    with output.open("wb") as sink, log.open("wb") as log_sink:
         tail = subprocess.Popen(
             [
                 *TAIL,
@@ -167,7 +169,7 @@ def test_events_tail_follows_new_events_until_sigterm(
                 *("--json", "--interval", "0.1", "--type", "order.stored"),
             ],
             stdout=sink,
-            stderr=subprocess.STDOUT,
+            stderr=log_sink,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     try:
@@ -180,6 +182,7 @@ def test_events_tail_follows_new_events_until_sigterm(
         if tail.poll() is None:
             tail.kill()
             tail.wait(timeout=10)
+    logged(log.read_text(errors="replace"))
     [line] = output.read_text().splitlines()
     event = json.loads(line)
     assert (event["type"], event["subject"]) == ("order.stored", new)

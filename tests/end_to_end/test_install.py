@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from feedamp_sync.sandbox import Sandbox, SandboxServer
-from tests.end_to_end.harness import wait_until
+from tests.end_to_end.harness import logged, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -77,6 +77,7 @@ def test_the_readme_steps_reach_a_daemon_confirming_the_sandboxs_orders(tmp_path
         for command in commands[:2]:
             done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=60)
             assert done.returncode == 0, (command, done.stdout, done.stderr)
+            logged(done.stderr.decode(errors="replace"))
         with (tmp_path / "run.log").open("wb") as log:
             daemon = subprocess.Popen(commands[2], cwd=tmp_path, env=env, stdout=log, stderr=log)
             try:
@@ -89,6 +90,7 @@ def test_the_readme_steps_reach_a_daemon_confirming_the_sandboxs_orders(tmp_path
                 if daemon.poll() is None:
                     daemon.kill()
     output = (tmp_path / "run.log").read_text()
+    logged(output)
     assert confirmed, output
     assert code == 0, output
     assert (tmp_path / "feedamp-sync.db").is_file()
