@@ -8,6 +8,7 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
@@ -65,14 +66,36 @@ Pulled = TypeVar("Pulled")
 
 RUN_ONCE_DRAIN_PAUSE_SECONDS = 0.2
 """In ``run --once``, how long the outbox rests after draining while the pollers still run."""
-RUN_ONCE_STOP_SECONDS = 15.0
-"""How long ``run --once`` waits for its pollers after SIGTERM/SIGINT, as the daemon's stop."""
+STOP_SECONDS = 15.0
+"""How long a graceful stop waits for the work under way, from the moment it is asked for:
+the daemon's running ticks, or ``run --once``'s pollers and drain."""
 WEBHOOKS_JOB = "webhooks"
 """The fan-out of new events to the webhook sinks (one job for every sink)."""
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class Stop(threading.Event):
+    """A request to stop that knows when it was made, so every part of a stop takes its wait
+    out of one grace period rather than each having a grace of its own."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._monotonic = monotonic
+        self._asked_at: float | None = None
+
+    def set(self) -> None:
+        if self._asked_at is None:
+            self._asked_at = self._monotonic()
+        super().set()
+
+    def seconds_left(self, grace: float) -> float:
+        """What is left of ``grace`` since the stop was asked for (all of it before)."""
+        if self._asked_at is None:
+            return grace
+        return max(0.0, self._asked_at + grace - self._monotonic())
 
 
 def instance_name() -> str:
@@ -220,7 +243,7 @@ class App:
             stop=stop,
         )
 
-    def run_once(self, stop: threading.Event) -> bool:
+    def run_once(self, stop: Stop) -> bool:
         """One full pass of every job; False if any job failed (it has been logged) or the
         pass was stopped.
 
@@ -229,9 +252,10 @@ class App:
 
         The outbox drains while the pollers run, as it does in the daemon, so the confirms of
         a backlog's first pages go out while later pages are fetched; a last drain after the
-        pollers sends what they queued at the end. Once ``stop`` is set the pollers get
-        ``RUN_ONCE_STOP_SECONDS`` to finish their page; a poller still in a call after that
-        is left behind (it holds no claim, and its thread does not hold up the exit).
+        pollers sends what they queued at the end. Once ``stop`` is set, the drain's
+        deliveries under way and the pollers' pages finish within ``STOP_SECONDS`` of it, as
+        the daemon's ticks do; a poller still in a call after that is left behind (it holds no
+        claim, and its thread does not hold up the exit).
         """
         polled: list[bool] = []
         pollers = threading.Thread(
@@ -244,7 +268,7 @@ class App:
             pollers.join(RUN_ONCE_DRAIN_PAUSE_SECONDS)
         while pollers.is_alive() and not stop.is_set():
             pollers.join(RUN_ONCE_DRAIN_PAUSE_SECONDS)
-        pollers.join(RUN_ONCE_STOP_SECONDS)
+        pollers.join(stop.seconds_left(STOP_SECONDS))
         drained = self._fan_out_and_drain(stop) and drained
         if self.settings.sinks:  # the last drain's own results are events too
             drained = self._fan_out_and_drain(stop) and drained

@@ -23,7 +23,7 @@ import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from feedamp_sync.app import ACCOUNT_JOBS, GLOBAL_JOBS, App, guarded
+from feedamp_sync.app import ACCOUNT_JOBS, GLOBAL_JOBS, STOP_SECONDS, App, guarded
 from feedamp_sync.db.engine import backend_name
 from feedamp_sync.db.notify import OutboxListener, listen_connector
 from feedamp_sync.feedamp.pagination import READ_AHEAD_THREAD
@@ -34,8 +34,6 @@ from feedamp_sync.pollers import Periodic, Pollers
 
 log = structlog.get_logger(__name__)
 
-STOP_SECONDS = 15.0
-"""How long a graceful stop waits for running ticks before abandoning them."""
 LISTENER_STOP_SECONDS = 2.0
 """How long a stop waits for the outbox listener, which checks the stop event every second."""
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import click
 
-from feedamp_sync.app import build_app
+from feedamp_sync.app import Stop, build_app
 from feedamp_sync.cli.common import EXIT_FAILURE, EXIT_OK, Context, pass_context
 from feedamp_sync.daemon import abandon_stuck_calls, run_daemon, stop_on_signals
 
@@ -16,7 +14,7 @@ from feedamp_sync.daemon import abandon_stuck_calls, run_daemon, stop_on_signals
 @pass_context
 def run(context: Context, once: bool) -> int:
     """Run the daemon until SIGTERM/SIGINT (or one pass with --once)."""
-    stop = threading.Event()
+    stop = Stop()
     stop_on_signals(stop)
     with build_app(context.settings) as app:
         if once:

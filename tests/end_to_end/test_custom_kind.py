@@ -8,7 +8,6 @@ its one declaration, registered with ``KINDS.with_kinds``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any, Final
 import pytest
 from sqlalchemy import Engine
 
-from feedamp_sync.app import App, build_app
+from feedamp_sync.app import App, Stop, build_app
 from feedamp_sync.core.facts import Facts, OrderFacts, Target
 from feedamp_sync.errors import InvalidPayload
 from feedamp_sync.feedamp.client import FeedampClient
@@ -109,14 +108,14 @@ def world(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[World]:
     with SandboxServer(sandbox, host="127.0.0.1", port=0) as server:
         config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
         with build_app(load_settings(config), kinds=WITH_NOTES) as app:
-            assert app.run_once(threading.Event())  # stores and confirms the order
+            assert app.run_once(Stop())  # stores and confirms the order
             yield World(app, sandbox, order_id)
 
 
 def test_a_kind_declared_in_one_place_is_enqueued_planned_and_delivered(world: World) -> None:
     """Registered alone, a new kind is validated, numbered, planned, sent and recorded."""
     message_id = world.enqueue_note({"text": "gift wrap"})
-    assert world.app.run_once(threading.Event())
+    assert world.app.run_once(Stop())
     row = world.app.outbox.message(message_id)
     assert row is not None
     number = f"NT{message_id:06d}"

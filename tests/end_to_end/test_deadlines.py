@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from feedamp_sync.app import RUN_ONCE_STOP_SECONDS
+from feedamp_sync.app import STOP_SECONDS
 from feedamp_sync.sandbox import Faults, Sandbox, SandboxServer
 from tests.end_to_end.harness import FAST, cli, merged, wait_until, write_config
 
@@ -72,13 +72,13 @@ def test_sigterm_stops_run_once_within_the_grace_period_and_exits_non_zero(
             time.sleep(0.5)  # the first byte is on its way: the call is in its body now
             started = time.monotonic()
             process.send_signal(signal.SIGTERM)
-            code = process.wait(timeout=RUN_ONCE_STOP_SECONDS + 15)
+            code = process.wait(timeout=STOP_SECONDS + 15)
             elapsed = time.monotonic() - started
         finally:
             if process.poll() is None:
                 process.kill()
     assert code == 1
-    assert elapsed < RUN_ONCE_STOP_SECONDS + 5, elapsed
+    assert elapsed < STOP_SECONDS + 5, elapsed
 
 
 def test_a_pass_over_the_same_orders_under_new_cursors_ends(

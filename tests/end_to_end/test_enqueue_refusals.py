@@ -8,7 +8,6 @@ already queued (a partial shipment, a refund and an authorization whose numbers 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from feedamp_sync.app import build_app
+from feedamp_sync.app import Stop, build_app
 from feedamp_sync.db import migrate
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.engine import create_engine_for
@@ -64,7 +63,7 @@ def world(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     with SandboxServer(sandbox, host="127.0.0.1", port=0) as server:
         config = write_config(directory, module_database_url, server.base_url, QUICK_RETRIES)
         with build_app(load_settings(config)) as app:
-            assert app.run_once(threading.Event())
+            assert app.run_once(Stop())
         order_id = next(i for i in order_ids if len(lines_of(sandbox, i)) >= 2)
         first = lines_of(sandbox, order_id)[0]
         partly = order_with_quantities(sandbox, order_ids, [3])
