@@ -27,6 +27,7 @@ from feedamp_sync.app import ACCOUNT_JOBS, GLOBAL_JOBS, STOP_SECONDS, App, guard
 from feedamp_sync.db.engine import backend_name
 from feedamp_sync.db.notify import OutboxListener, listen_connector
 from feedamp_sync.feedamp.pagination import READ_AHEAD_THREAD
+from feedamp_sync.feedamp.transport import CUTOFF_THREAD
 from feedamp_sync.jobs import OUTBOX_JOB
 from feedamp_sync.ops.supervise import Supervisor
 from feedamp_sync.outbox.wakeups import scheduler_wakeups
@@ -188,13 +189,14 @@ def stuck_calls(
 ) -> list[threading.Thread]:
     """The threads that would hold up the exit. A list page read ahead for a pass that was
     stopped is not one: it holds no claim, nothing waits for its answer, and its thread is
-    a daemon thread, which the interpreter does not join."""
+    a daemon thread, which the interpreter does not join. Nor is the thread that cuts calls
+    off at their deadline, which lives as long as the process and makes no call itself."""
     return [
         thread
         for thread in threads
         if thread is not main
         and thread.is_alive()
-        and not (thread.daemon and thread.name == READ_AHEAD_THREAD)
+        and not (thread.daemon and thread.name in (READ_AHEAD_THREAD, CUTOFF_THREAD))
     ]
 
 

@@ -3,10 +3,11 @@
 Each public call runs under one **deadline**: ``2 x timeout_seconds`` from the moment the
 call starts (for the iterators, from the start of each page's request). Getting a token, waiting
 for the rate limiter, every attempt and every backoff sleep must fit inside it: an attempt's
-connect/read/write/pool timeouts are cut to the time left, and a limiter slot or a retry wait
-that would end past the deadline is not waited for; the call fails with :class:`ApiUnavailable`
-instead. httpx's read timeout applies per read, so a server trickling bytes could stretch the
-last attempt by up to one read timeout; in practice a call ends within about twice the timeout.
+connect/read/write/pool timeouts are cut to the time left, an answer whose body is still
+arriving at the deadline has its connection shut then (httpx's read timeout applies to each
+read, so a server trickling bytes would otherwise stretch the call by up to one more read
+timeout), and a limiter slot or a retry wait that would end past the deadline is not waited
+for; the call fails with :class:`ApiUnavailable` instead.
 
 Retries inside a call follow :mod:`feedamp_sync.retries` with ``get_attempts`` attempts and
 :data:`CALL_BACKOFF`. A **read** (GET: list pages, get order, get return, get_token) is repeated

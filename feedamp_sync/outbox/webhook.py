@@ -13,7 +13,10 @@ The request: ``POST`` of the event as compact JSON, headers ``webhook-id`` (the 
 ``webhook-signature`` (``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body`` with the
 secret's decoded bytes). Any 2xx is delivered; anything else (a redirect too: none is
 followed) is retried. The answer's body is kept, shortened, its text made storable (a NUL
-from a proxy's binary answer escaped, :func:`~feedamp_sync.storable.storable_text`).
+from a proxy's binary answer escaped, :func:`~feedamp_sync.storable.storable_text`), and no
+more of it is read: a sink answering without end costs no memory. The sink's
+``timeout_seconds`` applies to each read, as for FeedAMP, and the whole delivery, its answer
+included, ends within twice that or is retried.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from feedamp_sync.core.attempts import WEBHOOK_KIND
 from feedamp_sync.core.facts import Target
 from feedamp_sync.errors import ApiUnavailable
 from feedamp_sync.feedamp.ratelimit import RateLimiter
+from feedamp_sync.feedamp.transport import PastDeadline, answer_by
 from feedamp_sync.model import OutboxMessage
 from feedamp_sync.outbox.delivery import Delivered
 from feedamp_sync.outbox.fields import Shape
@@ -42,7 +46,13 @@ from feedamp_sync.storable import storable_text
 
 BODY_KEPT_CHARS: Final = 1_000
 """How much of a sink's answer is kept (on the message, or in the attempt's error)."""
+BODY_READ_BYTES: Final = 4 * BODY_KEPT_CHARS + 1
+"""How much of a sink's answer is read: enough for ``BODY_KEPT_CHARS`` characters of any
+encoding, and one more byte to tell that there was more."""
 USER_AGENT: Final = "feedamp-sync-webhooks"
+DEADLINE_TIMEOUTS: Final = 2
+"""A delivery's deadline, in multiples of the sink's ``timeout_seconds``: a connection and an
+answer each taking nearly the timeout still fit."""
 
 
 def signature(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
@@ -86,6 +96,7 @@ class WebhookChannel:
         self._url = url
         self._key = key
         self._clock = clock
+        self._deadline_seconds = DEADLINE_TIMEOUTS * timeout_seconds
         self._http = httpx.Client(
             timeout=timeout_seconds,
             follow_redirects=False,
@@ -98,7 +109,8 @@ class WebhookChannel:
 
     def post(self, msg_id: str, body: bytes) -> tuple[int, str]:
         """POST one signed body; returns the status code and the answer's text (shortened).
-        ApiUnavailable when the sink cannot be reached or does not answer in time."""
+        ApiUnavailable when the sink cannot be reached or its answer is not in by the
+        delivery's deadline."""
         self.budget.acquire()
         timestamp = math.floor(self._clock())
         headers = {
@@ -107,15 +119,19 @@ class WebhookChannel:
             "webhook-timestamp": str(timestamp),
             "webhook-signature": signature(self._key, msg_id, timestamp, body),
         }
+        request = self._http.build_request("POST", self._url, content=body, headers=headers)
         try:
-            answer = self._http.post(self._url, content=body, headers=headers)
-        except httpx.TimeoutException:
+            answer, content = answer_by(
+                self._http, request, self._deadline_seconds, max_bytes=BODY_READ_BYTES
+            )
+        except (httpx.TimeoutException, PastDeadline):
             raise ApiUnavailable(f"webhook sink {self.name} did not answer in time") from None
         except httpx.HTTPError as error:
             raise ApiUnavailable(
                 f"webhook sink {self.name} cannot be reached: {type(error).__name__}"
             ) from None
-        return answer.status_code, shortened(answer.text)
+        text = content.decode(answer.encoding or "utf-8", errors="replace")
+        return answer.status_code, shortened(text)
 
 
 class WebhookEvent(Shape):

@@ -7,11 +7,17 @@ whose signature and timestamp hold is recorded and answered 204 (or ``accept_wit
 ``answer_body``; or ``fail_with`` while a test plays an outage: recorded as refused, nothing
 kept); a bad signature is answered 401.
 ``GET /received`` lists what was accepted, oldest first.
+
+A test can also make the receiver a sink that answers badly: ``answer_bytes`` answers an
+accepted delivery (with ``accept_with`` other than 204) with a body that long instead of
+``answer_body``, ``drip_seconds`` sends that body one byte at a time; ``answered_bytes`` counts
+what the daemon's connections took of those bodies.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -24,6 +30,7 @@ from typing import Any, Final
 
 TOLERANCE_SECONDS: Final = 300
 """How far a delivery's timestamp may be from the receiver's clock (the specification's)."""
+_CHUNK_BYTES: Final = 64 * 1024
 
 
 def key_of(secret: str) -> bytes:
@@ -66,6 +73,9 @@ class Inbox:
     accept_with: int = 204
     answer_body: bytes = b""
     """What an accepted delivery is answered with (a body only with a status other than 204)."""
+    answer_bytes: int = 0
+    drip_seconds: float | None = None
+    answered_bytes: int = 0
     accepted: list[Delivery] = field(default_factory=list)
     refused: int = 0
     forged: int = 0
@@ -94,6 +104,10 @@ class Inbox:
         with self.lock:
             return [delivery.event for delivery in self.accepted]
 
+    def answered(self, size: int) -> None:
+        with self.lock:
+            self.answered_bytes += size
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
@@ -104,8 +118,12 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         inbox = self.server.inbox
         status = inbox.take(headers, body)
-        with_body = status == inbox.accept_with and status != 204  # a 204 has no body
-        self._answer(status, inbox.answer_body if with_body else b"")
+        if status != inbox.accept_with or status == 204:  # a 204 has no body
+            self._answer(status, b"")
+        elif inbox.answer_bytes:
+            self._answer_at_length(status, inbox.answer_bytes, inbox.drip_seconds)
+        else:
+            self._answer(status, inbox.answer_body)
 
     def do_GET(self) -> None:
         if self.path != "/received":
@@ -120,6 +138,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _answer_at_length(self, status: int, size: int, drip_seconds: float | None) -> None:
+        """A body of ``size`` bytes, in chunks or dripped, until it is all sent, the daemon
+        stops reading it, or the receiver closes."""
+        self.close_connection = True
+        self.send_response(status)
+        self.send_header("content-type", "text/plain")
+        self.send_header("content-length", str(size))
+        self.end_headers()
+        step = 1 if drip_seconds is not None else _CHUNK_BYTES
+        with contextlib.suppress(OSError):  # the daemon closed the connection
+            for start in range(0, size, step):
+                if drip_seconds is not None and self.server.closing.wait(drip_seconds):
+                    return
+                piece = min(step, size - start)
+                self.wfile.write(b"x" * piece)
+                self.server.inbox.answered(piece)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the tests and the demo read the inbox instead."""
 
@@ -130,6 +165,7 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], inbox: Inbox) -> None:
         super().__init__(address, _Handler)
         self.inbox = inbox
+        self.closing = threading.Event()
 
 
 class WebhookReceiver:
@@ -152,6 +188,7 @@ class WebhookReceiver:
         return self
 
     def close(self) -> None:
+        self._server.closing.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)

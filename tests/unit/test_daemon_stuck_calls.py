@@ -9,6 +9,7 @@ import pytest
 
 from feedamp_sync.daemon import stuck_calls
 from feedamp_sync.feedamp.pagination import READ_AHEAD_THREAD
+from feedamp_sync.feedamp.transport import CUTOFF_THREAD
 
 WAIT_SECONDS = 5.0
 
@@ -34,6 +35,13 @@ def test_a_delivery_still_waiting_on_feedamp_is_stuck(release: threading.Event) 
 def test_a_list_page_read_ahead_is_left_behind(release: threading.Event) -> None:
     page = waiting(release, name=READ_AHEAD_THREAD, daemon=True)
     assert stuck_calls([page], threading.main_thread()) == []
+
+
+def test_the_thread_that_cuts_calls_off_at_their_deadline_is_left_behind(
+    release: threading.Event,
+) -> None:
+    cutoffs = waiting(release, name=CUTOFF_THREAD, daemon=True)
+    assert stuck_calls([cutoffs], threading.main_thread()) == []
 
 
 def test_a_non_daemon_thread_named_like_a_page_read_ahead_is_still_stuck(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
@@ -214,3 +215,26 @@ def test_a_sink_that_cannot_be_reached_is_retried() -> None:
 
     with pytest.raises(ApiUnavailable, match="webhook sink erp cannot be reached"):
         deliver(channel(httpx.MockTransport(refuse)), message())
+
+
+class LongBody(httpx.SyncByteStream):
+    """An answer's body of ``size`` bytes, counting how much of it was read."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.read = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        chunk = b"x" * 65536
+        while self.read < self.size:
+            self.read += len(chunk)
+            yield chunk
+
+
+def test_a_long_answer_is_read_no_further_than_the_part_kept() -> None:
+    """A sink answering 64 MiB: the delivery keeps the answer's start, having read one chunk."""
+    body = LongBody(64 * 1024 * 1024)
+    transport = httpx.MockTransport(lambda _: httpx.Response(200, stream=body))
+    delivered = deliver(channel(transport), message())
+    assert delivered.response == {"status_code": 200, "body": "x" * BODY_KEPT_CHARS + "…"}
+    assert body.read == 65536
