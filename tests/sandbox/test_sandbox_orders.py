@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from feedamp_sync.sandbox import Sandbox, Verbatim
+from feedamp_sync.sandbox.generate import CANARY, CANARY_PHONES
 
 NEW_ORDERS = "/api/v1/orders/new"
 
@@ -37,6 +38,27 @@ def test_new_orders_lists_unconfirmed_orders_with_generated_fields(
     assert {"sandbox_channel", "acknowledged", "paused"} <= set(order)
     assert {"sandbox_loyalty_tier", "customer_email", "billing_city"} <= set(info)
     assert "sandbox_warehouse_hint" in info["order_lines"][0]
+
+
+def test_every_generated_customer_carries_the_canary(sandbox: Sandbox) -> None:
+    """Each name, street address, email and phone number holds the canary, so a test finds
+    any of them in a log by the canary alone."""
+    ids = sandbox.add_orders(40)
+    infos = [sandbox.order(order_id)["order_info"] for order_id in ids]
+    texts = ("full_name", "address1")
+    missing = [
+        (order_id, field, info[field])
+        for order_id, info in zip(ids, infos, strict=True)
+        for field in [f"{side}_{text}" for side in ("shipping", "billing") for text in texts]
+        + ["customer_full_name", "customer_email"]
+        if CANARY.casefold() not in info[field].casefold()
+    ] + [
+        (order_id, field, info[field])
+        for order_id, info in zip(ids, infos, strict=True)
+        for field in ("shipping_phone", "billing_phone", "customer_phone")
+        if not info[field].startswith(CANARY_PHONES)
+    ]
+    assert missing == []
 
 
 def test_orders_path_serves_new_orders_too(sandbox: Sandbox, api: httpx.Client) -> None:
