@@ -84,7 +84,7 @@ class _Cutoff:
 
     def fire(self) -> None:
         """Shut the connection down both ways: a read waiting on it returns at once, as if
-        the server had closed it. Called with the cutoffs' lock held, as ``cancel`` is, so a
+        the server had closed it. Called with the cutoffs' lock held, as ``release`` is, so a
         connection handed back to the pool is never shut."""
         self.fired = True
         # The plain socket's shutdown: an SSLSocket's own drops its TLS state under the
@@ -155,8 +155,9 @@ def answer_by(
     """
     deadline = time.monotonic() + seconds
     response = client.send(request, stream=True)
-    cutoff = _watched(response, deadline)
+    cutoff: _Cutoff | None = None
     try:
+        cutoff = _watched(response, deadline)
         if time.monotonic() >= deadline:  # the headers themselves came too late
             raise PastDeadline
         return response, _body_by(response, deadline, max_bytes)
