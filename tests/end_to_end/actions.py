@@ -8,18 +8,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from feedamp_sync.db import tables as t
 from feedamp_sync.db.returns import ReturnStore
 from feedamp_sync.model import return_record
-from feedamp_sync.sandbox import Sandbox
-from tests.end_to_end.harness import FAST, Sections, cli, merged
+from feedamp_sync.sandbox import Faults, Sandbox
+from tests.end_to_end.harness import FAST, Sections, cli, merged, write_config
 
 QUICK_RETRIES: Sections = merged(
     FAST, {"outbox": {"backoff_base_seconds": 0.01, "backoff_max_seconds": 0.02}}
 )
 """Retries due at once, so a bounded loop of ``run --once`` converges in a few passes."""
+
+PATIENT: Sections = merged(
+    QUICK_RETRIES, {"outbox": {"backoff_base_seconds": 3600, "backoff_max_seconds": 3600}}
+)
+"""Retries an hour away, so a pass attempts each message once however busy the machine."""
 
 MAX_PASSES = 15
 
@@ -112,3 +117,44 @@ def run_until_settled(capsys: pytest.CaptureFixture[str], config: Path, engine: 
         if not set(statuses(engine).values()) & {"pending", "in_flight"}:
             return passes
     raise AssertionError(f"outbox not settled after {MAX_PASSES} passes: {statuses(engine)}")
+
+
+def patient_config(tmp_path: Path, database_url: str, base_url: str) -> Path:
+    """The same seller with :data:`PATIENT` retries, for :func:`once_under`."""
+    directory = tmp_path / "patient"
+    directory.mkdir()
+    return write_config(directory, database_url, base_url, PATIENT)
+
+
+def once_under(
+    capsys: pytest.CaptureFixture[str],
+    patient: Path,
+    engine: Engine,
+    sandbox: Sandbox,
+    faults: Faults,
+) -> str:
+    """One ``run --once`` under ``faults`` that attempts each due message once, then the
+    sandbox's faults as before and every retry due; returns what the run logged.
+
+    With quick retries, a pass tries a failed message again whenever recording the attempt
+    and claiming again outlasts its backoff: on a busy machine, up to ``max_attempts`` times
+    under the faults, so it would end dead before the faults are lifted. ``patient`` is a
+    config from :func:`patient_config`.
+    """
+    before = sandbox.faults
+    sandbox.set_faults(faults)
+    code, _, err = cli(capsys, patient, "run", "--once")
+    sandbox.set_faults(before)
+    assert code == 0, err
+    retries_fall_due(engine)
+    return err
+
+
+def retries_fall_due(engine: Engine) -> None:
+    """The backoff has passed: every pending message is due now."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(t.outbox)
+            .where(t.outbox.c.status == "pending")
+            .values(next_attempt_at=datetime.now(UTC))
+        )

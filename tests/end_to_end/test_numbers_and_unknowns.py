@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,9 @@ from tests.end_to_end.actions import (
     QUICK_RETRIES,
     enqueue_cli,
     lines_of,
+    once_under,
+    patient_config,
     refund,
-    run_passes,
     run_until_settled,
     statuses,
 )
@@ -148,11 +150,12 @@ def test_a_refund_whose_answer_was_lost_is_sent_when_refused_as_a_duplicate(
     (a 409, or a 400 "has been used before"): the refund ends sent, once in FeedAMP."""
     [order] = sandbox.add_orders(1)
     config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+    patient = patient_config(tmp_path, database_url, server.base_url)
     run_until_settled(capsys, config, engine)
-    sandbox.set_faults(duplicate, apply_then_fail=1.0, endpoints={"refund"})
-    refund_first_line(capsys, config, tmp_path, sandbox, order)
-    run_passes(capsys, config, 1)
     sandbox.set_faults(duplicate)
+    refund_first_line(capsys, config, tmp_path, sandbox, order)
+    lost = replace(duplicate, apply_then_fail=1.0, endpoints={"refund"})
+    once_under(capsys, patient, engine, sandbox, lost)
     run_until_settled(capsys, config, engine)
 
     [message] = refund_messages(engine)
@@ -174,13 +177,12 @@ def test_a_refund_under_the_sellers_own_number_whose_answer_was_lost_goes_dead_f
     for ours, and the reason says what to check."""
     [order] = sandbox.add_orders(1)
     config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
+    patient = patient_config(tmp_path, database_url, server.base_url)
     run_until_settled(capsys, config, engine)
-    sandbox.set_faults(Faults(apply_then_fail=1.0, endpoints={"refund"}))
     line = lines_of(sandbox, order)[0]["mp_line_number"]
     payload = refund(line, refund_quantity=1, cp_refund_number="ERP-RF-1")
     assert enqueue_cli(capsys, config, tmp_path, "refund", order, payload)[0] == 0
-    run_passes(capsys, config, 1)
-    sandbox.set_faults(Faults())
+    once_under(capsys, patient, engine, sandbox, Faults(apply_then_fail=1.0, endpoints={"refund"}))
     run_until_settled(capsys, config, engine)
 
     [message] = refund_messages(engine)
@@ -354,11 +356,10 @@ def test_a_refund_state_from_another_line_does_not_pass_for_ours(
     run_until_settled(capsys, config, engine)
     sandbox.serve_return_as(return_id, lambda shown: {**shown, "state": "Processing Refund"})
 
-    sandbox.set_faults(Faults(drop=1.0, endpoints={"refund_return"}))
     named = full_refund_of(feedamp_return_line_id=second)
     assert enqueue_cli(capsys, config, tmp_path, "return-refund", return_id, named)[0] == 0
-    run_passes(capsys, config, 1)
-    sandbox.set_faults(Faults())
+    patient = patient_config(tmp_path, database_url, server.base_url)
+    once_under(capsys, patient, engine, sandbox, Faults(drop=1.0, endpoints={"refund_return"}))
     run_until_settled(capsys, config, engine)
 
     assert [effect["line_ids"] for effect in sandbox.effects("refund_return")] == [
