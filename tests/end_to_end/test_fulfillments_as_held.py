@@ -12,12 +12,11 @@ right state or a loud, specific ``dead``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 
 from feedamp_sync.db import tables as t
 from feedamp_sync.sandbox import Faults, Sandbox, SandboxServer
@@ -26,17 +25,14 @@ from tests.end_to_end.actions import (
     enqueue_cli,
     fulfillment,
     lines_of,
+    once_under,
     order_with_quantities,
+    patient_config,
     run_until_settled,
     shipment,
     statuses,
 )
-from tests.end_to_end.harness import Sections, cli, cli_json, merged, write_config
-
-PATIENT: Sections = merged(
-    QUICK_RETRIES, {"outbox": {"backoff_base_seconds": 3600, "backoff_max_seconds": 3600}}
-)
-"""Retries an hour away, so a pass attempts each message once however busy the machine."""
+from tests.end_to_end.harness import cli, cli_json, write_config
 
 
 @dataclass
@@ -47,7 +43,7 @@ class Shop:
     engine: Engine
     config: Path
     patient: Path
-    """The same seller with :data:`PATIENT` retries."""
+    """The same seller with :data:`~tests.end_to_end.actions.PATIENT` retries."""
     tmp_path: Path
     capsys: pytest.CaptureFixture[str]
     order_id: str = ""
@@ -79,29 +75,8 @@ class Shop:
         return sum(quantity for _, quantity in self.held())
 
     def once_with(self, faults: Faults) -> str:
-        """One ``run --once`` under ``faults`` that attempts each due message once, then the
-        sandbox's faults as before and every retry due; returns what the run logged.
-
-        With quick retries, a pass tries a failed message again whenever recording the attempt
-        and claiming again outlasts its backoff: on a busy machine, up to ``max_attempts``
-        times under the faults, so it would end dead before the faults are lifted.
-        """
-        before = self.sandbox.faults
-        self.sandbox.set_faults(faults)
-        code, _, err = cli(self.capsys, self.patient, "run", "--once")
-        self.sandbox.set_faults(before)
-        assert code == 0, err
-        self.retries_fall_due()
-        return err
-
-    def retries_fall_due(self) -> None:
-        """The backoff has passed: every pending message is due now."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(t.outbox)
-                .where(t.outbox.c.status == "pending")
-                .values(next_attempt_at=datetime.now(UTC))
-            )
+        """One pass under ``faults`` attempting each due message once (:func:`once_under`)."""
+        return once_under(self.capsys, self.patient, self.engine, self.sandbox, faults)
 
     def fulfillments(self) -> list[tuple[str, str | None, Any]]:
         """Each fulfillment message's status, last error and stored answer, oldest first."""
@@ -125,8 +100,7 @@ def shop(
     capsys: pytest.CaptureFixture[str],
 ) -> Shop:
     config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
-    (tmp_path / "patient").mkdir()
-    patient = write_config(tmp_path / "patient", database_url, server.base_url, PATIENT)
+    patient = patient_config(tmp_path, database_url, server.base_url)
     return Shop(sandbox, engine, config, patient, tmp_path, capsys)
 
 
