@@ -171,15 +171,25 @@ class OutboxStore:
         return mine
 
     @database_error_on_outage()
-    def release(self, owner: str, messages: Sequence[OutboxMessage], now: datetime) -> int:
-        """Give unfinished claims back at shutdown; the next claim reconciles their outcome."""
+    def release(
+        self, owner: str, messages: Sequence[OutboxMessage], now: datetime, *, started: bool
+    ) -> int:
+        """Give unfinished claims back at shutdown.
+
+        A claim whose delivery ``started`` (still sending when the stop's wait ran out) keeps
+        its counted attempt, with no record of it: the next claim takes its outcome as
+        unknown and reconciles it. One never started gives its attempt back, as a deferred
+        one does, so nothing later mistakes it for a request that may have reached FeedAMP
+        (a refund's duplicate refusal taken for our own success, say).
+        """
         if not messages:
             return 0
         with self._engine.begin() as conn:
             mine = _still_mine(conn, owner, messages)
             if mine:
                 conn.execute(
-                    _RELEASE, [{**_fence(owner, message), "b_now": now} for message in mine]
+                    _RELEASE if started else _GIVE_BACK,
+                    [{**_fence(owner, message), "b_now": now} for message in mine],
                 )
         return len(mine)
 
@@ -649,6 +659,16 @@ _RELEASE: Final = (
     update(t.outbox)
     .where(_FENCED)
     .values(status="pending", next_attempt_at=bindparam("b_now"), **_UNLEASED)
+)
+_GIVE_BACK: Final = (
+    update(t.outbox)
+    .where(_FENCED)
+    .values(
+        status="pending",
+        next_attempt_at=bindparam("b_now"),
+        attempts=t.outbox.c.attempts - 1,
+        **_UNLEASED,
+    )
 )
 _FAILED: Final[dict[str, Any]] = {
     **_UNLEASED,

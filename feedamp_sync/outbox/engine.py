@@ -388,8 +388,10 @@ class OutboxEngine:
     ) -> None:
         """Let deliveries already sending finish for a while, record them, release the rest.
 
-        Claimed messages still waiting for a worker or their budget are not started: nothing
-        of theirs has reached FeedAMP, so they are handed back at once.
+        Claimed messages still waiting for a worker or their budget, or queued for a worker
+        that never took them, are not started: nothing of theirs has reached FeedAMP, so
+        they are handed back uncounted. Those still sending when the wait runs out are
+        handed back as attempts whose outcome is unknown.
         """
         sending = [future for future in in_flight if not future.cancel()]
         wait(sending, timeout=self._settings.drain_seconds)
@@ -398,10 +400,17 @@ class OutboxEngine:
                 finished.append(future.result())
                 del in_flight[future]
         self._flush(finished, summary)
-        unstarted = [*in_flight.values(), *waiting]
-        if unstarted:
-            summary.released = self._store.release(self._settings.owner, unstarted, self._clock())
-            log.info("outbox_claims_released", count=summary.released)
+        owner, now = self._settings.owner, self._clock()
+        still_sending = [message for future, message in in_flight.items() if not future.cancelled()]
+        unstarted = [
+            *(message for future, message in in_flight.items() if future.cancelled()),
+            *waiting,
+        ]
+        released = self._store.release(owner, still_sending, now, started=True)
+        released += self._store.release(owner, unstarted, now, started=False)
+        if released:
+            summary.released = released
+            log.info("outbox_claims_released", count=released)
 
     def _attempt(self, message: OutboxMessage, leases: Leases) -> AttemptResult:
         outcome: Delivered | BaseException

@@ -335,14 +335,32 @@ def test_extending_leases_skips_and_names_only_the_claims_still_held(engine: Eng
     assert status_of(engine, taken_id).lease_expires_at == LATER + timedelta(seconds=60)
 
 
-def test_release_hands_claims_back_at_shutdown(engine: Engine) -> None:
-    """release() returns a worker's unfinished claims to pending at once."""
+def test_a_claim_still_sending_at_shutdown_is_handed_back_as_an_unknown_outcome(
+    engine: Engine,
+) -> None:
+    """Its request may have reached FeedAMP: the attempt stays counted, and the next claim
+    is told an earlier attempt's outcome is unknown."""
     store = OutboxStore(engine, KINDS.return_kinds)
     message_id = enqueue(engine, "A")
     [message] = claim(store)
-    assert store.release("w1", [message], LATER) == 1
+    assert store.release("w1", [message], LATER, started=True) == 1
     row = status_of(engine, message_id)
     assert (row.status, row.attempts) == ("pending", 1)
+    [again] = claim(store)
+    assert (again.attempts, again.earlier_outcome_unknown) == (2, True)
+
+
+def test_a_claim_never_started_at_shutdown_is_handed_back_uncounted(engine: Engine) -> None:
+    """Nothing of it reached FeedAMP: its attempt is given back, so the next claim is its
+    first and no refusal is ever taken for the effect of a request never sent."""
+    store = OutboxStore(engine, KINDS.return_kinds)
+    message_id = enqueue(engine, "A")
+    [message] = claim(store)
+    assert store.release("w1", [message], LATER, started=False) == 1
+    row = status_of(engine, message_id)
+    assert (row.status, row.attempts) == ("pending", 0)
+    [again] = claim(store)
+    assert (again.attempts, again.earlier_outcome_unknown) == (1, False)
 
 
 def test_a_sent_confirm_marks_the_order_confirmed(engine: Engine) -> None:
