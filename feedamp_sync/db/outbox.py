@@ -237,7 +237,22 @@ class OutboxStore:
             outcome=result.outcome,
             reason=why,
         )
-        return self._record(owner, [bare(result, why)])
+        try:
+            return self._record(owner, [bare(result, why)])
+        except REFUSALS as refused_again:
+            if not refuses_the_data(refused_again):
+                raise
+            # Not even the outcome can be written: the claim's lease runs out and its next
+            # claim takes this attempt's outcome as unknown, as after a crash; the others go on.
+            log.error(
+                "outbox_result_unrecordable",
+                message_id=result.message.id,
+                kind=result.message.kind,
+                account=result.message.account,
+                outcome=result.outcome,
+                reason=storable_text(describe(refused_again)),
+            )
+            return [result]
 
     def _record(self, owner: str, ordered: Sequence[AttemptResult]) -> list[AttemptResult]:
         """Record ``ordered`` (sorted by message id) in one transaction.
@@ -430,12 +445,14 @@ _LIST_COLUMNS: Final = (
 def _claimed(row: Any, recorded: Mapping[int, bool]) -> OutboxMessage:
     """The message of a claimed row, ``recorded`` being its earlier attempts' recorded
     outcomes (:func:`_recorded_outcomes`). A row whose account, kind or target id cannot be read
-    (:func:`_unreadable`) is carried with them escaped and its payload :class:`Undecodable`,
-    naming the column: it goes dead when it is checked, as a payload no one can read does."""
+    (:func:`_unreadable`), or is longer than its column (SQLite keeps any length a raw
+    insert gives), is carried with them escaped and cut and its payload :class:`Undecodable`,
+    naming the column: it goes dead when it is checked, as a payload no one can read does,
+    rather than being acted on under a shortened id."""
     unreadable = [
         (name, problem)
-        for name in IDENTIFIER_MAX_CHARS
-        if (problem := text_problem(getattr(row, name))) is not None
+        for name, length in IDENTIFIER_MAX_CHARS.items()
+        if (problem := _identifier_problem(getattr(row, name), length)) is not None
     ]
     account, kind, target_id = (
         storable_text(getattr(row, name))[:length] for name, length in IDENTIFIER_MAX_CHARS.items()
@@ -455,6 +472,13 @@ def _claimed(row: Any, recorded: Mapping[int, bool]) -> OutboxMessage:
         earlier_outcome_unknown=earlier_outcome_unknown(row.attempts + 1, recorded),
         own_number=bool(row.own_number),
     )
+
+
+def _identifier_problem(text: str, length: int) -> str | None:
+    problem = text_problem(text)
+    if problem is None and len(text) > length:
+        return f"longer than the column's {length} characters"
+    return problem
 
 
 def _unreadable(text: str) -> bool:

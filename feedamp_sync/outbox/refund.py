@@ -137,15 +137,19 @@ NUMBER_NAMES: Final = ("cp_refund_number", "refund number", "refund_number")
 
 
 def says_number_taken(rejection: ApiRejected, number: str) -> bool:
-    """Whether a refusal plausibly says our ``cp_refund_number`` is taken: a 409, or a 4xx
-    that names the number (or quotes it) together with a word for "taken". A refusal about
-    anything else ("refund_quantity exceeds the quantity already refunded") is not one."""
+    """Whether a refusal plausibly says our ``cp_refund_number`` is taken: a 409 that names
+    the number (or quotes it) or says something is taken, or another 4xx that does both. A
+    refusal about anything else ("refund_quantity exceeds the quantity already refunded", a
+    409 for the order's state) is not one, nor is a bare 409: the docs name no status, and
+    taking a conflict about something else for our refund would mark one sent that never
+    happened, where a loud ``dead`` only asks for a look in the marketplace."""
     status = rejection.status_code or 0
-    if status == 409:
-        return True
     said = rejection.message.lower()
     names_it = number.lower() in said or any(name in said for name in NUMBER_NAMES)
-    return 400 <= status < 500 and names_it and any(word in said for word in TAKEN_WORDS)
+    says_taken = any(word in said for word in TAKEN_WORDS)
+    if status == 409:
+        return names_it or says_taken
+    return 400 <= status < 500 and names_it and says_taken
 
 
 def duplicate_means_sent(

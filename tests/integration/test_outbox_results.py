@@ -175,3 +175,45 @@ def test_a_confirm_whose_answer_the_database_refuses_still_confirms_its_order(
         "ORDERED",
         LATER,
     )
+
+
+NEVER_SENT_B: dict[Backend, str] = {
+    "sqlite": (
+        "CREATE TRIGGER seller_never_sent_b BEFORE UPDATE ON feedamp_outbox "
+        "WHEN NEW.target_id = 'B' AND NEW.status = 'sent' "
+        "BEGIN SELECT RAISE(ABORT, 'seller rule'); END"
+    ),
+    "postgresql": (
+        "ALTER TABLE feedamp_outbox ADD CONSTRAINT seller_never_sent_b "
+        "CHECK (target_id <> 'B' OR status <> 'sent')"
+    ),
+    "mysql": (
+        "ALTER TABLE feedamp_outbox ADD CONSTRAINT seller_never_sent_b "
+        "CHECK (target_id <> 'B' OR status <> 'sent')"
+    ),
+}
+"""A seller's own rule that refuses any record of target B's messages as sent."""
+
+
+def test_a_result_the_database_refuses_even_without_its_answer_leaves_the_others_recorded(
+    engine: Engine,
+) -> None:
+    """Not even the outcome of one result can be written: it is handed back unrecorded (its
+    lease runs out and its next claim takes the outcome as unknown), and the rest of the
+    batch is recorded."""
+    with engine.begin() as conn:
+        conn.execute(text(NEVER_SENT_B[backend_name(engine)]))
+    store = OutboxStore(engine, KINDS.return_kinds)
+    ids = [enqueue(engine, target) for target in "ABC"]
+    messages = claim(store)
+
+    lost = store.finish(
+        "w1", [result(message, "sent", status_code=200, response={}) for message in messages]
+    )
+
+    assert [message.message.id for message in lost] == [ids[1]]
+    assert [status_of(engine, message_id).status for message_id in ids] == [
+        "sent",
+        "in_flight",
+        "sent",
+    ]

@@ -76,3 +76,21 @@ def test_a_row_whose_identifying_column_is_not_utf8_is_claimed_and_ended_by_its_
     assert status_of(engine, bad).status == "dead"
     [event] = EventStore(engine).after(0, types=["message.dead"], limit=10)
     assert event["subject"] == str(bad)
+
+
+@pytest.mark.parametrize(("column", "length"), [("account", 64), ("target_id", 64)])
+def test_a_row_whose_identifying_column_is_longer_than_its_column_is_named_not_cut(
+    engine: Engine, column: str, length: int
+) -> None:
+    """SQLite keeps the length a raw insert gives: the row is claimed with its payload
+    replaced by the problem, so it goes dead instead of being acted on under a cut id."""
+    values = {"account": "'main'", "kind": "'refund'", "target_id": "'B'"}
+    values[column] = f"'{'7' * (length + 6)}'"
+    bad = insert_raw(engine, values["account"], values["kind"], values["target_id"], "'{}'")
+
+    [message] = claim(OutboxStore(engine, KINDS.return_kinds))
+
+    assert message.id == bad
+    assert message.payload == Undecodable(
+        "", f"longer than the column's {length} characters", where=column
+    )
