@@ -18,7 +18,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -158,6 +158,8 @@ def answer_by(
     cutoff: _Cutoff | None = None
     try:
         cutoff = _watched(response, deadline)
+        if cutoff is not None:
+            response.stream = _ReleasedFirst(response.stream, cutoff)
         if time.monotonic() >= deadline:  # the headers themselves came too late
             raise PastDeadline
         return response, _body_by(response, deadline, max_bytes)
@@ -169,6 +171,27 @@ def answer_by(
         if cutoff is not None:
             _CUTOFFS.release(cutoff)
         response.close()
+
+
+class _ReleasedFirst(httpx.SyncByteStream):
+    """An answer's body that stops its cutoff's watch before handing the connection back.
+
+    httpx closes the stream, and so returns the connection to the pool, as soon as the last
+    chunk is read: were the watch stopped only afterwards, a deadline falling in between
+    would shut a connection another request may already be using.
+    """
+
+    def __init__(self, stream: httpx.SyncByteStream | httpx.AsyncByteStream, cutoff: _Cutoff):
+        assert isinstance(stream, httpx.SyncByteStream)
+        self._stream = stream
+        self._cutoff = cutoff
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._stream
+
+    def close(self) -> None:
+        _CUTOFFS.release(self._cutoff)
+        self._stream.close()
 
 
 def _watched(response: httpx.Response, deadline: float) -> _Cutoff | None:
