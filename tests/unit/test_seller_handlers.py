@@ -246,7 +246,9 @@ def test_a_duplicate_refusal_of_a_number_not_our_own_is_an_error() -> None:
 @pytest.mark.parametrize(
     ("status", "text", "taken"),
     [
-        (409, "conflict", True),
+        (409, "Refund already exists", True),
+        (409, "Conflict", False),
+        (409, "the order's state does not allow a refund", False),
         (400, "Duplicate cp_refund_number", True),
         (422, "cp_refund_number already exists", True),
         (400, "cp_refund_number has been used before", True),
@@ -258,7 +260,9 @@ def test_a_duplicate_refusal_of_a_number_not_our_own_is_an_error() -> None:
         (500, "cp_refund_number already exists", False),
     ],
     ids=[
-        "409",
+        "409-says-exists",
+        "bare-409",
+        "409-about-something-else",
         "says-duplicate",
         "says-exists",
         "says-used",
@@ -271,7 +275,8 @@ def test_a_duplicate_refusal_of_a_number_not_our_own_is_an_error() -> None:
     ],
 )
 def test_which_refusals_say_the_number_is_taken(status: int, text: str, taken: bool) -> None:
-    """A 409, or a 4xx naming the number with a word for "taken"; nothing else."""
+    """A 409 naming the number or saying something is taken, or another 4xx doing both;
+    nothing else."""
     rejection = ApiRejected(text, status_code=status)
     assert says_number_taken(rejection, "RF1") is taken
 
