@@ -8,8 +8,10 @@ rows are read by id alone, the ones that may go are decided in Python (a history
 rows and, for an order's fulfillments, the order's ``final_at``), locked by id with
 their age checked again (``FOR UPDATE SKIP LOCKED`` on PostgreSQL and MariaDB: a row a
 worker holds is left for the next pass, and two pruners never wait for each other), and
-deleted, the rows that depend on them first. The pass then rests as long as the batch took,
-so the daemon's own writes, SQLite's included, find the table free at least half the time.
+deleted, the rows that depend on them first. The pass then rests between batches: as long
+as the batch took where writers lock rows (the daemon's writes find the rows they need free
+at least half the time), twice as long on SQLite, whose one writer the batch holds whole
+(two thirds of it left to the daemon).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from feedamp_sync.retention import Aged, History, Prunable, Pruned
 
 REST_FACTOR: Final = 1.0
 """How long a pass rests between batches, as a multiple of the batch's own time."""
+SQLITE_REST_FACTOR: Final = 2.0
+"""SQLite's rest: a batch there holds the database's only write lock, not a few rows."""
 
 
 class RetentionStore:
@@ -50,6 +54,7 @@ class RetentionStore:
         """Remove every row past ``cutoff``, batch by batch, until none is left or ``stop``
         is set (checked between batches)."""
         pruned = Pruned(cutoff)
+        rest = SQLITE_REST_FACTOR if self._engine.dialect.name == "sqlite" else REST_FACTOR
         for rule in self._rules:
             table = t.metadata.tables[rule.table]
             for name in (rule.table, *(d.table for d in rule.dependents)):
@@ -77,7 +82,7 @@ class RetentionStore:
                 pruned.batch_took(took)
                 for name, count in deleted.items():
                     pruned.count(name, count)
-                stop.wait(took * REST_FACTOR)
+                stop.wait(took * rest)
         return pruned
 
     def _ceiling(self, rule: Prunable, table: Table, cutoff: datetime) -> int | None:
