@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -263,70 +263,82 @@ def full_refund_of(**named: str) -> dict[str, Any]:
     return {"merchant_refund_lines": [{**named, "merchant_full_refund": True}]}
 
 
-def test_a_return_whose_lines_show_no_id_is_refunded_whole_by_their_marketplace_numbers(
+@dataclass
+class IdlessReturn:
+    """A return whose lines FeedAMP shows without ids, stored by the daemon."""
+
+    sandbox: Sandbox
+    engine: Engine
+    config: Path
+    tmp_path: Path
+    capsys: pytest.CaptureFixture[str]
+    return_id: str
+
+    def stored_lines(self) -> list[dict[str, Any]]:
+        return stored_return_lines(self.capsys, self.config, self.return_id)
+
+    def enqueue(self, payload: dict[str, Any]) -> tuple[int, str]:
+        code, _, err = enqueue_cli(
+            self.capsys, self.config, self.tmp_path, "return-refund", self.return_id, payload
+        )
+        return code, err
+
+    def settle(self) -> None:
+        run_until_settled(self.capsys, self.config, self.engine)
+
+
+@pytest.fixture
+def idless_return(
     sandbox: Sandbox,
     server: SandboxServer,
     database_url: str,
     engine: Engine,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:
-    """Refunding every line of such a return sends each line's mp_return_line_number."""
+) -> IdlessReturn:
     [return_id] = sandbox.add_returns(1, ["Pending Refund"])
     sandbox.set_faults(Faults(hide_return_line_ids=True))
     config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
-    run_until_settled(capsys, config, engine)
-    stored = stored_return_lines(capsys, config, return_id)
+    shown = IdlessReturn(sandbox, engine, config, tmp_path, capsys, return_id)
+    shown.settle()
+    return shown
+
+
+def test_a_return_whose_lines_show_no_id_is_refunded_whole_by_their_marketplace_numbers(
+    idless_return: IdlessReturn,
+) -> None:
+    """Refunding every line of such a return sends each line's mp_return_line_number."""
+    stored = idless_return.stored_lines()
     assert [line["feedamp_return_line_id"] for line in stored] == [None] * len(stored)
 
-    assert enqueue_cli(capsys, config, tmp_path, "return-refund", return_id, {})[0] == 0
-    run_until_settled(capsys, config, engine)
+    assert idless_return.enqueue({})[0] == 0
+    idless_return.settle()
 
-    [refunded] = sandbox.effects("refund_return")
+    [refunded] = idless_return.sandbox.effects("refund_return")
     assert refunded["line_ids"] == [line["mp_return_line_number"] for line in stored]
     assert refunded["state"] == "Merchant Refunded"
-    assert set(statuses(engine).values()) == {"sent"}
+    assert set(statuses(idless_return.engine).values()) == {"sent"}
 
 
 def test_a_line_that_shows_no_id_is_refunded_by_its_marketplace_number(
-    sandbox: Sandbox,
-    server: SandboxServer,
-    database_url: str,
-    engine: Engine,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    idless_return: IdlessReturn,
 ) -> None:
     """The seller names the line as the stored return shows it, and that line is refunded."""
-    [return_id] = sandbox.add_returns(1, ["Pending Refund"])
-    sandbox.set_faults(Faults(hide_return_line_ids=True))
-    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
-    run_until_settled(capsys, config, engine)
-    number = stored_return_lines(capsys, config, return_id)[0]["mp_return_line_number"]
+    number = idless_return.stored_lines()[0]["mp_return_line_number"]
 
-    named = full_refund_of(mp_return_line_number=number)
-    assert enqueue_cli(capsys, config, tmp_path, "return-refund", return_id, named)[0] == 0
-    run_until_settled(capsys, config, engine)
+    assert idless_return.enqueue(full_refund_of(mp_return_line_number=number))[0] == 0
+    idless_return.settle()
 
-    assert [effect["line_ids"] for effect in sandbox.effects("refund_return")] == [[number]]
-    assert set(statuses(engine).values()) == {"sent"}
+    effects = idless_return.sandbox.effects("refund_return")
+    assert [effect["line_ids"] for effect in effects] == [[number]]
+    assert set(statuses(idless_return.engine).values()) == {"sent"}
 
 
 def test_an_id_for_a_line_that_shows_none_is_refused_naming_the_key_to_use(
-    sandbox: Sandbox,
-    server: SandboxServer,
-    database_url: str,
-    engine: Engine,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    idless_return: IdlessReturn,
 ) -> None:
     """Nothing stored to check an id against: enqueue says to name the line by its number."""
-    [return_id] = sandbox.add_returns(1, ["Pending Refund"])
-    sandbox.set_faults(Faults(hide_return_line_ids=True))
-    config = write_config(tmp_path, database_url, server.base_url, QUICK_RETRIES)
-    run_until_settled(capsys, config, engine)
-
-    named = full_refund_of(feedamp_return_line_id="900001")
-    code, _, err = enqueue_cli(capsys, config, tmp_path, "return-refund", return_id, named)
+    code, err = idless_return.enqueue(full_refund_of(feedamp_return_line_id="900001"))
     assert code == 65
     assert "carry no feedamp_return_line_id (nor id), so name the line by its" in err
     assert "mp_return_line_number" in err
