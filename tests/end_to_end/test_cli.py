@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine
 
 from feedamp_sync.app import build_app
+from feedamp_sync.db.identity import database_identity_of
 from feedamp_sync.settings import load_settings
 from tests.end_to_end.harness import FAST, PASSWORD, cli, logged, merged, write_config
 
@@ -258,6 +259,19 @@ def test_status_json_is_one_document_ending_in_a_newline(
     code, out, _ = cli(capsys, config, "status", "--json")
     assert (code, out.endswith("}\n"), out.count("\n}")) == (0, True, 1)
     assert {"orders", "outbox", "jobs"} <= set(json.loads(out))
+
+
+def test_status_shows_the_database_identity_generated_numbers_carry(
+    database_url: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`status` names the identity `db upgrade` stored, in its text and its JSON, so an
+    operator can tell which database issued a refund number."""
+    identity = database_identity_of(engine)
+    config = write_config(tmp_path, database_url, UNREACHABLE, FAST)
+    code, out, _ = cli(capsys, config, "status", "--json")
+    assert (code, json.loads(out)["database"]["identity"]) == (0, identity)
+    code, out, _ = cli(capsys, config, "status")
+    assert (code, identity in out) == (0, True)
 
 
 def test_a_failing_job_makes_run_once_exit_1_without_leaking_the_password(
